@@ -1,0 +1,156 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
+import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
+import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
+import { httpProbe, workloadServiceAccount, zeroDowntimeStrategy } from "./workload";
+
+/** The placeholder in app/web/nginx.conf that stands for the API's `host:port`. */
+export const API_UPSTREAM_PLACEHOLDER = "__API_UPSTREAM__";
+
+/** The repository's nginx.conf: the single copy, also used by the local run. */
+export const DEFAULT_NGINX_CONF_PATH = path.join(__dirname, "..", "app", "web", "nginx.conf");
+
+export interface FrontendArgs extends ScalingArgs {
+    /** Namespace to deploy into. Required. */
+    readonly namespace: pulumi.Input<string>;
+    /** Image of app/web (nginx-unprivileged with the UI), pinned by tag. Required. */
+    readonly image: string;
+    /** `host:port` of the API that nginx proxies `/api/` to, e.g. `UserApi.address`. Required. */
+    readonly apiUpstream: pulumi.Input<string>;
+    /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
+    readonly instance?: string;
+    /** `env` label. Default: the instance. */
+    readonly env?: string;
+    /** Image pull policy. Default: `IfNotPresent`. */
+    readonly imagePullPolicy?: string;
+    /** nginx.conf template containing `__API_UPSTREAM__` once. Default: the content of app/web/nginx.conf. */
+    readonly nginxConfTemplate?: string;
+    /** Port nginx listens on, as written in nginx.conf. Default: 8080. */
+    readonly containerPort?: number;
+    /** Port of the Service. Default: 80. */
+    readonly servicePort?: number;
+    /** Container resources. Default: 25m/32Mi requested, 250m/64Mi limit. */
+    readonly resources?: ContainerResources;
+    /** ServiceAccount to run as. Default: a new one named like the component, without token automount. */
+    readonly serviceAccountName?: pulumi.Input<string>;
+}
+
+export const FRONTEND_DEFAULTS = {
+    imagePullPolicy: "IfNotPresent",
+    containerPort: 8080,
+    servicePort: 80,
+    resources: { cpuRequest: "25m", memoryRequest: "32Mi", cpuLimit: "250m", memoryLimit: "64Mi" } as ContainerResources,
+    /** The nginx-unprivileged image's `nginx` user and group. */
+    uid: 101,
+    gid: 101,
+} as const;
+
+/** nginx.conf with the API upstream filled in; the template must hold the placeholder exactly once. */
+export function renderNginxConf(template: string, apiUpstream: string): string {
+    const count = template.split(API_UPSTREAM_PLACEHOLDER).length - 1;
+    if (count !== 1) {
+        throw new Error(`nginx.conf must contain ${API_UPSTREAM_PLACEHOLDER} exactly once, found ${count}`);
+    }
+    if (!/^[A-Za-z0-9.-]+:[0-9]+$/.test(apiUpstream)) {
+        throw new Error(`apiUpstream must be host:port, got ${JSON.stringify(apiUpstream)}`);
+    }
+    return template.replace(API_UPSTREAM_PLACEHOLDER, apiUpstream);
+}
+
+/** Short content hash for a pod-template annotation: a config change rolls the pods. */
+export function configHash(content: string): string {
+    return crypto.createHash("sha256").update(content).digest("hex").slice(0, 16);
+}
+
+/**
+ * nginx serving the static UI and proxying `/api/` to the API: Deployment,
+ * ConfigMap with nginx.conf, Service, and optionally an HPA and a PDB.
+ */
+export class Frontend extends pulumi.ComponentResource {
+    /** Name of the Service (the Ingress backend). */
+    public readonly serviceName: pulumi.Output<string>;
+    /** Port of the Service. */
+    public readonly servicePort: number;
+    /** Port nginx listens on in the pod (for NetworkPolicies). */
+    public readonly containerPort: number;
+    /** Selector labels of the nginx pods (for NetworkPolicies). */
+    public readonly podSelector: Record<string, string>;
+
+    constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sample-app:components:Frontend", name, {}, opts);
+        const instance = args.instance ?? pulumi.getStack();
+        const id: WorkloadIdentity = { name, component: "frontend", instance, env: args.env ?? instance, tier: "front" };
+        const labels = standardLabels(id);
+        const selector = selectorLabels(id);
+        const containerPort = args.containerPort ?? FRONTEND_DEFAULTS.containerPort;
+        const servicePort = args.servicePort ?? FRONTEND_DEFAULTS.servicePort;
+        const metadata = { namespace: args.namespace, labels };
+        const template = args.nginxConfTemplate ?? fs.readFileSync(DEFAULT_NGINX_CONF_PATH, "utf8");
+        const nginxConf = pulumi.output(args.apiUpstream).apply(upstream => renderNginxConf(template, upstream));
+        const serviceAccountName = workloadServiceAccount(this, name, metadata, args.serviceAccountName);
+
+        const config = new k8s.core.v1.ConfigMap(`${name}-nginx`, {
+            metadata: { name: `${name}-nginx`, ...metadata },
+            data: { "nginx.conf": nginxConf },
+        }, { parent: this });
+
+        new k8s.apps.v1.Deployment(name, {
+            metadata: { name, ...metadata },
+            spec: {
+                ...replicasField(args),
+                revisionHistoryLimit: 5,
+                selector: { matchLabels: selector },
+                strategy: zeroDowntimeStrategy(),
+                template: {
+                    metadata: { labels, annotations: { "sample-app.dev/config-hash": nginxConf.apply(configHash) } },
+                    spec: {
+                        serviceAccountName,
+                        automountServiceAccountToken: false,
+                        enableServiceLinks: false,
+                        terminationGracePeriodSeconds: 30,
+                        securityContext: restrictedPodSecurityContext(FRONTEND_DEFAULTS.uid, FRONTEND_DEFAULTS.gid),
+                        topologySpreadConstraints: topologySpread(selector, args.zoneSpread ?? false),
+                        containers: [{
+                            name: "nginx",
+                            image: args.image,
+                            imagePullPolicy: args.imagePullPolicy ?? FRONTEND_DEFAULTS.imagePullPolicy,
+                            ports: [{ name: "http", containerPort, protocol: "TCP" }],
+                            resources: resourceRequirements(args.resources ?? FRONTEND_DEFAULTS.resources),
+                            securityContext: restrictedContainerSecurityContext(),
+                            startupProbe: httpProbe("/healthz", "http", 2, 15),
+                            readinessProbe: httpProbe("/healthz", "http", 5, 2),
+                            livenessProbe: httpProbe("/healthz", "http", 10, 3),
+                            // nginx stops on SIGQUIT gracefully; the sleep lets endpoints drop the pod first.
+                            lifecycle: { preStop: { sleep: { seconds: 3 } } },
+                            volumeMounts: [
+                                { name: "config", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf", readOnly: true },
+                                { name: "tmp", mountPath: "/tmp" },
+                            ],
+                        }],
+                        volumes: [
+                            { name: "config", configMap: { name: config.metadata.name } },
+                            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+                        ],
+                    },
+                },
+            },
+        }, { parent: this });
+
+        const service = new k8s.core.v1.Service(name, {
+            metadata: { name, ...metadata },
+            spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
+        }, { parent: this });
+
+        createScalingObjects(this, name, metadata, selector, args);
+
+        this.serviceName = service.metadata.name;
+        this.servicePort = servicePort;
+        this.containerPort = containerPort;
+        this.podSelector = selector;
+        this.registerOutputs({ serviceName: this.serviceName });
+    }
+}

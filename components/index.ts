@@ -1,0 +1,14 @@
+/**
+ * The sample app's components, for this program and for any other that reuses them.
+ */
+export * from "./labels";
+export * from "./security";
+export * from "./scaling";
+export * from "./appNamespace";
+export * from "./redis";
+export * from "./externalRedis";
+export * from "./userApi";
+export * from "./frontend";
+export * from "./publicIngress";
+export * from "./networkPolicies";
+export * from "./accessControl";

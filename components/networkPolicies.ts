@@ -1,0 +1,162 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { standardLabels, Tier } from "./labels";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type Rule = { from?: Peer[]; to?: Peer[]; ports: { protocol: string; port: number }[] };
+
+/** A set of pods and the TCP port they serve on. */
+export interface PodEndpoint {
+    /** Labels that select the pods (matchLabels). */
+    readonly podSelector: Record<string, string>;
+    /** TCP port of the pods (the container port, not the Service port). */
+    readonly port: number;
+}
+
+/** Pods in another namespace. */
+export interface RemotePods {
+    /** The other namespace's name. */
+    readonly namespace: pulumi.Input<string>;
+    /** Labels that select the pods there (matchLabels). */
+    readonly podSelector: Record<string, string>;
+}
+
+/** Where the ingress controller's traffic comes from. */
+export type IngressSource =
+    | { readonly namespace: string }
+    | { readonly cidrs: readonly string[] };
+
+export interface NetworkPoliciesArgs {
+    /** Namespace the policies protect. Required. */
+    readonly namespace: pulumi.Input<string>;
+    /** The nginx pods. Required. */
+    readonly frontend: PodEndpoint;
+    /** The API pods. Required. */
+    readonly api: PodEndpoint;
+    /** The Redis pods in this namespace. Default: none (the API uses `externalRedis`). */
+    readonly redis?: PodEndpoint & {
+        /** Redis pods replicate from each other. Default: false. */
+        readonly replication?: boolean;
+    };
+    /** A Redis in another namespace the API may reach (gray uses prod's). Default: none. */
+    readonly externalRedis?: RemotePods & { readonly port: number };
+    /** API pods of other namespaces admitted to this namespace's Redis (prod admits gray). Default: none. */
+    readonly redisClients?: readonly RemotePods[];
+    /** Source of ingress traffic to the frontend: the controller's namespace, or CIDRs (ACK ALB). Default: namespace `ingress-nginx`. */
+    readonly ingressSource?: IngressSource;
+    /** Namespace and labels of the cluster DNS pods. Default: `kube-system`, `k8s-app: kube-dns`. */
+    readonly dns?: RemotePods;
+    /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
+    readonly instance?: string;
+    /** `env` label. Default: the instance. */
+    readonly env?: string;
+}
+
+/** A peer in the named namespace (matched by the immutable `kubernetes.io/metadata.name` label). */
+export function namespacePeer(namespace: pulumi.Input<string>, podSelector?: Record<string, string>): Peer {
+    return {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+        ...(podSelector ? { podSelector: { matchLabels: podSelector } } : {}),
+    };
+}
+
+function tcp(port: number): { protocol: string; port: number }[] {
+    return [{ protocol: "TCP", port }];
+}
+
+function ingressPeers(source: IngressSource): Peer[] {
+    return "namespace" in source
+        ? [namespacePeer(source.namespace)]
+        : source.cidrs.map(cidr => ({ ipBlock: { cidr } }));
+}
+
+/** One policy to create: its name suffix, tier, the pods it applies to, and its rules. */
+export interface PolicyPlan {
+    readonly suffix: string;
+    readonly tier: Tier;
+    readonly podSelector: Record<string, string>;
+    readonly ingress?: Rule[];
+    readonly egress?: Rule[];
+}
+
+/** The designed paths, as pure data: default deny, DNS, controller→frontend→api→redis (and the gray extras). */
+export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
+    const dns = a.dns ?? { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } };
+    const dnsPeer = namespacePeer(dns.namespace, dns.podSelector);
+    const apiEgress: Rule[] = [];
+    if (a.redis) {
+        apiEgress.push({ to: [{ podSelector: { matchLabels: a.redis.podSelector } }], ports: tcp(a.redis.port) });
+    }
+    if (a.externalRedis) {
+        apiEgress.push({ to: [namespacePeer(a.externalRedis.namespace, a.externalRedis.podSelector)], ports: tcp(a.externalRedis.port) });
+    }
+    const plans: PolicyPlan[] = [
+        { suffix: "default-deny", tier: "platform", podSelector: {}, ingress: [], egress: [] },
+        {
+            suffix: "allow-dns",
+            tier: "platform",
+            podSelector: {},
+            egress: [{ to: [dnsPeer], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }],
+        },
+        {
+            suffix: "frontend",
+            tier: "front",
+            podSelector: a.frontend.podSelector,
+            ingress: [{ from: ingressPeers(a.ingressSource ?? { namespace: "ingress-nginx" }), ports: tcp(a.frontend.port) }],
+            egress: [{ to: [{ podSelector: { matchLabels: a.api.podSelector } }], ports: tcp(a.api.port) }],
+        },
+        {
+            suffix: "api",
+            tier: "back",
+            podSelector: a.api.podSelector,
+            ingress: [{ from: [{ podSelector: { matchLabels: a.frontend.podSelector } }], ports: tcp(a.api.port) }],
+            egress: apiEgress,
+        },
+    ];
+    if (a.redis) {
+        const self: Peer = { podSelector: { matchLabels: a.redis.podSelector } };
+        const clients: Peer[] = [
+            { podSelector: { matchLabels: a.api.podSelector } },
+            ...(a.redisClients ?? []).map(c => namespacePeer(c.namespace, c.podSelector)),
+        ];
+        plans.push({
+            suffix: "redis",
+            tier: "data",
+            podSelector: a.redis.podSelector,
+            ingress: [{ from: a.redis.replication ? [...clients, self] : clients, ports: tcp(a.redis.port) }],
+            egress: a.redis.replication ? [{ to: [self], ports: tcp(a.redis.port) }] : [],
+        });
+    }
+    return plans;
+}
+
+/**
+ * NetworkPolicies: deny all traffic in and out of the namespace, then allow
+ * exactly DNS, the ingress controller to the frontend, the frontend to the
+ * API and the API to Redis.
+ */
+export class NetworkPolicies extends pulumi.ComponentResource {
+    /** Names of the NetworkPolicy objects. */
+    public readonly policyNames: pulumi.Output<string>[];
+
+    constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sample-app:components:NetworkPolicies", name, {}, opts);
+        const instance = args.instance ?? pulumi.getStack();
+        const env = args.env ?? instance;
+        this.policyNames = policyPlans(args).map(p =>
+            new k8s.networking.v1.NetworkPolicy(`${name}-${p.suffix}`, {
+                metadata: {
+                    name: `${name}-${p.suffix}`,
+                    namespace: args.namespace,
+                    labels: standardLabels({ name, component: "network-policy", instance, env, tier: p.tier }),
+                },
+                spec: {
+                    podSelector: { matchLabels: p.podSelector },
+                    policyTypes: [...(p.ingress ? ["Ingress"] : []), ...(p.egress ? ["Egress"] : [])],
+                    ingress: p.ingress,
+                    egress: p.egress,
+                },
+            }, { parent: this }).metadata.name);
+        this.registerOutputs({ policyNames: this.policyNames });
+    }
+}

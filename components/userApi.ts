@@ -1,0 +1,134 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
+import { RedisConnection } from "./redis";
+import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
+import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
+import { httpProbe, workloadServiceAccount, zeroDowntimeStrategy } from "./workload";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface UserApiArgs extends ScalingArgs {
+    /** Namespace to deploy into. Required. */
+    readonly namespace: pulumi.Input<string>;
+    /** Image of app/api, pinned by tag. Required. */
+    readonly image: string;
+    /** Where Redis is and which Secret holds its password (a `Redis` or `ExternalRedis`). Required. */
+    readonly redis: RedisConnection;
+    /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
+    readonly instance?: string;
+    /** `env` label. Default: the instance. */
+    readonly env?: string;
+    /** Image pull policy. Default: `IfNotPresent`. */
+    readonly imagePullPolicy?: string;
+    /** Port the API listens on (container and Service). Default: 8080. */
+    readonly port?: number;
+    /** `LOG_LEVEL` of the API. Default: `info`. */
+    readonly logLevel?: LogLevel;
+    /** Container resources. Default: 50m/64Mi requested, 500m/128Mi limit. */
+    readonly resources?: ContainerResources;
+    /** ServiceAccount to run as. Default: a new one named like the component, without token automount. */
+    readonly serviceAccountName?: pulumi.Input<string>;
+    /** Seconds from SIGTERM to SIGKILL; the API drains within this minus 5s. Default: 30. */
+    readonly terminationGracePeriodSeconds?: number;
+}
+
+export const USER_API_DEFAULTS = {
+    imagePullPolicy: "IfNotPresent",
+    port: 8080,
+    logLevel: "info" as LogLevel,
+    resources: { cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "500m", memoryLimit: "128Mi" } as ContainerResources,
+    terminationGracePeriodSeconds: 30,
+    /** The distroless `nonroot` user. */
+    uid: 65532,
+} as const;
+
+/**
+ * The Go user-CRUD API: Deployment, Service, ServiceAccount, probes on
+ * /healthz and /readyz, and optionally an HPA and a PDB.
+ */
+export class UserApi extends pulumi.ComponentResource {
+    /** Name of the Service. */
+    public readonly serviceName: pulumi.Output<string>;
+    /** `host:port` of the Service inside the cluster. */
+    public readonly address: pulumi.Output<string>;
+    /** `http://host:port` of the Service inside the cluster. */
+    public readonly url: pulumi.Output<string>;
+    /** Port of the Service. */
+    public readonly port: number;
+    /** Selector labels of the API pods (for NetworkPolicies). */
+    public readonly podSelector: Record<string, string>;
+
+    constructor(name: string, args: UserApiArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sample-app:components:UserApi", name, {}, opts);
+        const instance = args.instance ?? pulumi.getStack();
+        const id: WorkloadIdentity = { name, component: "backend", instance, env: args.env ?? instance, tier: "back" };
+        const labels = standardLabels(id);
+        const selector = selectorLabels(id);
+        const port = args.port ?? USER_API_DEFAULTS.port;
+        const grace = args.terminationGracePeriodSeconds ?? USER_API_DEFAULTS.terminationGracePeriodSeconds;
+        const metadata = { namespace: args.namespace, labels };
+        const serviceAccountName = workloadServiceAccount(this, name, metadata, args.serviceAccountName);
+
+        new k8s.apps.v1.Deployment(name, {
+            metadata: { name, ...metadata },
+            spec: {
+                ...replicasField(args),
+                revisionHistoryLimit: 5,
+                selector: { matchLabels: selector },
+                strategy: zeroDowntimeStrategy(),
+                template: {
+                    metadata: {
+                        labels,
+                        annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
+                    },
+                    spec: {
+                        serviceAccountName,
+                        automountServiceAccountToken: false,
+                        enableServiceLinks: false,
+                        terminationGracePeriodSeconds: grace,
+                        securityContext: restrictedPodSecurityContext(USER_API_DEFAULTS.uid, USER_API_DEFAULTS.uid),
+                        topologySpreadConstraints: topologySpread(selector, args.zoneSpread ?? false),
+                        containers: [{
+                            name: "api",
+                            image: args.image,
+                            imagePullPolicy: args.imagePullPolicy ?? USER_API_DEFAULTS.imagePullPolicy,
+                            env: [
+                                { name: "PORT", value: String(port) },
+                                { name: "REDIS_ADDR", value: pulumi.interpolate`${args.redis.host}:${args.redis.port}` },
+                                { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: args.redis.passwordSecretName, key: args.redis.passwordSecretKey } } },
+                                { name: "LOG_LEVEL", value: args.logLevel ?? USER_API_DEFAULTS.logLevel },
+                                { name: "SHUTDOWN_TIMEOUT", value: `${Math.max(grace - 5, 1)}s` },
+                                { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
+                            ],
+                            ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+                            resources: resourceRequirements(args.resources ?? USER_API_DEFAULTS.resources),
+                            securityContext: restrictedContainerSecurityContext(),
+                            startupProbe: httpProbe("/healthz", "http", 2, 30),
+                            readinessProbe: httpProbe("/readyz", "http", 5, 2),
+                            livenessProbe: httpProbe("/healthz", "http", 10, 3),
+                            // Let endpoints drop this pod before the API stops accepting connections.
+                            lifecycle: { preStop: { sleep: { seconds: 3 } } },
+                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                        }],
+                        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+                    },
+                },
+            },
+        }, { parent: this });
+
+        const service = new k8s.core.v1.Service(name, {
+            metadata: { name, ...metadata },
+            spec: { type: "ClusterIP", selector, ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }] },
+        }, { parent: this });
+
+        createScalingObjects(this, name, metadata, selector, args);
+
+        this.serviceName = service.metadata.name;
+        this.port = port;
+        this.address = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${port}`;
+        this.url = pulumi.interpolate`http://${this.address}`;
+        this.podSelector = selector;
+        this.registerOutputs({ serviceName: this.serviceName, address: this.address, url: this.url });
+    }
+}

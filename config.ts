@@ -1,0 +1,421 @@
+/**
+ * Stack configuration → a typed, validated Settings object.
+ *
+ * `parseSettings` is pure (raw strings in, Settings out) so every rule is unit
+ * tested; `loadSettings` feeds it the stack's config. All problems are
+ * reported together, before the program registers a single resource, each
+ * naming the key, the value and what is allowed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { IngressSource } from "./components/networkPolicies";
+import type { LogLevel } from "./components/userApi";
+
+export const PROJECT = "sample-app";
+export const ENVIRONMENTS = ["dev", "test", "gray", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** What differs between the clusters the app runs on. */
+export interface ClusterProfile {
+    readonly name: "minikube" | "ack";
+    /** StorageClasses a PVC may use; the first is the default. */
+    readonly storageClasses: readonly string[];
+    /** Smallest volume the class provisions (ACK cloud disks: 20Gi). */
+    readonly minStorage: string;
+    /** Default Redis volume size. */
+    readonly defaultStorage: string;
+    /** Ingress classes the cluster has; the first is the default. */
+    readonly ingressClasses: readonly string[];
+    /** Namespace of each in-cluster ingress controller (absent: traffic comes from outside the cluster, e.g. ALB). */
+    readonly ingressControllerNamespaces: Readonly<Record<string, string>>;
+    /** Whether images need a registry prefix (no local image store to load into). */
+    readonly registryRequired: boolean;
+    readonly imagePullPolicy: "IfNotPresent" | "Always";
+    /** Kube context used when `kubeContext` is not set; undefined: the key is required. */
+    readonly defaultKubeContext?: string;
+}
+
+export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
+    minikube: {
+        name: "minikube",
+        storageClasses: ["standard"],
+        minStorage: "100Mi",
+        defaultStorage: "1Gi",
+        ingressClasses: ["nginx"],
+        ingressControllerNamespaces: { nginx: "ingress-nginx" },
+        registryRequired: false,
+        imagePullPolicy: "IfNotPresent",
+        defaultKubeContext: "minikube",
+    },
+    ack: {
+        name: "ack",
+        storageClasses: ["alicloud-disk-essd", "alicloud-disk-topology-alltype", "alicloud-disk-ssd", "alicloud-disk-efficiency"],
+        minStorage: "20Gi",
+        defaultStorage: "20Gi",
+        ingressClasses: ["nginx", "alb"],
+        ingressControllerNamespaces: { nginx: "kube-system" },
+        registryRequired: true,
+        imagePullPolicy: "IfNotPresent",
+    },
+};
+
+/** Replicas and autoscaling of one stateless workload. */
+export interface ScalingSettings {
+    readonly replicas: number;
+    readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly cpuUtilization: number; readonly memoryUtilization: number };
+    readonly podDisruptionBudget: boolean;
+    readonly zoneSpread: boolean;
+}
+
+export interface Settings {
+    readonly project: string;
+    readonly stack: string;
+    readonly env: Environment;
+    readonly profile: ClusterProfile;
+    readonly kubeContext: string;
+    /** When set, the provider writes YAML here instead of talking to a cluster. */
+    readonly renderDir?: string;
+    readonly namespace: string;
+    /** Public host; undefined in gray, which takes prod's. */
+    readonly host?: string;
+    readonly tlsSecretName?: string;
+    readonly ingressClass: string;
+    readonly ingressSource: IngressSource;
+    readonly images: { readonly api: string; readonly web: string; readonly redis: string };
+    readonly logLevel: LogLevel;
+    readonly frontend: ScalingSettings;
+    readonly api: ScalingSettings;
+    /** This stack's own Redis; undefined in gray, which uses prod's. */
+    readonly redis?: { readonly storageClass: string; readonly storageSize: string; readonly replicas: number };
+    /** Gray: a canary of the stack named here. */
+    readonly canary?: { readonly prodStack: string; readonly weight: number; readonly header: string };
+    /** Prod: the gray namespace whose API pods may reach this Redis. */
+    readonly grayNamespace?: string;
+    readonly viewerGroups: readonly string[];
+    readonly deployerGroups: readonly string[];
+    readonly quota: {
+        readonly requestsCpu: string; readonly requestsMemory: string; readonly limitsCpu: string; readonly limitsMemory: string;
+        readonly pods: number; readonly persistentVolumeClaims: number; readonly requestsStorage: string;
+    };
+}
+
+type KeyType = "string" | "integer" | "boolean" | "array";
+interface KeySpec { readonly type: KeyType; readonly default: string | number | boolean | readonly string[] }
+
+/**
+ * Every project key with its type and default: the same as the `config:`
+ * block of Pulumi.yaml (a test keeps the two equal).
+ */
+export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
+    environment: { type: "string", default: "" },
+    clusterProfile: { type: "string", default: "minikube" },
+    kubeContext: { type: "string", default: "" },
+    renderDir: { type: "string", default: "" },
+    namespace: { type: "string", default: "" },
+    host: { type: "string", default: "" },
+    tlsSecretName: { type: "string", default: "" },
+    ingressClass: { type: "string", default: "" },
+    ingressAllowedCidrs: { type: "array", default: [] },
+    imageRegistry: { type: "string", default: "" },
+    imageTag: { type: "string", default: "0.1.0" },
+    redisImage: { type: "string", default: "redis:7.4.2-alpine" },
+    logLevel: { type: "string", default: "info" },
+    frontendReplicas: { type: "integer", default: 1 },
+    apiReplicas: { type: "integer", default: 1 },
+    autoscaling: { type: "boolean", default: false },
+    frontendMaxReplicas: { type: "integer", default: 3 },
+    apiMaxReplicas: { type: "integer", default: 3 },
+    hpaCpuUtilization: { type: "integer", default: 70 },
+    hpaMemoryUtilization: { type: "integer", default: 80 },
+    podDisruptionBudgets: { type: "boolean", default: false },
+    zoneSpread: { type: "boolean", default: false },
+    redisStorageClass: { type: "string", default: "" },
+    redisStorageSize: { type: "string", default: "" },
+    redisReplicas: { type: "integer", default: 1 },
+    prodStack: { type: "string", default: "" },
+    grayNamespace: { type: "string", default: "" },
+    canaryWeight: { type: "integer", default: 10 },
+    canaryHeader: { type: "string", default: "X-Canary" },
+    viewerGroups: { type: "array", default: [] },
+    deployerGroups: { type: "array", default: [] },
+    quotaRequestsCpu: { type: "string", default: "2" },
+    quotaRequestsMemory: { type: "string", default: "4Gi" },
+    quotaLimitsCpu: { type: "string", default: "4" },
+    quotaLimitsMemory: { type: "string", default: "8Gi" },
+    quotaPods: { type: "integer", default: 20 },
+    quotaPvcs: { type: "integer", default: 4 },
+    quotaStorage: { type: "string", default: "50Gi" },
+};
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HOST = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const REGISTRY = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$/;
+const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/;
+const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const STACK_REF = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+const SUFFIX: Readonly<Record<string, number>> = {
+    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity (`20Gi`, `500m`) as a number, or undefined when it is not one. */
+export function parseQuantity(q: string): number | undefined {
+    const m = QUANTITY.exec(q);
+    return m ? Number(m[1]) * SUFFIX[m[3] ?? ""] : undefined;
+}
+
+/** Thrown with every configuration problem, one per line. */
+export class ConfigError extends pulumi.RunError {
+    constructor(public readonly problems: readonly string[]) {
+        super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map(p => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Reads raw config strings by key, recording a problem for each bad value. */
+class Reader {
+    readonly problems: string[] = [];
+    constructor(private readonly raw: Readonly<Record<string, string>>) {
+        for (const key of Object.keys(raw)) {
+            if (!(key in CONFIG_KEYS)) {
+                this.problems.push(`${PROJECT}:${key} is not a known key; known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`);
+            }
+        }
+    }
+
+    problem(key: string, value: unknown, allowed: string): void {
+        this.problems.push(`${PROJECT}:${key} = ${JSON.stringify(value)}: ${allowed}`);
+    }
+
+    string(key: string): string {
+        const v = this.raw[key];
+        return v === undefined ? String(CONFIG_KEYS[key].default) : v.trim();
+    }
+
+    integer(key: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+        const v = this.raw[key];
+        const fallback = CONFIG_KEYS[key].default as number;
+        if (v === undefined) {
+            return fallback;
+        }
+        const n = /^-?[0-9]+$/.test(v.trim()) ? Number(v) : NaN;
+        if (!Number.isSafeInteger(n) || n < min || n > max) {
+            this.problem(key, v, max === Number.MAX_SAFE_INTEGER ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`);
+            return fallback;
+        }
+        return n;
+    }
+
+    boolean(key: string): boolean {
+        const v = this.raw[key];
+        if (v === undefined) {
+            return CONFIG_KEYS[key].default as boolean;
+        }
+        if (v !== "true" && v !== "false") {
+            this.problem(key, v, "must be true or false");
+            return CONFIG_KEYS[key].default as boolean;
+        }
+        return v === "true";
+    }
+
+    stringArray(key: string): string[] {
+        const v = this.raw[key];
+        if (v === undefined) {
+            return [...(CONFIG_KEYS[key].default as readonly string[])];
+        }
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(v);
+        } catch {
+            parsed = undefined;
+        }
+        if (!Array.isArray(parsed) || !parsed.every(x => typeof x === "string" && x.trim() !== "")) {
+            this.problem(key, v, "must be a list of non-empty strings");
+            return [];
+        }
+        return parsed.map(x => x.trim());
+    }
+
+    oneOf<T extends string>(key: string, value: string, allowed: readonly T[]): T {
+        if (!(allowed as readonly string[]).includes(value)) {
+            this.problem(key, value, `must be one of ${allowed.join(", ")}`);
+            return allowed[0];
+        }
+        return value as T;
+    }
+
+    matching(key: string, value: string, pattern: RegExp, allowed: string): string {
+        if (!pattern.test(value)) {
+            this.problem(key, value, allowed);
+        }
+        return value;
+    }
+}
+
+function scaling(r: Reader, prefix: "frontend" | "api", common: { autoscaling: boolean; pdb: boolean; zoneSpread: boolean; cpu: number; memory: number }): ScalingSettings {
+    const replicas = r.integer(`${prefix}Replicas`, 1);
+    if (!common.autoscaling) {
+        return { replicas, podDisruptionBudget: common.pdb, zoneSpread: common.zoneSpread };
+    }
+    const maxReplicas = r.integer(`${prefix}MaxReplicas`, 1);
+    if (maxReplicas < replicas) {
+        r.problem(`${prefix}MaxReplicas`, maxReplicas, `must be >= ${PROJECT}:${prefix}Replicas (${replicas}), the HPA minimum`);
+    }
+    return {
+        replicas,
+        autoscaling: { minReplicas: replicas, maxReplicas, cpuUtilization: common.cpu, memoryUtilization: common.memory },
+        podDisruptionBudget: common.pdb,
+        zoneSpread: common.zoneSpread,
+    };
+}
+
+function validCidr(c: string): boolean {
+    const m = CIDR.exec(c);
+    return m !== null && m.slice(1, 5).every(o => Number(o) <= 255) && Number(m[5]) <= 32;
+}
+
+/**
+ * Turns raw config (project keys without the `sample-app:` prefix, values as
+ * Pulumi passes them: strings, arrays as JSON) into Settings, or throws a
+ * ConfigError listing every problem.
+ */
+export function parseSettings(raw: Readonly<Record<string, string>>, stack: string): Settings {
+    const r = new Reader(raw);
+
+    const env = r.oneOf("environment", r.string("environment") || stack, ENVIRONMENTS);
+    const profileName = r.string("clusterProfile");
+    const profile = PROFILES[profileName] ?? (r.problem("clusterProfile", profileName, `must be one of ${Object.keys(PROFILES).join(", ")}`), PROFILES.minikube);
+
+    const kubeContext = r.string("kubeContext") || profile.defaultKubeContext || "";
+    if (kubeContext === "") {
+        r.problem("kubeContext", "", `is required for cluster profile ${profile.name}: name the kube context of the target cluster`);
+    }
+    const namespace = r.matching("namespace", r.string("namespace") || `${PROJECT}-${env}`, DNS_LABEL, "must be a DNS label (lowercase letters, digits, '-', at most 63)");
+
+    const prodStack = r.string("prodStack");
+    if (prodStack !== "") {
+        r.matching("prodStack", prodStack, STACK_REF, "must be a stack reference: <stack>, <org>/<project>/<stack>");
+    }
+    const hostRaw = r.string("host");
+    let host: string | undefined;
+    if (hostRaw !== "") {
+        host = r.matching("host", hostRaw, HOST, "must be a lowercase DNS host name with at least one dot, e.g. sample-app.example.com");
+    } else if (prodStack === "") {
+        r.problem("host", "", "is required (the public host name), e.g. sample-app.dev.local");
+    }
+    const tlsSecretName = r.string("tlsSecretName");
+    if (tlsSecretName !== "") {
+        r.matching("tlsSecretName", tlsSecretName, DNS_LABEL, "must be the name of a Secret (a DNS label)");
+    }
+
+    const ingressClass = r.oneOf("ingressClass", r.string("ingressClass") || profile.ingressClasses[0], profile.ingressClasses);
+    const controllerNamespace = profile.ingressControllerNamespaces[ingressClass];
+    const cidrs = r.stringArray("ingressAllowedCidrs");
+    cidrs.filter(c => !validCidr(c)).forEach(c => r.problem("ingressAllowedCidrs", c, "must be IPv4 CIDRs such as 10.0.0.0/8"));
+    if (controllerNamespace === undefined && cidrs.length === 0) {
+        r.problem("ingressAllowedCidrs", [], `must list the CIDRs the ${ingressClass} load balancer reaches the pods from (e.g. the vSwitch ranges)`);
+    }
+    const ingressSource: IngressSource = controllerNamespace !== undefined ? { namespace: controllerNamespace } : { cidrs };
+
+    const registry = r.string("imageRegistry").replace(/\/+$/, "");
+    if (registry === "" && profile.registryRequired) {
+        r.problem("imageRegistry", "", `is required for cluster profile ${profile.name}: the registry prefix the images are pushed to, e.g. registry.cn-hangzhou.aliyuncs.com/my-team`);
+    } else if (registry !== "") {
+        r.matching("imageRegistry", registry, REGISTRY, "must be a registry prefix such as registry.cn-hangzhou.aliyuncs.com/my-team");
+    }
+    const tag = r.matching("imageTag", r.string("imageTag"), IMAGE_TAG, "must be an image tag ([A-Za-z0-9_.-], at most 128)");
+    if (tag === "latest") {
+        r.problem("imageTag", tag, "must pin a version: `latest` is not allowed");
+    }
+    const redisImage = r.string("redisImage");
+    const redisTag = /:([^/:]+)$/.exec(redisImage)?.[1];
+    if (redisTag === undefined || redisTag === "latest") {
+        r.problem("redisImage", redisImage, "must be an image pinned by tag, e.g. redis:7.4.2-alpine");
+    }
+    const prefix = registry === "" ? `${PROJECT}/` : `${registry}/${PROJECT}-`;
+    const images = {
+        api: `${prefix}api:${tag}`,
+        web: `${prefix}web:${tag}`,
+        redis: registry === "" ? redisImage : `${registry}/${redisImage.split("/").pop()}`,
+    };
+
+    const logLevel = r.oneOf<LogLevel>("logLevel", r.string("logLevel"), ["debug", "info", "warn", "error"]);
+    const common = {
+        autoscaling: r.boolean("autoscaling"),
+        pdb: r.boolean("podDisruptionBudgets"),
+        zoneSpread: r.boolean("zoneSpread"),
+        cpu: r.integer("hpaCpuUtilization", 1, 100),
+        memory: r.integer("hpaMemoryUtilization", 1, 100),
+    };
+    const frontend = scaling(r, "frontend", common);
+    const api = scaling(r, "api", common);
+
+    let redis: Settings["redis"];
+    let canary: Settings["canary"];
+    if (prodStack === "") {
+        const storageClass = r.oneOf("redisStorageClass", r.string("redisStorageClass") || profile.storageClasses[0], profile.storageClasses);
+        const storageSize = r.string("redisStorageSize") || profile.defaultStorage;
+        const size = parseQuantity(storageSize);
+        if (size === undefined) {
+            r.problem("redisStorageSize", storageSize, "must be a Kubernetes quantity such as 20Gi");
+        } else if (size < parseQuantity(profile.minStorage)!) {
+            r.problem("redisStorageSize", storageSize, `must be at least ${profile.minStorage}, the smallest volume cluster profile ${profile.name} provisions`);
+        }
+        redis = { storageClass, storageSize, replicas: r.integer("redisReplicas", 1) };
+    } else {
+        canary = {
+            prodStack,
+            weight: r.integer("canaryWeight", 0, 100),
+            header: r.matching("canaryHeader", r.string("canaryHeader"), HEADER, "must be an HTTP header name"),
+        };
+    }
+    const grayNamespace = r.string("grayNamespace");
+    if (grayNamespace !== "") {
+        r.matching("grayNamespace", grayNamespace, DNS_LABEL, "must be a namespace name (a DNS label)");
+    }
+
+    const quantity = (key: string) => {
+        const v = r.string(key);
+        if (parseQuantity(v) === undefined) {
+            r.problem(key, v, "must be a Kubernetes quantity such as 2, 500m or 4Gi");
+        }
+        return v;
+    };
+    const quota = {
+        requestsCpu: quantity("quotaRequestsCpu"),
+        requestsMemory: quantity("quotaRequestsMemory"),
+        limitsCpu: quantity("quotaLimitsCpu"),
+        limitsMemory: quantity("quotaLimitsMemory"),
+        pods: r.integer("quotaPods", 1),
+        persistentVolumeClaims: r.integer("quotaPvcs", 0),
+        requestsStorage: quantity("quotaStorage"),
+    };
+    const viewerGroups = r.stringArray("viewerGroups");
+    const deployerGroups = r.stringArray("deployerGroups");
+    const renderDir = r.string("renderDir");
+
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return {
+        project: PROJECT, stack, env, profile, kubeContext, namespace, host, ingressClass, ingressSource, images, logLevel,
+        frontend, api, redis, canary, viewerGroups, deployerGroups, quota,
+        ...(renderDir ? { renderDir } : {}),
+        ...(tlsSecretName ? { tlsSecretName } : {}),
+        ...(grayNamespace ? { grayNamespace } : {}),
+    };
+}
+
+/** Reads this stack's `sample-app:*` config and parses it. */
+export function loadSettings(): Settings {
+    const all = pulumi.runtime.allConfig();
+    const raw: Record<string, string> = {};
+    for (const [key, value] of Object.entries(all)) {
+        if (key.startsWith(`${PROJECT}:`)) {
+            raw[key.slice(PROJECT.length + 1)] = value;
+        }
+    }
+    return parseSettings(raw, pulumi.getStack());
+}

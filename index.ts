@@ -1,0 +1,108 @@
+/**
+ * sample-app: composition only. Read the settings, make the provider, wire
+ * the components, export what users and other stacks need.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as c from "./components";
+import { loadSettings } from "./config";
+
+export = async () => {
+    const s = loadSettings();
+    const identity = { instance: s.stack, env: s.env };
+
+    // An explicit provider pinned to one kube context: a stack cannot land in the wrong cluster.
+    const provider = new k8s.Provider("cluster", {
+        context: s.kubeContext,
+        enableServerSideApply: true,
+        ...(s.renderDir ? { renderYamlToDirectory: s.renderDir } : {}),
+    });
+    const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
+
+    const ns = new c.AppNamespace("sample-app", { namespace: s.namespace, quota: s.quota, ...identity }, opts);
+    const access = new c.AccessControl("sample-app", {
+        namespace: ns.name,
+        workloads: s.redis ? ["frontend", "user-api", "redis"] : ["frontend", "user-api"],
+        viewerGroups: s.viewerGroups,
+        deployerGroups: s.deployerGroups,
+        ...identity,
+    }, opts);
+
+    // Gray has no Redis of its own: it reads prod's through a StackReference.
+    const prod = s.canary ? new pulumi.StackReference("prod", { name: s.canary.prodStack }) : undefined;
+    const redis = s.redis
+        ? new c.Redis("redis", {
+            namespace: ns.name,
+            image: s.images.redis,
+            imagePullPolicy: s.profile.imagePullPolicy,
+            replicas: s.redis.replicas,
+            storageClassName: s.redis.storageClass,
+            storageSize: s.redis.storageSize,
+            serviceAccountName: access.serviceAccountNames["redis"],
+            ...identity,
+        }, opts)
+        : new c.ExternalRedis("redis", {
+            namespace: ns.name,
+            host: prod!.requireOutput("redisHost") as pulumi.Output<string>,
+            port: prod!.requireOutput("redisPort") as pulumi.Output<number>,
+            password: prod!.requireOutput("redisPassword") as pulumi.Output<string>,
+            ...identity,
+        }, opts);
+
+    const api = new c.UserApi("user-api", {
+        namespace: ns.name,
+        image: s.images.api,
+        imagePullPolicy: s.profile.imagePullPolicy,
+        redis,
+        logLevel: s.logLevel,
+        serviceAccountName: access.serviceAccountNames["user-api"],
+        ...s.api,
+        ...identity,
+    }, opts);
+
+    const frontend = new c.Frontend("frontend", {
+        namespace: ns.name,
+        image: s.images.web,
+        imagePullPolicy: s.profile.imagePullPolicy,
+        apiUpstream: api.address,
+        serviceAccountName: access.serviceAccountNames["frontend"],
+        ...s.frontend,
+        ...identity,
+    }, opts);
+
+    const host = s.host ?? (prod!.requireOutput("host") as pulumi.Output<string>);
+    const ingress = new c.PublicIngress("sample-app", {
+        namespace: ns.name,
+        host,
+        serviceName: frontend.serviceName,
+        servicePort: frontend.servicePort,
+        ingressClassName: s.ingressClass,
+        tlsSecretName: s.tlsSecretName,
+        canary: s.canary ? { weight: s.canary.weight, header: s.canary.header } : undefined,
+        ...identity,
+    }, opts);
+
+    const redisPods = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "database" };
+    new c.NetworkPolicies("sample-app", {
+        namespace: ns.name,
+        frontend: { podSelector: frontend.podSelector, port: frontend.containerPort },
+        api: { podSelector: api.podSelector, port: api.port },
+        redis: redis instanceof c.Redis ? { podSelector: redis.podSelector, port: c.REDIS_DEFAULTS.port, replication: s.redis!.replicas > 1 } : undefined,
+        externalRedis: prod ? { namespace: prod.requireOutput("namespace") as pulumi.Output<string>, podSelector: redisPods, port: c.REDIS_DEFAULTS.port } : undefined,
+        redisClients: s.grayNamespace
+            ? [{ namespace: s.grayNamespace, podSelector: { "app.kubernetes.io/name": "user-api", "app.kubernetes.io/component": "backend" } }]
+            : [],
+        ingressSource: s.ingressSource,
+        ...identity,
+    }, opts);
+
+    return {
+        namespace: ns.name,
+        host,
+        publicUrl: ingress.url,
+        apiUrl: api.url,
+        redisHost: redis.host,
+        redisPort: redis.port,
+        redisPassword: pulumi.secret(redis.password),
+    };
+};

@@ -1,0 +1,165 @@
+/**
+ * Runs the real program (index.ts) under Pulumi mocks with a stack's own
+ * Pulumi.<stack>.yaml, and records every resource it registers.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import * as pulumi from "@pulumi/pulumi";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are checked structurally here. */
+export type KObj = Record<string, any>;
+
+export const ROOT = path.join(__dirname, "..");
+export const STACKS = ["dev", "test", "gray", "prod"] as const;
+export type StackName = (typeof STACKS)[number];
+
+/** What the mock returns as the generated Redis password; it must never show up in plain text. */
+export const MOCK_PASSWORD = "mock-redis-password-0123456789abcdef";
+
+/** Outputs the mocked `prod` StackReference returns to gray. */
+export const PROD_OUTPUTS = {
+    namespace: "sample-app-prod",
+    host: "sample-app.example.com",
+    publicUrl: "https://sample-app.example.com/",
+    apiUrl: "http://user-api.sample-app-prod.svc.cluster.local:8080",
+    redisHost: "redis.sample-app-prod.svc.cluster.local",
+    redisPort: 6379,
+    redisPassword: MOCK_PASSWORD,
+};
+
+export interface Registered {
+    readonly type: string;
+    readonly name: string;
+    readonly custom: boolean;
+    readonly provider: string;
+    readonly inputs: KObj;
+}
+
+export interface StackRun {
+    readonly stack: string;
+    readonly resources: Registered[];
+    readonly outputs: Record<string, unknown>;
+    readonly secretOutputs: Set<string>;
+    /** Kubernetes objects only (custom resources of the kubernetes package), with apiVersion/kind. */
+    readonly objects: KObj[];
+}
+
+function configValue(v: unknown): string {
+    return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** The `config:` block of Pulumi.yaml. */
+export function projectConfigSchema(): Record<string, { type: string; default?: unknown; description?: string; items?: { type: string } }> {
+    const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as KObj;
+    return project.config ?? {};
+}
+
+/**
+ * The config Pulumi would hand the program for `stack`: Pulumi.yaml defaults,
+ * then Pulumi.<stack>.yaml, then `overrides` (keys without the project prefix).
+ */
+export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, spec] of Object.entries(projectConfigSchema())) {
+        if (spec.default !== undefined) {
+            out[`sample-app:${key}`] = configValue(spec.default);
+        }
+    }
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    if (fs.existsSync(file)) {
+        const stackFile = yaml.load(fs.readFileSync(file, "utf8")) as KObj | undefined;
+        for (const [key, value] of Object.entries(stackFile?.config ?? {})) {
+            out[key] = configValue(value);
+        }
+    }
+    for (const [key, value] of Object.entries(overrides)) {
+        if (value === undefined) {
+            delete out[`sample-app:${key}`];
+        } else {
+            out[`sample-app:${key}`] = configValue(value);
+        }
+    }
+    return out;
+}
+
+function kubernetesObject(r: Registered): KObj | undefined {
+    const m = /^kubernetes:([a-z0-9.]*)\/(v[0-9a-z]+):([A-Za-z]+)$/.exec(r.type);
+    if (!m || !r.custom) {
+        return undefined;
+    }
+    const group = m[1] === "core" ? "" : m[1];
+    return { apiVersion: group ? `${group}/${m[2]}` : m[2], kind: m[3], ...r.inputs };
+}
+
+async function settle(value: unknown): Promise<{ value: unknown; secret: boolean }> {
+    if (pulumi.Output.isInstance(value)) {
+        const o = value as pulumi.Output<unknown> & { promise(): Promise<unknown>; isSecret: Promise<boolean> };
+        return { value: await o.promise(), secret: await o.isSecret };
+    }
+    return { value, secret: false };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const waitForRPCs: () => Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs;
+
+/** Runs index.ts for `stack` under mocks and returns what it registered and exported. */
+export async function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<StackRun> {
+    const resources: Registered[] = [];
+    pulumi.runtime.setAllConfig(stackConfig(stack, overrides), []);
+    await pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, provider: args.provider ?? "", inputs: args.inputs });
+            if (args.type === "random:index/randomPassword:RandomPassword") {
+                return { id: `${args.name}-id`, state: { ...args.inputs, result: MOCK_PASSWORD } };
+            }
+            if (args.type === "pulumi:pulumi:StackReference") {
+                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: PROD_OUTPUTS, secretOutputNames: ["redisPassword"] } };
+            }
+            return { id: `${args.name}-id`, state: args.inputs };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "sample-app", stack, false);
+
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../index") as () => Promise<Record<string, unknown>>;
+    const exported = await program();
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs = new Set<string>();
+    for (const [key, value] of Object.entries(exported)) {
+        const settled = await settle(value);
+        outputs[key] = settled.value;
+        if (settled.secret) {
+            secretOutputs.add(key);
+        }
+    }
+    await waitForRPCs();
+    const objects = resources.map(kubernetesObject).filter((o): o is KObj => o !== undefined);
+    return { stack, resources, outputs, secretOutputs, objects };
+}
+
+/** Objects of one kind. */
+export function ofKind(run: StackRun, kind: string): KObj[] {
+    return run.objects.filter(o => o.kind === kind);
+}
+
+/** The one object of a kind and name; throws when there is not exactly one. */
+export function one(run: StackRun, kind: string, name: string): KObj {
+    const found = run.objects.filter(o => o.kind === kind && o.metadata?.name === name);
+    if (found.length !== 1) {
+        throw new Error(`${run.stack}: expected one ${kind} ${name}, found ${found.length}`);
+    }
+    return found[0];
+}
+
+/** Workloads (Deployments and StatefulSets) of a run. */
+export function workloads(run: StackRun): KObj[] {
+    return run.objects.filter(o => o.kind === "Deployment" || o.kind === "StatefulSet");
+}
+
+/** Every container of every workload. */
+export function containers(run: StackRun): { workload: KObj; container: KObj }[] {
+    return workloads(run).flatMap(w => (w.spec.template.spec.containers as KObj[]).map(container => ({ workload: w, container })));
+}
