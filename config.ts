@@ -25,8 +25,8 @@ export interface ClusterProfile {
     readonly defaultStorage: string;
     /** Ingress classes the cluster has; the first is the default. */
     readonly ingressClasses: readonly string[];
-    /** Namespace of each in-cluster ingress controller (absent: traffic comes from outside the cluster, e.g. ALB). */
-    readonly ingressControllerNamespaces: Readonly<Record<string, string>>;
+    /** Where each in-cluster ingress controller runs (absent: traffic comes from outside the cluster, e.g. ALB). */
+    readonly ingressControllers: Readonly<Record<string, { readonly namespace: string; readonly podSelector: Readonly<Record<string, string>> }>>;
     /** Whether images need a registry prefix (no local image store to load into). */
     readonly registryRequired: boolean;
     readonly imagePullPolicy: "IfNotPresent" | "Always";
@@ -41,7 +41,8 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         minStorage: "100Mi",
         defaultStorage: "1Gi",
         ingressClasses: ["nginx"],
-        ingressControllerNamespaces: { nginx: "ingress-nginx" },
+        // The minikube `ingress` addon.
+        ingressControllers: { nginx: { namespace: "ingress-nginx", podSelector: { "app.kubernetes.io/name": "ingress-nginx" } } },
         registryRequired: false,
         imagePullPolicy: "IfNotPresent",
         defaultKubeContext: "minikube",
@@ -52,7 +53,8 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         minStorage: "20Gi",
         defaultStorage: "20Gi",
         ingressClasses: ["nginx", "alb"],
-        ingressControllerNamespaces: { nginx: "kube-system" },
+        // ACK's managed nginx-ingress-controller component runs in kube-system beside DNS, so match its pods too.
+        ingressControllers: { nginx: { namespace: "kube-system", podSelector: { app: "ingress-nginx" } } },
         registryRequired: true,
         imagePullPolicy: "IfNotPresent",
     },
@@ -311,13 +313,13 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     }
 
     const ingressClass = r.oneOf("ingressClass", r.string("ingressClass") || profile.ingressClasses[0], profile.ingressClasses);
-    const controllerNamespace = profile.ingressControllerNamespaces[ingressClass];
+    const controller = profile.ingressControllers[ingressClass];
     const cidrs = r.stringArray("ingressAllowedCidrs");
     cidrs.filter(c => !validCidr(c)).forEach(c => r.problem("ingressAllowedCidrs", c, "must be IPv4 CIDRs such as 10.0.0.0/8"));
-    if (controllerNamespace === undefined && cidrs.length === 0) {
+    if (controller === undefined && cidrs.length === 0) {
         r.problem("ingressAllowedCidrs", [], `must list the CIDRs the ${ingressClass} load balancer reaches the pods from (e.g. the vSwitch ranges)`);
     }
-    const ingressSource: IngressSource = controllerNamespace !== undefined ? { namespace: controllerNamespace } : { cidrs };
+    const ingressSource: IngressSource = controller ?? { cidrs };
 
     const registry = r.string("imageRegistry").replace(/\/+$/, "");
     if (registry === "" && profile.registryRequired) {

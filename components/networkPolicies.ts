@@ -23,7 +23,7 @@ export interface RemotePods {
 
 /** Where the ingress controller's traffic comes from. */
 export type IngressSource =
-    | { readonly namespace: string }
+    | { readonly namespace: string; readonly podSelector?: Readonly<Record<string, string>> }
     | { readonly cidrs: readonly string[] };
 
 export interface NetworkPoliciesArgs {
@@ -42,7 +42,7 @@ export interface NetworkPoliciesArgs {
     readonly externalRedis?: RemotePods & { readonly port: number };
     /** API pods of other namespaces admitted to this namespace's Redis (prod admits gray). Default: none. */
     readonly redisClients?: readonly RemotePods[];
-    /** Source of ingress traffic to the frontend: the controller's namespace, or CIDRs (ACK ALB). Default: namespace `ingress-nginx`. */
+    /** Source of ingress traffic to the frontend: the controller's namespace (and pod labels), or CIDRs (ACK ALB). Default: namespace `ingress-nginx`, pods `app.kubernetes.io/name: ingress-nginx`. */
     readonly ingressSource?: IngressSource;
     /** Namespace and labels of the cluster DNS pods. Default: `kube-system`, `k8s-app: kube-dns`. */
     readonly dns?: RemotePods;
@@ -66,7 +66,7 @@ function tcp(port: number): { protocol: string; port: number }[] {
 
 function ingressPeers(source: IngressSource): Peer[] {
     return "namespace" in source
-        ? [namespacePeer(source.namespace)]
+        ? [namespacePeer(source.namespace, source.podSelector && { ...source.podSelector })]
         : source.cidrs.map(cidr => ({ ipBlock: { cidr } }));
 }
 
@@ -102,7 +102,7 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
             suffix: "frontend",
             tier: "front",
             podSelector: a.frontend.podSelector,
-            ingress: [{ from: ingressPeers(a.ingressSource ?? { namespace: "ingress-nginx" }), ports: tcp(a.frontend.port) }],
+            ingress: [{ from: ingressPeers(a.ingressSource ?? { namespace: "ingress-nginx", podSelector: { "app.kubernetes.io/name": "ingress-nginx" } }), ports: tcp(a.frontend.port) }],
             egress: [{ to: [{ podSelector: { matchLabels: a.api.podSelector } }], ports: tcp(a.api.port) }],
         },
         {

@@ -103,10 +103,10 @@ async function settle(value: unknown): Promise<{ value: unknown; secret: boolean
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const waitForRPCs: () => Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs;
 
-/** Runs index.ts for `stack` under mocks and returns what it registered and exported. */
-export async function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<StackRun> {
+/** Installs mocks and config for `stack`; returns the list the mocks record into. */
+async function mockRuntime(stack: string, config: Record<string, string>): Promise<Registered[]> {
     const resources: Registered[] = [];
-    pulumi.runtime.setAllConfig(stackConfig(stack, overrides), []);
+    pulumi.runtime.setAllConfig(config, []);
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, provider: args.provider ?? "", inputs: args.inputs });
@@ -122,9 +122,19 @@ export async function runStack(stack: string, overrides: Record<string, unknown>
             return args.inputs;
         },
     }, "sample-app", stack, false);
+    return resources;
+}
 
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require("../index") as () => Promise<Record<string, unknown>>;
+/**
+ * Runs `program` under mocks as stack `stack` with `config`, waits for every
+ * registration, and returns what it registered and returned.
+ */
+export async function runProgram(
+    stack: string,
+    config: Record<string, string>,
+    program: () => Promise<Record<string, unknown>> | Record<string, unknown>,
+): Promise<StackRun> {
+    const resources = await mockRuntime(stack, config);
     const exported = await program();
     const outputs: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
@@ -138,6 +148,26 @@ export async function runStack(stack: string, overrides: Record<string, unknown>
     await waitForRPCs();
     const objects = resources.map(kubernetesObject).filter((o): o is KObj => o !== undefined);
     return { stack, resources, outputs, secretOutputs, objects };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const indexProgram = require("../index") as () => Promise<Record<string, unknown>>;
+
+/** Runs index.ts for `stack` under mocks, with its Pulumi.<stack>.yaml and `overrides`. */
+export function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<StackRun> {
+    return runProgram(stack, stackConfig(stack, overrides), indexProgram);
+}
+
+/** Runs index.ts expecting it to fail; returns the error and how many resources were registered first. */
+export async function failStack(stack: string, overrides: Record<string, unknown>): Promise<{ message: string; registered: number }> {
+    const resources = await mockRuntime(stack, stackConfig(stack, overrides));
+    try {
+        await indexProgram();
+    } catch (e) {
+        await waitForRPCs();
+        return { message: (e as Error).message, registered: resources.length };
+    }
+    throw new Error(`stack ${stack} with ${JSON.stringify(overrides)} was expected to fail but succeeded`);
 }
 
 /** Objects of one kind. */
@@ -162,4 +192,17 @@ export function workloads(run: StackRun): KObj[] {
 /** Every container of every workload. */
 export function containers(run: StackRun): { workload: KObj; container: KObj }[] {
     return workloads(run).flatMap(w => (w.spec.template.spec.containers as KObj[]).map(container => ({ workload: w, container })));
+}
+
+/** The signature Pulumi puts on a secret value in resource inputs. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Whether a resource input is a Pulumi secret. */
+export function isSecretValue(v: unknown): boolean {
+    return typeof v === "object" && v !== null && SECRET_SIG in v;
+}
+
+/** The plain value of a resource input, secret or not. */
+export function reveal(v: unknown): any {
+    return isSecretValue(v) ? (v as KObj).value : v;
 }

@@ -1,0 +1,216 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as c from "../components";
+import { isSecretValue, KObj, MOCK_PASSWORD, one, ofKind, reveal, runProgram, StackRun } from "./harness";
+
+/** Runs `build` as a stand-alone program of another project's stack named `other`. */
+function standalone(build: () => Record<string, unknown>): Promise<StackRun> {
+    return runProgram("other", {}, build);
+}
+
+const TEMPLATE = "events {}\nhttp { upstream api { server __API_UPSTREAM__; } server { listen 8080; } }\n";
+
+describe("each component on its own, with minimal args", () => {
+    it("AppNamespace gets restricted Pod Security labels, the default quota and container defaults", async () => {
+        const run = await standalone(() => ({ name: new c.AppNamespace("team-a").name }));
+        const ns = one(run, "Namespace", "team-a");
+        assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.strictEqual(ns.metadata.labels["app.kubernetes.io/instance"], "other");
+        assert.deepStrictEqual(one(run, "ResourceQuota", "sample-app-quota").spec.hard, c.quotaHard(c.DEFAULT_QUOTA));
+        const limits = one(run, "LimitRange", "sample-app-limits").spec.limits[0];
+        assert.deepStrictEqual(limits.default, { cpu: "500m", memory: "256Mi" });
+        assert.strictEqual(run.outputs.name, "team-a");
+    });
+
+    it("Redis gets one pod, a 1Gi standard volume, AOF on, a generated secret password and no PDB", async () => {
+        const run = await standalone(() => {
+            const r = new c.Redis("cache", { namespace: "team-a" });
+            return { host: r.host, port: r.port, password: r.password };
+        });
+        const sts = one(run, "StatefulSet", "cache");
+        assert.strictEqual(sts.spec.replicas, 1);
+        assert.strictEqual(sts.spec.serviceName, "cache-headless");
+        assert.strictEqual(one(run, "Service", "cache-headless").spec.clusterIP, "None");
+        assert.strictEqual(one(run, "Service", "cache").spec.clusterIP, undefined);
+        const vct = sts.spec.volumeClaimTemplates[0];
+        assert.strictEqual(vct.spec.storageClassName, "standard");
+        assert.strictEqual(vct.spec.resources.requests.storage, "1Gi");
+        const container = sts.spec.template.spec.containers[0];
+        assert.strictEqual(container.image, "redis:7.4.2-alpine");
+        assert.strictEqual(sts.spec.template.spec.securityContext.fsGroup, 1000, "the volume is writable by the redis group");
+        const conf = one(run, "ConfigMap", "cache-config").data["redis.conf"];
+        assert.match(conf, /^appendonly yes$/m);
+        assert.match(conf, /^dir \/data$/m);
+        assert.ok(!conf.includes(MOCK_PASSWORD));
+        const secret = one(run, "Secret", "cache-auth");
+        assert.ok(isSecretValue(secret.stringData));
+        assert.strictEqual(reveal(secret.stringData).password, MOCK_PASSWORD);
+        assert.match(reveal(secret.stringData)["auth.conf"], /^requirepass /);
+        assert.match(container.readinessProbe.exec.command.join(" "), /redis-cli .*ping/);
+        assert.deepStrictEqual(container.env.find((e: KObj) => e.name === "REDISCLI_AUTH").valueFrom.secretKeyRef, { name: "cache-auth", key: "password" });
+        assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget"), []);
+        assert.strictEqual(one(run, "ServiceAccount", "cache").automountServiceAccountToken, false);
+        assert.deepStrictEqual(run.outputs, { host: "cache.team-a.svc.cluster.local", port: 6379, password: MOCK_PASSWORD });
+        assert.ok(run.secretOutputs.has("password"));
+    });
+
+    it("Redis with replicas gets a PDB and a client Service that only reaches the primary", async () => {
+        const run = await standalone(() => {
+            new c.Redis("cache", { namespace: "team-a", replicas: 3 });
+            return {};
+        });
+        assert.strictEqual(one(run, "StatefulSet", "cache").spec.replicas, 3);
+        assert.ok(one(run, "PodDisruptionBudget", "cache"));
+        assert.strictEqual(one(run, "Service", "cache").spec.selector["statefulset.kubernetes.io/pod-name"], "cache-0");
+        assert.throws(() => new c.Redis("bad", { namespace: "x", replicas: 0 }), /replicas must be an integer >= 1, got 0/);
+    });
+
+    it("UserApi gets one replica on port 8080, probes on /healthz and /readyz, a zero-downtime rollout and no HPA or PDB", async () => {
+        const run = await standalone(() => {
+            const redis = new c.ExternalRedis("redis", { namespace: "team-a", host: "redis.shared.svc.cluster.local", password: pulumi.secret("pw") });
+            const api = new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis });
+            return { url: api.url };
+        });
+        const d = one(run, "Deployment", "users");
+        assert.strictEqual(d.spec.replicas, 1);
+        assert.deepStrictEqual(d.spec.strategy.rollingUpdate, { maxUnavailable: 0, maxSurge: 1 });
+        const container = d.spec.template.spec.containers[0];
+        assert.strictEqual(container.readinessProbe.httpGet.path, "/readyz");
+        assert.strictEqual(container.livenessProbe.httpGet.path, "/healthz");
+        assert.strictEqual(container.startupProbe.httpGet.path, "/healthz");
+        const env = Object.fromEntries((container.env as KObj[]).map(e => [e.name, e.value ?? e.valueFrom]));
+        assert.strictEqual(env.PORT, "8080");
+        assert.strictEqual(env.REDIS_ADDR, "redis.shared.svc.cluster.local:6379");
+        assert.strictEqual(env.LOG_LEVEL, "info");
+        assert.deepStrictEqual(env.REDIS_PASSWORD, { secretKeyRef: { name: "redis-auth", key: "password" } });
+        assert.deepStrictEqual(d.spec.template.spec.topologySpreadConstraints.map((t: KObj) => t.topologyKey), ["kubernetes.io/hostname"]);
+        assert.strictEqual(one(run, "ServiceAccount", "users").automountServiceAccountToken, false);
+        assert.deepStrictEqual(ofKind(run, "HorizontalPodAutoscaler"), []);
+        assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget"), []);
+        assert.strictEqual(run.outputs.url, "http://users.team-a.svc.cluster.local:8080");
+    });
+
+    it("UserApi with autoscaling drops spec.replicas and gets an autoscaling/v2 HPA", async () => {
+        const run = await standalone(() => {
+            const redis = new c.ExternalRedis("redis", { namespace: "team-a", host: "r", password: "pw" });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis, autoscaling: { maxReplicas: 5 }, podDisruptionBudget: true, zoneSpread: true });
+            return {};
+        });
+        assert.ok(!("replicas" in one(run, "Deployment", "users").spec));
+        const hpa = one(run, "HorizontalPodAutoscaler", "users");
+        assert.strictEqual(hpa.apiVersion, "autoscaling/v2");
+        assert.strictEqual(hpa.spec.minReplicas, 1);
+        assert.deepStrictEqual(hpa.spec.metrics.map((m: KObj) => m.resource.target.averageUtilization), [70, 80]);
+        assert.strictEqual(one(run, "PodDisruptionBudget", "users").spec.maxUnavailable, 1);
+    });
+
+    it("Frontend fills the API upstream into nginx.conf and rolls its pods when the config changes", async () => {
+        const hashFor = async (upstream: string) => {
+            const run = await standalone(() => {
+                new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: upstream, nginxConfTemplate: TEMPLATE });
+                return {};
+            });
+            const conf = one(run, "ConfigMap", "web-nginx").data["nginx.conf"];
+            assert.ok(conf.includes(`server ${upstream};`));
+            assert.ok(!conf.includes(c.API_UPSTREAM_PLACEHOLDER));
+            const d = one(run, "Deployment", "web");
+            assert.strictEqual(one(run, "Service", "web").spec.ports[0].port, 80);
+            assert.strictEqual(d.spec.template.spec.containers[0].ports[0].containerPort, 8080);
+            return d.spec.template.metadata.annotations["sample-app.dev/config-hash"] as string;
+        };
+        const a = await hashFor("api.team-a.svc.cluster.local:8080");
+        const b = await hashFor("api.team-b.svc.cluster.local:8080");
+        assert.match(a, /^[0-9a-f]{16}$/);
+        assert.notStrictEqual(a, b);
+    });
+
+    it("Frontend reads the repository's app/web/nginx.conf by default", async () => {
+        const run = await standalone(() => {
+            new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: "api.team-a.svc.cluster.local:8080" });
+            return {};
+        });
+        const conf = one(run, "ConfigMap", "web-nginx").data["nginx.conf"];
+        assert.ok(conf.includes("api.team-a.svc.cluster.local:8080"));
+        assert.match(conf, /listen\s+8080/);
+        assert.throws(() => c.renderNginxConf("no placeholder", "a:1"), /exactly once, found 0/);
+        assert.throws(() => c.renderNginxConf(TEMPLATE, "not a host port"), /host:port/);
+    });
+
+    it("PublicIngress gets the nginx class, plain HTTP and no canary annotations", async () => {
+        const run = await standalone(() => ({ url: new c.PublicIngress("www", { namespace: "team-a", host: "www.example.com", serviceName: "web" }).url }));
+        const ing = one(run, "Ingress", "www");
+        assert.strictEqual(ing.spec.ingressClassName, "nginx");
+        assert.deepStrictEqual(ing.spec.rules[0].http.paths[0].backend, { service: { name: "web", port: { number: 80 } } });
+        assert.deepStrictEqual(ing.metadata.annotations, {});
+        assert.strictEqual(run.outputs.url, "http://www.example.com/");
+    });
+
+    it("PublicIngress on ACK ALB splits a canary into a header Ingress and a weight Ingress", async () => {
+        const run = await standalone(() => {
+            new c.PublicIngress("www", { namespace: "team-a", host: "www.example.com", serviceName: "web", ingressClassName: "alb", canary: { weight: 25 } });
+            return {};
+        });
+        assert.deepStrictEqual(one(run, "Ingress", "www-canary-header").metadata.annotations, {
+            "alb.ingress.kubernetes.io/canary": "true",
+            "alb.ingress.kubernetes.io/canary-by-header": "X-Canary",
+            "alb.ingress.kubernetes.io/canary-by-header-value": "always",
+        });
+        assert.deepStrictEqual(one(run, "Ingress", "www-canary-weight").metadata.annotations, {
+            "alb.ingress.kubernetes.io/canary": "true",
+            "alb.ingress.kubernetes.io/canary-weight": "25",
+        });
+        assert.throws(() => c.ingressVariants("alb", { weight: 101 }), /from 0 to 100/);
+    });
+
+    it("NetworkPolicies deny by default and admit the minikube ingress controller to the frontend", async () => {
+        const run = await standalone(() => {
+            new c.NetworkPolicies("np", {
+                namespace: "team-a",
+                frontend: { podSelector: { app: "web" }, port: 8080 },
+                api: { podSelector: { app: "api" }, port: 8080 },
+                redis: { podSelector: { app: "redis" }, port: 6379 },
+            });
+            return {};
+        });
+        const deny = one(run, "NetworkPolicy", "np-default-deny");
+        assert.deepStrictEqual(deny.spec.podSelector, { matchLabels: {} });
+        assert.deepStrictEqual(deny.spec.policyTypes, ["Ingress", "Egress"]);
+        const front = one(run, "NetworkPolicy", "np-frontend");
+        assert.deepStrictEqual(front.spec.ingress[0].from, [{
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx" } },
+        }]);
+        assert.strictEqual(ofKind(run, "NetworkPolicy").length, 5);
+    });
+
+    it("AccessControl gets viewer and deployer Roles, binds no one by default, and never lets deployer edit RBAC", async () => {
+        const run = await standalone(() => {
+            new c.AccessControl("rbac", { namespace: "team-a", workloads: ["web"] });
+            return {};
+        });
+        assert.deepStrictEqual(ofKind(run, "Role").map(r => r.metadata.name).sort(), ["deployer", "viewer"]);
+        assert.deepStrictEqual(ofKind(run, "RoleBinding"), []);
+        assert.strictEqual(one(run, "ServiceAccount", "web").automountServiceAccountToken, false);
+        const deployer = one(run, "Role", "deployer");
+        assert.ok(!deployer.rules.some((r: KObj) => r.apiGroups.includes("rbac.authorization.k8s.io")));
+        const viewer = one(run, "Role", "viewer");
+        assert.ok(!viewer.rules.some((r: KObj) => r.resources.includes("secrets")), "viewers cannot read Secrets");
+
+        const bound = await standalone(() => {
+            new c.AccessControl("rbac", { namespace: "team-a", viewerGroups: ["devs"], deployerGroups: ["ci"] });
+            return {};
+        });
+        assert.deepStrictEqual(one(bound, "RoleBinding", "viewer").subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "devs" }]);
+        assert.deepStrictEqual(one(bound, "RoleBinding", "deployer").roleRef.name, "deployer");
+    });
+
+    it("registers every component under its sample-app:components type token with children parented", async () => {
+        const run = await standalone(() => {
+            const redis = new c.Redis("cache", { namespace: "team-a" });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis });
+            return {};
+        });
+        const tokens = run.resources.filter(r => !r.custom).map(r => r.type).sort();
+        assert.deepStrictEqual(tokens, ["sample-app:components:Redis", "sample-app:components:UserApi"]);
+    });
+});

@@ -1,0 +1,104 @@
+import * as assert from "assert";
+import { CONFIG_KEYS, ConfigError, parseQuantity, parseSettings, PROFILES } from "../config";
+import { failStack, projectConfigSchema, stackConfig } from "./harness";
+
+/** Raw config of a stack as the program sees it, without the project prefix. */
+function raw(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(stackConfig(stack, overrides))) {
+        out[k.replace(/^sample-app:/, "")] = v;
+    }
+    return out;
+}
+
+function problemsOf(fn: () => unknown): string[] {
+    try {
+        fn();
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+        return e.problems as string[];
+    }
+    assert.fail("expected the configuration to be rejected");
+}
+
+describe("stack configuration", () => {
+    it("declares every key in Pulumi.yaml with the type, description and default the program uses", () => {
+        const schema = projectConfigSchema();
+        assert.deepStrictEqual(Object.keys(schema).sort(), Object.keys(CONFIG_KEYS).sort());
+        for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+            assert.strictEqual(schema[key].type, spec.type, key);
+            assert.ok((schema[key].description ?? "").length > 10, `${key} has a description`);
+            assert.deepStrictEqual(schema[key].default, spec.default, `${key} default`);
+            if (spec.type === "array") {
+                assert.deepStrictEqual(schema[key].items, { type: "string" }, `${key} items`);
+            }
+        }
+    });
+
+    it("parses every stack file into settings", () => {
+        for (const stack of ["dev", "test", "gray", "prod"]) {
+            const s = parseSettings(raw(stack), stack);
+            assert.strictEqual(s.env, stack);
+            assert.strictEqual(s.namespace, `sample-app-${stack}`);
+        }
+    });
+
+    it("reads Kubernetes quantities", () => {
+        assert.strictEqual(parseQuantity("20Gi"), 20 * 2 ** 30);
+        assert.strictEqual(parseQuantity("500m"), 0.5);
+        assert.strictEqual(parseQuantity("1.5G"), 1.5e9);
+        assert.strictEqual(parseQuantity("twenty"), undefined);
+        assert.strictEqual(parseQuantity("-1Gi"), undefined);
+    });
+
+    const invalid: { what: string; stack: string; overrides: Record<string, unknown>; expect: RegExp[] }[] = [
+        { what: "an unknown cluster profile", stack: "dev", overrides: { clusterProfile: "gke" }, expect: [/sample-app:clusterProfile = "gke": must be one of minikube, ack/] },
+        { what: "replicas below 1", stack: "dev", overrides: { apiReplicas: 0 }, expect: [/sample-app:apiReplicas = "0": must be an integer >= 1/] },
+        { what: "a replica count that is not a number", stack: "dev", overrides: { frontendReplicas: "two" }, expect: [/sample-app:frontendReplicas = "two": must be an integer >= 1/] },
+        { what: "an HPA minimum above its maximum", stack: "test", overrides: { apiMaxReplicas: 1 }, expect: [/sample-app:apiMaxReplicas = 1: must be >= sample-app:apiReplicas \(2\), the HPA minimum/] },
+        { what: "a volume below the profile minimum", stack: "prod", overrides: { redisStorageSize: "10Gi" }, expect: [/sample-app:redisStorageSize = "10Gi": must be at least 20Gi, the smallest volume cluster profile ack provisions/] },
+        { what: "a volume size that is not a quantity", stack: "dev", overrides: { redisStorageSize: "lots" }, expect: [/sample-app:redisStorageSize = "lots": must be a Kubernetes quantity/] },
+        { what: "a storage class the profile lacks", stack: "dev", overrides: { redisStorageClass: "gp3" }, expect: [/sample-app:redisStorageClass = "gp3": must be one of standard/] },
+        { what: "a bad host name", stack: "dev", overrides: { host: "Sample_App!" }, expect: [/sample-app:host = "Sample_App!": must be a lowercase DNS host name/] },
+        { what: "a missing host", stack: "dev", overrides: { host: undefined }, expect: [/sample-app:host = "": is required/] },
+        { what: "a missing image registry on ACK", stack: "prod", overrides: { imageRegistry: undefined }, expect: [/sample-app:imageRegistry = "": is required for cluster profile ack/] },
+        { what: "the latest tag", stack: "dev", overrides: { imageTag: "latest" }, expect: [/sample-app:imageTag = "latest": must pin a version/] },
+        { what: "an unpinned Redis image", stack: "dev", overrides: { redisImage: "redis" }, expect: [/sample-app:redisImage = "redis": must be an image pinned by tag/] },
+        { what: "a missing kube context on ACK", stack: "prod", overrides: { kubeContext: undefined }, expect: [/sample-app:kubeContext = "": is required for cluster profile ack/] },
+        { what: "an ingress class the profile lacks", stack: "dev", overrides: { ingressClass: "alb" }, expect: [/sample-app:ingressClass = "alb": must be one of nginx/] },
+        { what: "ALB without the CIDRs it reaches pods from", stack: "prod", overrides: { ingressClass: "alb" }, expect: [/sample-app:ingressAllowedCidrs = \[\]: must list the CIDRs/] },
+        { what: "a malformed CIDR", stack: "prod", overrides: { ingressClass: "alb", ingressAllowedCidrs: ["10.0.0.0/33"] }, expect: [/sample-app:ingressAllowedCidrs = "10.0.0.0\/33": must be IPv4 CIDRs/] },
+        { what: "a canary weight over 100", stack: "gray", overrides: { canaryWeight: 150 }, expect: [/sample-app:canaryWeight = "150": must be an integer from 0 to 100/] },
+        { what: "an unknown environment", stack: "dev", overrides: { environment: "staging" }, expect: [/sample-app:environment = "staging": must be one of dev, test, gray, prod/] },
+        { what: "a boolean that is not one", stack: "dev", overrides: { autoscaling: "yes" }, expect: [/sample-app:autoscaling = "yes": must be true or false/] },
+        { what: "a misspelt key", stack: "dev", overrides: { apiReplica: 2 }, expect: [/sample-app:apiReplica is not a known key/] },
+        { what: "a group list that is not a list", stack: "dev", overrides: { viewerGroups: "ops" }, expect: [/sample-app:viewerGroups = "ops": must be a list of non-empty strings/] },
+        { what: "a log level the API does not know", stack: "dev", overrides: { logLevel: "verbose" }, expect: [/sample-app:logLevel = "verbose": must be one of debug, info, warn, error/] },
+    ];
+    for (const c of invalid) {
+        it(`rejects ${c.what}, naming the key, the value and what is allowed, before registering any resource`, async () => {
+            const problems = problemsOf(() => parseSettings(raw(c.stack, c.overrides), c.stack));
+            for (const re of c.expect) {
+                assert.ok(problems.some(p => re.test(p)), `no problem matches ${re}: ${problems.join(" | ")}`);
+            }
+            const { message, registered } = await failStack(c.stack, c.overrides);
+            assert.match(message, /^Invalid stack configuration/);
+            assert.match(message, c.expect[0]);
+            assert.strictEqual(registered, 0, "no resource may be registered before the config is validated");
+        });
+    }
+
+    it("reports every problem at once", () => {
+        const problems = problemsOf(() => parseSettings(raw("dev", { apiReplicas: 0, host: "x", clusterProfile: "eks" }), "dev"));
+        assert.strictEqual(problems.length, 3, problems.join(" | "));
+    });
+
+    it("knows each profile's storage, ingress and registry rules", () => {
+        assert.deepStrictEqual(PROFILES.minikube.storageClasses[0], "standard");
+        assert.strictEqual(PROFILES.ack.minStorage, "20Gi");
+        const alb = parseSettings(raw("prod", { ingressClass: "alb", ingressAllowedCidrs: ["10.0.0.0/16"] }), "prod");
+        assert.deepStrictEqual(alb.ingressSource, { cidrs: ["10.0.0.0/16"] });
+        const nginx = parseSettings(raw("prod"), "prod");
+        assert.deepStrictEqual(nginx.ingressSource, { namespace: "kube-system", podSelector: { app: "ingress-nginx" } });
+    });
+});

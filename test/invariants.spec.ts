@@ -1,0 +1,198 @@
+import * as assert from "assert";
+import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, STACKS, StackRun, workloads } from "./harness";
+import { allowedFlows, Endpoint, Port } from "./netpol";
+import { stackRun } from "./runs";
+
+const STANDARD_LABEL_KEYS = [
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+    "env",
+    "tier",
+];
+const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
+
+function subsetOf(selector: Record<string, string>, labels: Record<string, string>): boolean {
+    return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** Labelled metadata of an object: its own, its pod template's and its volume claim templates'. */
+function labelledMetadata(o: KObj): { where: string; labels: Record<string, string> }[] {
+    const out = [{ where: `${o.kind} ${o.metadata.name}`, labels: o.metadata.labels ?? {} }];
+    if (o.spec?.template) {
+        out.push({ where: `${o.kind} ${o.metadata.name} pod template`, labels: o.spec.template.metadata?.labels ?? {} });
+    }
+    for (const vct of o.spec?.volumeClaimTemplates ?? []) {
+        out.push({ where: `${o.kind} ${o.metadata.name} volume claim ${vct.metadata.name}`, labels: vct.metadata.labels ?? {} });
+    }
+    return out;
+}
+
+for (const stack of STACKS) {
+    describe(`every object of the ${stack} stack`, () => {
+        let run: StackRun;
+        before(async () => { run = await stackRun(stack); });
+
+        it("carries the standard labels, env and tier", () => {
+            assert.ok(run.objects.length > 20);
+            for (const o of run.objects) {
+                for (const { where, labels } of labelledMetadata(o)) {
+                    for (const key of STANDARD_LABEL_KEYS) {
+                        assert.ok(labels[key], `${where} lacks label ${key}`);
+                    }
+                    assert.strictEqual(labels["app.kubernetes.io/instance"], stack, where);
+                    assert.strictEqual(labels["app.kubernetes.io/part-of"], "sample-app", where);
+                    assert.strictEqual(labels["app.kubernetes.io/managed-by"], "pulumi", where);
+                    assert.strictEqual(labels.env, stack, where);
+                    assert.ok(["front", "back", "data", "platform"].includes(labels.tier), `${where} tier ${labels.tier}`);
+                }
+            }
+        });
+
+        it("lives in the stack's namespace", () => {
+            for (const o of run.objects.filter(x => x.kind !== "Namespace")) {
+                assert.strictEqual(o.metadata.namespace, `sample-app-${stack}`, `${o.kind} ${o.metadata.name}`);
+            }
+        });
+
+        it("has workload selectors that match their pod template labels and only use immutable labels", () => {
+            for (const w of workloads(run)) {
+                const selector = w.spec.selector.matchLabels;
+                assert.ok(subsetOf(selector, w.spec.template.metadata.labels), `${w.kind} ${w.metadata.name}`);
+                assert.deepStrictEqual(Object.keys(selector).sort(), ["app.kubernetes.io/component", "app.kubernetes.io/instance", "app.kubernetes.io/name"]);
+            }
+        });
+
+        it("has Services that each select exactly one workload's pods on a port that container exposes", () => {
+            for (const svc of ofKind(run, "Service")) {
+                const selector = { ...svc.spec.selector };
+                delete selector[POD_NAME_LABEL];
+                assert.ok(Object.keys(selector).length > 0, `Service ${svc.metadata.name} selects nothing`);
+                const targets = workloads(run).filter(w => subsetOf(selector, w.spec.template.metadata.labels));
+                assert.strictEqual(targets.length, 1, `Service ${svc.metadata.name} selects ${targets.length} workloads`);
+                const ports = (targets[0].spec.template.spec.containers as KObj[]).flatMap(c => c.ports ?? []);
+                for (const p of svc.spec.ports) {
+                    const exposed = ports.some(cp => cp.name === p.targetPort || cp.containerPort === p.targetPort);
+                    assert.ok(exposed, `Service ${svc.metadata.name} targets ${p.targetPort}, not exposed by ${targets[0].metadata.name}`);
+                }
+            }
+        });
+
+        it("gives every container requests, limits, both probes, the restricted securityContext and a pinned image", () => {
+            assert.ok(containers(run).length >= 2);
+            for (const { workload, container } of containers(run)) {
+                const where = `${workload.metadata.name}/${container.name}`;
+                for (const kind of ["requests", "limits"]) {
+                    assert.ok(container.resources?.[kind]?.cpu && container.resources?.[kind]?.memory, `${where} ${kind}`);
+                }
+                assert.ok(container.livenessProbe, `${where} liveness`);
+                assert.ok(container.readinessProbe, `${where} readiness`);
+                const pod = workload.spec.template.spec.securityContext ?? {};
+                const sc = container.securityContext ?? {};
+                assert.ok(sc.runAsNonRoot ?? pod.runAsNonRoot, `${where} runAsNonRoot`);
+                assert.ok((sc.runAsUser ?? pod.runAsUser) > 0, `${where} runs as a non-zero uid`);
+                assert.strictEqual(sc.allowPrivilegeEscalation, false, `${where} allowPrivilegeEscalation`);
+                assert.deepStrictEqual(sc.capabilities?.drop, ["ALL"], `${where} drops all capabilities`);
+                assert.strictEqual((sc.seccompProfile ?? pod.seccompProfile)?.type, "RuntimeDefault", `${where} seccomp`);
+                assert.strictEqual(sc.readOnlyRootFilesystem, true, `${where} read-only root`);
+                assert.match(container.image, /^[^:@\s]+(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]{64})?$/, `${where} image`);
+                assert.ok(/:[^/]+$/.test(container.image) || container.image.includes("@sha256:"), `${where} image ${container.image} is not pinned`);
+                assert.ok(!container.image.endsWith(":latest"), `${where} uses latest`);
+            }
+        });
+
+        it("mounts a writable emptyDir at /tmp in every pod, since root filesystems are read-only", () => {
+            for (const { workload, container } of containers(run)) {
+                const tmp = (container.volumeMounts as KObj[]).find(m => m.mountPath === "/tmp");
+                const volume = (workload.spec.template.spec.volumes as KObj[]).find(v => v.name === tmp?.name);
+                assert.ok(volume?.emptyDir, `${workload.metadata.name} has no emptyDir at /tmp`);
+            }
+        });
+
+        it("sets no spec.replicas on a Deployment that an HPA scales", () => {
+            for (const hpa of ofKind(run, "HorizontalPodAutoscaler")) {
+                const target = one(run, "Deployment", hpa.spec.scaleTargetRef.name);
+                assert.ok(!("replicas" in target.spec), `Deployment ${target.metadata.name}`);
+            }
+        });
+
+        it("never shows the Redis password in a ConfigMap, an env literal or a plain output", () => {
+            for (const cm of ofKind(run, "ConfigMap")) {
+                assert.ok(!JSON.stringify(cm).includes(MOCK_PASSWORD), `ConfigMap ${cm.metadata.name}`);
+            }
+            for (const { workload, container } of containers(run)) {
+                for (const e of container.env ?? []) {
+                    assert.ok(!String(e.value ?? "").includes(MOCK_PASSWORD), `${workload.metadata.name} env ${e.name}`);
+                }
+                assert.ok(!JSON.stringify(container.command ?? []).includes(MOCK_PASSWORD));
+                assert.ok(!JSON.stringify(container.args ?? []).includes(MOCK_PASSWORD));
+            }
+            for (const [key, value] of Object.entries(run.outputs)) {
+                if (!run.secretOutputs.has(key)) {
+                    assert.ok(!JSON.stringify(value).includes(MOCK_PASSWORD), `output ${key}`);
+                }
+            }
+            assert.ok(run.secretOutputs.has("redisPassword"));
+        });
+
+        it("creates one ServiceAccount per workload, none with an API token", () => {
+            const accounts = ofKind(run, "ServiceAccount");
+            assert.strictEqual(accounts.length, workloads(run).length);
+            for (const sa of accounts) {
+                assert.strictEqual(sa.automountServiceAccountToken, false, sa.metadata.name);
+            }
+            for (const w of workloads(run)) {
+                const spec = w.spec.template.spec;
+                assert.ok(accounts.some(sa => sa.metadata.name === spec.serviceAccountName), `${w.metadata.name} runs as ${spec.serviceAccountName}`);
+                assert.strictEqual(spec.automountServiceAccountToken, false);
+            }
+        });
+
+        it("labels the namespace for Pod Security Admission restricted, enforced and warned", () => {
+            const ns = one(run, "Namespace", `sample-app-${stack}`);
+            assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+            assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/warn"], "restricted");
+            assert.ok(one(run, "ResourceQuota", "sample-app-quota").spec.hard["requests.storage"]);
+            assert.ok(one(run, "LimitRange", "sample-app-limits").spec.limits[0].default.memory);
+        });
+
+        it("has NetworkPolicies that allow exactly the designed paths", () => {
+            const ns = `sample-app-${stack}`;
+            const podOf = (name: string): Endpoint | undefined => {
+                const w = workloads(run).find(x => x.metadata.name === name);
+                return w && { id: name, namespace: ns, labels: w.spec.template.metadata.labels };
+            };
+            const controller: Endpoint = stack === "dev" || stack === "test"
+                ? { id: "controller", namespace: "ingress-nginx", labels: { "app.kubernetes.io/name": "ingress-nginx" } }
+                : { id: "controller", namespace: "kube-system", labels: { app: "ingress-nginx" } };
+            const grayApi: Endpoint = {
+                id: "gray-api", namespace: "sample-app-gray",
+                labels: { "app.kubernetes.io/name": "user-api", "app.kubernetes.io/component": "backend", "app.kubernetes.io/instance": "gray" },
+            };
+            const prodRedis: Endpoint = {
+                id: "prod-redis", namespace: PROD_OUTPUTS.namespace,
+                labels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "database", "app.kubernetes.io/instance": "prod" },
+            };
+            const endpoints: Endpoint[] = [
+                ...["frontend", "user-api", "redis"].map(podOf).filter((e): e is Endpoint => e !== undefined),
+                controller,
+                { id: "dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } },
+                { id: "stranger", namespace: "default", labels: { app: "other" } },
+                { id: "internet", namespace: "", labels: {}, ip: "203.0.113.7" },
+                ...(stack === "gray" ? [prodRedis] : [grayApi]),
+            ];
+            const ports: Port[] = [53, 80, 443, 6379, 8080].flatMap(port => [{ port, protocol: "TCP" as const }, ...(port === 53 ? [{ port, protocol: "UDP" as const }] : [])]);
+            const own = endpoints.filter(e => e.namespace === ns).map(e => e.id);
+            const expected = [
+                ...own.flatMap(id => [`${id} -> dns:53/TCP`, `${id} -> dns:53/UDP`]),
+                "controller -> frontend:8080/TCP",
+                "frontend -> user-api:8080/TCP",
+                ...(stack === "gray" ? ["user-api -> prod-redis:6379/TCP"] : ["user-api -> redis:6379/TCP"]),
+                ...(stack === "prod" ? ["gray-api -> redis:6379/TCP"] : []),
+            ].sort();
+            assert.deepStrictEqual(allowedFlows(ofKind(run, "NetworkPolicy"), endpoints, ports, ns), expected);
+        });
+    });
+}

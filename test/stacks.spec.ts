@@ -1,0 +1,189 @@
+import * as assert from "assert";
+import { isSecretValue, KObj, one, reveal, ofKind, PROD_OUTPUTS, STACKS, StackRun, workloads, MOCK_PASSWORD } from "./harness";
+import { stackRun } from "./runs";
+
+function hpaOf(run: StackRun, deployment: string): KObj | undefined {
+    return ofKind(run, "HorizontalPodAutoscaler").find(h => h.spec.scaleTargetRef.name === deployment);
+}
+
+function envOf(container: KObj, name: string): KObj | undefined {
+    return (container.env as KObj[]).find(e => e.name === name);
+}
+
+function annotationKeys(run: StackRun): string[] {
+    return run.objects.flatMap(o => Object.keys(o.metadata?.annotations ?? {}));
+}
+
+describe("the environment matrix", () => {
+    describe("dev", () => {
+        let run: StackRun;
+        before(async () => { run = await stackRun("dev"); });
+
+        it("runs one frontend and one api replica with no HPA and no PDB", () => {
+            assert.strictEqual(one(run, "Deployment", "frontend").spec.replicas, 1);
+            assert.strictEqual(one(run, "Deployment", "user-api").spec.replicas, 1);
+            assert.deepStrictEqual(ofKind(run, "HorizontalPodAutoscaler"), []);
+            assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget"), []);
+        });
+
+        it("gives Redis its own 1Gi volume on the standard class", () => {
+            const vct = one(run, "StatefulSet", "redis").spec.volumeClaimTemplates[0];
+            assert.strictEqual(vct.spec.storageClassName, "standard");
+            assert.strictEqual(vct.spec.resources.requests.storage, "1Gi");
+        });
+
+        it("publishes sample-app.dev.local on the nginx ingress class without TLS", () => {
+            const ing = one(run, "Ingress", "sample-app");
+            assert.strictEqual(ing.spec.ingressClassName, "nginx");
+            assert.strictEqual(ing.spec.rules[0].host, "sample-app.dev.local");
+            assert.strictEqual(ing.spec.tls, undefined);
+            assert.strictEqual(run.outputs.publicUrl, "http://sample-app.dev.local/");
+        });
+
+        it("uses local images that minikube already has", () => {
+            const images = workloads(run).map(w => w.spec.template.spec.containers[0].image).sort();
+            assert.deepStrictEqual(images, ["redis:7.4.2-alpine", "sample-app/api:0.1.0", "sample-app/web:0.1.0"]);
+            for (const w of workloads(run)) {
+                assert.strictEqual(w.spec.template.spec.containers[0].imagePullPolicy, "IfNotPresent");
+            }
+        });
+
+        it("pins the provider to the minikube kube context", () => {
+            const provider = run.resources.find(r => r.type === "pulumi:providers:kubernetes");
+            assert.strictEqual(provider?.inputs.context, "minikube");
+            const k8sResources = run.resources.filter(r => r.custom && r.type.startsWith("kubernetes:"));
+            assert.ok(k8sResources.length > 20);
+            assert.ok(k8sResources.every(r => r.provider.includes("pulumi:providers:kubernetes::cluster")), "every object goes through the explicit provider");
+        });
+    });
+
+    describe("test", () => {
+        let run: StackRun;
+        before(async () => { run = await stackRun("test"); });
+
+        it("autoscales frontend and api from 2 to 4 and leaves spec.replicas to the HPA", () => {
+            for (const name of ["frontend", "user-api"]) {
+                const hpa = hpaOf(run, name);
+                assert.ok(hpa, `HPA for ${name}`);
+                assert.strictEqual(hpa.spec.minReplicas, 2);
+                assert.strictEqual(hpa.spec.maxReplicas, 4);
+                assert.deepStrictEqual(hpa.spec.metrics.map((m: KObj) => m.resource.name), ["cpu", "memory"]);
+                assert.ok(!("replicas" in one(run, "Deployment", name).spec));
+            }
+        });
+
+        it("protects frontend and api with PodDisruptionBudgets", () => {
+            assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget").map(p => p.metadata.name).sort(), ["frontend", "user-api"]);
+        });
+
+        it("keeps its own 1Gi Redis and publishes sample-app.test.local", () => {
+            assert.strictEqual(one(run, "StatefulSet", "redis").spec.volumeClaimTemplates[0].spec.resources.requests.storage, "1Gi");
+            assert.strictEqual(one(run, "Ingress", "sample-app").spec.rules[0].host, "sample-app.test.local");
+        });
+    });
+
+    describe("gray", () => {
+        let run: StackRun;
+        before(async () => { run = await stackRun("gray"); });
+
+        it("has no Redis of its own", () => {
+            assert.deepStrictEqual(ofKind(run, "StatefulSet"), []);
+            assert.ok(!run.resources.some(r => r.type === "sample-app:components:Redis"));
+            assert.ok(!ofKind(run, "Service").some(s => s.metadata.name.startsWith("redis")));
+        });
+
+        it("reads prod's Redis address and password through a StackReference", () => {
+            const ref = run.resources.find(r => r.type === "pulumi:pulumi:StackReference");
+            assert.strictEqual(ref?.inputs.name, "organization/sample-app/prod");
+            const api = one(run, "Deployment", "user-api").spec.template.spec.containers[0];
+            assert.strictEqual(envOf(api, "REDIS_ADDR")?.value, `${PROD_OUTPUTS.redisHost}:6379`);
+            assert.deepStrictEqual(envOf(api, "REDIS_PASSWORD")?.valueFrom, { secretKeyRef: { name: "redis-auth", key: "password" } });
+            const stringData = one(run, "Secret", "redis-auth").stringData;
+            assert.ok(isSecretValue(stringData), "the copied password stays a Pulumi secret");
+            assert.strictEqual(reveal(stringData).password, MOCK_PASSWORD);
+            assert.ok(run.secretOutputs.has("redisPassword"));
+        });
+
+        it("autoscales frontend and api from 1 to 3 with PDBs", () => {
+            for (const name of ["frontend", "user-api"]) {
+                assert.strictEqual(hpaOf(run, name)?.spec.minReplicas, 1);
+                assert.strictEqual(hpaOf(run, name)?.spec.maxReplicas, 3);
+            }
+            assert.strictEqual(ofKind(run, "PodDisruptionBudget").length, 2);
+        });
+
+        it("publishes a weighted, header-forced canary on prod's host", () => {
+            const ing = one(run, "Ingress", "sample-app-canary");
+            assert.strictEqual(ing.spec.rules[0].host, PROD_OUTPUTS.host);
+            assert.strictEqual(ing.metadata.namespace, "sample-app-gray");
+            assert.deepStrictEqual(ing.metadata.annotations, {
+                "nginx.ingress.kubernetes.io/canary": "true",
+                "nginx.ingress.kubernetes.io/canary-weight": "10",
+                "nginx.ingress.kubernetes.io/canary-by-header": "X-Canary",
+                "nginx.ingress.kubernetes.io/canary-by-header-value": "always",
+            });
+            assert.strictEqual(ofKind(run, "Ingress").length, 1);
+        });
+
+        it("pulls images from the configured registry", () => {
+            const images = workloads(run).map(w => w.spec.template.spec.containers[0].image).sort();
+            assert.deepStrictEqual(images, [
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-api:0.1.0",
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-web:0.1.0",
+            ]);
+        });
+    });
+
+    describe("prod", () => {
+        let run: StackRun;
+        before(async () => { run = await stackRun("prod"); });
+
+        it("autoscales frontend and api from 3 to 10 spread over zones", () => {
+            for (const name of ["frontend", "user-api"]) {
+                assert.strictEqual(hpaOf(run, name)?.spec.minReplicas, 3);
+                assert.strictEqual(hpaOf(run, name)?.spec.maxReplicas, 10);
+                const keys = one(run, "Deployment", name).spec.template.spec.topologySpreadConstraints.map((t: KObj) => t.topologyKey);
+                assert.deepStrictEqual(keys, ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+            }
+            assert.strictEqual(ofKind(run, "PodDisruptionBudget").length, 2);
+        });
+
+        it("keeps Redis on a 20Gi ESSD cloud disk", () => {
+            const vct = one(run, "StatefulSet", "redis").spec.volumeClaimTemplates[0];
+            assert.strictEqual(vct.spec.storageClassName, "alicloud-disk-essd");
+            assert.strictEqual(vct.spec.resources.requests.storage, "20Gi");
+        });
+
+        it("serves its host over TLS from config", () => {
+            const ing = one(run, "Ingress", "sample-app");
+            assert.deepStrictEqual(ing.spec.tls, [{ hosts: ["sample-app.example.com"], secretName: "sample-app-tls" }]);
+            assert.strictEqual(run.outputs.publicUrl, "https://sample-app.example.com/");
+            assert.strictEqual(run.outputs.host, "sample-app.example.com");
+        });
+
+        it("exports what gray's StackReference reads", () => {
+            for (const key of Object.keys(PROD_OUTPUTS)) {
+                assert.ok(key in run.outputs, `output ${key}`);
+            }
+            assert.strictEqual(run.outputs.redisHost, "redis.sample-app-prod.svc.cluster.local");
+            assert.strictEqual(run.outputs.redisPort, 6379);
+            assert.deepStrictEqual([...run.secretOutputs], ["redisPassword"]);
+        });
+    });
+
+    it("puts canary annotations in gray only", async () => {
+        for (const stack of STACKS) {
+            const keys = annotationKeys(await stackRun(stack)).filter(k => k.includes("canary"));
+            assert.strictEqual(keys.length > 0, stack === "gray", `${stack}: ${keys.join(", ")}`);
+        }
+    });
+
+    it("exports namespace, public URL, api URL and Redis host, port and password from every stack", async () => {
+        for (const stack of STACKS) {
+            const run = await stackRun(stack);
+            assert.deepStrictEqual(Object.keys(run.outputs).sort(), ["apiUrl", "host", "namespace", "publicUrl", "redisHost", "redisPassword", "redisPort"]);
+            assert.strictEqual(run.outputs.namespace, `sample-app-${stack}`);
+            assert.strictEqual(run.outputs.apiUrl, `http://user-api.sample-app-${stack}.svc.cluster.local:8080`);
+        }
+    });
+});
