@@ -1,0 +1,29 @@
+-- wrk: POST /api/users with a unique name and email per request.
+-- Args (after --): <run prefix, unique per wrk run>
+local prefix = "bench"
+local counter = 0
+local headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+
+function setup(thread)
+  thread_counter = (thread_counter or 0) + 1
+  thread:set("tid", thread_counter)
+end
+
+function init(args)
+  if args[1] then prefix = args[1] end
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format('{"name":"Bench %s %d-%d","email":"%s-%d-%d@bench.example.com"}',
+    prefix, tid or 0, counter, prefix, tid or 0, counter)
+  return wrk.format("POST", "/api/users", headers, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"status_errors":%d,"socket_errors":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
