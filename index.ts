@@ -23,8 +23,8 @@ export = async () => {
     const access = new c.AccessControl("sample-app", {
         namespace: ns.name,
         workloads: s.redis ? ["frontend", "user-api", "redis"] : ["frontend", "user-api"],
-        viewerGroups: s.viewerGroups,
-        deployerGroups: s.deployerGroups,
+        viewerGroups: [...s.viewerGroups],
+        deployerGroups: [...s.deployerGroups],
         ...identity,
     }, opts);
 

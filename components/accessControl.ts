@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import { standardLabels } from "./labels";
 
 type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;
@@ -8,11 +9,11 @@ export interface AccessControlArgs {
     /** Namespace of the ServiceAccounts, Roles and RoleBindings. Required. */
     readonly namespace: pulumi.Input<string>;
     /** Workloads that get a ServiceAccount each (named like the workload, token automount off). Default: none. */
-    readonly workloads?: readonly string[];
+    readonly workloads?: string[];
     /** Groups bound to the `viewer` Role. Default: none (no binding). */
-    readonly viewerGroups?: readonly string[];
+    readonly viewerGroups?: string[];
     /** Groups bound to the `deployer` Role. Default: none (no binding). */
-    readonly deployerGroups?: readonly string[];
+    readonly deployerGroups?: string[];
     /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
     readonly instance?: string;
     /** `env` label. Default: the instance. */
@@ -59,7 +60,7 @@ export class AccessControl extends pulumi.ComponentResource {
     public readonly serviceAccountNames: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: AccessControlArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:AccessControl", name, {}, opts);
+        super(componentType("AccessControl"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const env = args.env ?? instance;
         const ns = args.namespace;

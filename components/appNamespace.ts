@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import { standardLabels } from "./labels";
 
 /** Namespace-wide quota. Every field is a Kubernetes quantity or count. */
@@ -95,7 +96,7 @@ export class AppNamespace extends pulumi.ComponentResource {
     public readonly namespace: k8s.core.v1.Namespace;
 
     constructor(name: string, args: AppNamespaceArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:AppNamespace", name, {}, opts);
+        super(componentType("AppNamespace"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const labels = standardLabels({ name: "sample-app", component: "namespace", instance, env: args.env ?? instance, tier: "platform" });
         const quota = { ...DEFAULT_QUOTA, ...args.quota };

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import { standardLabels } from "./labels";
 import { RedisConnection } from "./redis";
 
@@ -31,7 +32,7 @@ export class ExternalRedis extends pulumi.ComponentResource implements RedisConn
     public readonly passwordSecretKey: pulumi.Output<string>;
 
     constructor(name: string, args: ExternalRedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:ExternalRedis", name, {}, opts);
+        super(componentType("ExternalRedis"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const labels = standardLabels({ name, component: "database", instance, env: args.env ?? instance, tier: "data" });
         this.password = pulumi.secret(args.password);

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
 import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
@@ -81,7 +82,7 @@ export class Frontend extends pulumi.ComponentResource {
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:Frontend", name, {}, opts);
+        super(componentType("Frontend"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const id: WorkloadIdentity = { name, component: "frontend", instance, env: args.env ?? instance, tier: "front" };
         const labels = standardLabels(id);

@@ -1,6 +1,7 @@
 /**
  * The sample app's components, for this program and for any other that reuses them.
  */
+export * from "./typeToken";
 export * from "./labels";
 export * from "./security";
 export * from "./scaling";

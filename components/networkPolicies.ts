@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import { standardLabels, Tier } from "./labels";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -21,10 +22,27 @@ export interface RemotePods {
     readonly podSelector: Record<string, string>;
 }
 
-/** Where the ingress controller's traffic comes from. */
-export type IngressSource =
-    | { readonly namespace: string; readonly podSelector?: Readonly<Record<string, string>> }
-    | { readonly cidrs: readonly string[] };
+/** Where the ingress controller's traffic comes from: set exactly one of `namespace` and `cidrs`. */
+export interface IngressSource {
+    /** Namespace of an in-cluster ingress controller. */
+    readonly namespace?: string;
+    /** Labels of the controller's pods in that namespace. Default: every pod of the namespace. */
+    readonly podSelector?: Record<string, string>;
+    /** CIDRs an out-of-cluster load balancer (e.g. ACK ALB) reaches the pods from. */
+    readonly cidrs?: string[];
+}
+
+/** The Redis pods of this namespace. */
+export interface RedisEndpoint extends PodEndpoint {
+    /** Redis pods replicate from each other. Default: false. */
+    readonly replication?: boolean;
+}
+
+/** Pods in another namespace and the TCP port they serve on. */
+export interface RemoteEndpoint extends RemotePods {
+    /** TCP port of the pods. */
+    readonly port: number;
+}
 
 export interface NetworkPoliciesArgs {
     /** Namespace the policies protect. Required. */
@@ -34,14 +52,11 @@ export interface NetworkPoliciesArgs {
     /** The API pods. Required. */
     readonly api: PodEndpoint;
     /** The Redis pods in this namespace. Default: none (the API uses `externalRedis`). */
-    readonly redis?: PodEndpoint & {
-        /** Redis pods replicate from each other. Default: false. */
-        readonly replication?: boolean;
-    };
+    readonly redis?: RedisEndpoint;
     /** A Redis in another namespace the API may reach (gray uses prod's). Default: none. */
-    readonly externalRedis?: RemotePods & { readonly port: number };
+    readonly externalRedis?: RemoteEndpoint;
     /** API pods of other namespaces admitted to this namespace's Redis (prod admits gray). Default: none. */
-    readonly redisClients?: readonly RemotePods[];
+    readonly redisClients?: RemotePods[];
     /** Source of ingress traffic to the frontend: the controller's namespace (and pod labels), or CIDRs (ACK ALB). Default: namespace `ingress-nginx`, pods `app.kubernetes.io/name: ingress-nginx`. */
     readonly ingressSource?: IngressSource;
     /** Namespace and labels of the cluster DNS pods. Default: `kube-system`, `k8s-app: kube-dns`. */
@@ -65,9 +80,12 @@ function tcp(port: number): { protocol: string; port: number }[] {
 }
 
 function ingressPeers(source: IngressSource): Peer[] {
-    return "namespace" in source
+    if ((source.namespace === undefined) === (source.cidrs === undefined)) {
+        throw new Error(`ingressSource must set exactly one of namespace and cidrs, got ${JSON.stringify(source)}`);
+    }
+    return source.namespace !== undefined
         ? [namespacePeer(source.namespace, source.podSelector && { ...source.podSelector })]
-        : source.cidrs.map(cidr => ({ ipBlock: { cidr } }));
+        : source.cidrs!.map(cidr => ({ ipBlock: { cidr } }));
 }
 
 /** One policy to create: its name suffix, tier, the pods it applies to, and its rules. */
@@ -140,7 +158,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     public readonly policyNames: pulumi.Output<string>[];
 
     constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:NetworkPolicies", name, {}, opts);
+        super(componentType("NetworkPolicies"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const env = args.env ?? instance;
         this.policyNames = policyPlans(args).map(p =>

@@ -1,9 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import { standardLabels } from "./labels";
 
 /** Which controller interprets the Ingress, and so which annotations it understands. */
-export type IngressController = "ingress-nginx" | "alb";
+export const IngressController = { IngressNginx: "ingress-nginx", Alb: "alb" } as const;
+export type IngressController = (typeof IngressController)[keyof typeof IngressController];
 
 /** Canary routing: a share of the traffic, and every request carrying the header. */
 export interface CanaryArgs {
@@ -92,7 +94,7 @@ export class PublicIngress extends pulumi.ComponentResource {
     public readonly ingressNames: pulumi.Output<string>[];
 
     constructor(name: string, args: PublicIngressArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:PublicIngress", name, {}, opts);
+        super(componentType("PublicIngress"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const labels = standardLabels({ name, component: "ingress", instance, env: args.env ?? instance, tier: "front" });
         const ingressClassName = args.ingressClassName ?? "nginx";

@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import * as random from "@pulumi/random";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { pdbSpec } from "./scaling";
@@ -17,6 +18,14 @@ export interface RedisConnection {
     readonly passwordSecretName: pulumi.Input<string>;
     /** Key of the password in that Secret. */
     readonly passwordSecretKey: pulumi.Input<string>;
+}
+
+/** UID and GID a container runs as. */
+export interface RunAs {
+    /** runAsUser. */
+    readonly user: number;
+    /** runAsGroup (and fsGroup of the data volume). */
+    readonly group: number;
 }
 
 export interface RedisArgs {
@@ -45,7 +54,7 @@ export interface RedisArgs {
     /** ServiceAccount to run as. Default: a new one named like the component, without token automount. */
     readonly serviceAccountName?: pulumi.Input<string>;
     /** UID and GID the image's `redis` user has (alpine: 999/1000). Default: `{ user: 999, group: 1000 }`. */
-    readonly runAs?: { readonly user: number; readonly group: number };
+    readonly runAs?: RunAs;
 }
 
 export const REDIS_DEFAULTS = {
@@ -115,7 +124,7 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:Redis", name, {}, opts);
+        super(componentType("Redis"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const replicas = args.replicas ?? REDIS_DEFAULTS.replicas;
         if (!Number.isInteger(replicas) || replicas < 1) {

@@ -1,12 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { RedisConnection } from "./redis";
 import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
 import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
 import { httpProbe, workloadServiceAccount, zeroDowntimeStrategy } from "./workload";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+/** `LOG_LEVEL` values of the API (an enum in the component schema). */
+export const LogLevel = { Debug: "debug", Info: "info", Warn: "warn", Error: "error" } as const;
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
 
 export interface UserApiArgs extends ScalingArgs {
     /** Namespace to deploy into. Required. */
@@ -60,7 +63,7 @@ export class UserApi extends pulumi.ComponentResource {
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: UserApiArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("sample-app:components:UserApi", name, {}, opts);
+        super(componentType("UserApi"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
         const id: WorkloadIdentity = { name, component: "backend", instance, env: args.env ?? instance, tier: "back" };
         const labels = standardLabels(id);

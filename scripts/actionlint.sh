@@ -62,7 +62,7 @@ else
     [[ ${#files[@]} -gt 0 ]] || die "no workflows found in .github/workflows"
 fi
 
-args=(-color=never)
+args=(-no-color -pyflakes=)
 if command -v shellcheck >/dev/null 2>&1; then
     args+=(-shellcheck "$(command -v shellcheck)")
 else

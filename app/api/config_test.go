@@ -1,0 +1,112 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envOf returns a getenv that reads vars.
+func envOf(vars map[string]string) func(string) string {
+	return func(name string) string { return vars[name] }
+}
+
+func TestConfigDefaultsApplyWhenNothingIsSet(t *testing.T) {
+	cfg, err := loadConfig(envOf(nil))
+	want := config{
+		listenAddr:      ":8080",
+		redisAddr:       "127.0.0.1:6379",
+		logLevel:        slog.LevelInfo,
+		shutdownTimeout: 15 * time.Second,
+		shutdownDelay:   5 * time.Second,
+	}
+	if err != nil || cfg != want {
+		t.Errorf("loadConfig() = %+v, %v; want %+v", cfg, err, want)
+	}
+}
+
+func TestConfigIsReadFromTheEnvironment(t *testing.T) {
+	cfg, err := loadConfig(envOf(map[string]string{
+		"LISTEN_HOST":      "127.0.0.1",
+		"PORT":             "9090",
+		"REDIS_ADDR":       "redis:6380",
+		"REDIS_PASSWORD":   "s3cret",
+		"REDIS_DB":         "15",
+		"LOG_LEVEL":        "WARN",
+		"SHUTDOWN_TIMEOUT": "30s",
+		"SHUTDOWN_DELAY":   "0s",
+	}))
+	want := config{
+		listenAddr:      "127.0.0.1:9090",
+		redisAddr:       "redis:6380",
+		redisPassword:   "s3cret",
+		redisDB:         15,
+		logLevel:        slog.LevelWarn,
+		shutdownTimeout: 30 * time.Second,
+	}
+	if err != nil || cfg != want {
+		t.Errorf("loadConfig() = %+v, %v; want %+v", cfg, err, want)
+	}
+}
+
+func TestTheRedisPasswordCanComeFromAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(envOf(map[string]string{"REDIS_PASSWORD_FILE": path}))
+	if err != nil || cfg.redisPassword != "from-file" {
+		t.Errorf("password %q, error %v; want from-file without the newline", cfg.redisPassword, err)
+	}
+}
+
+func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"PORT": "http"}, []string{`PORT="http"`, "integer from 0 to 65535"}},
+		{map[string]string{"PORT": "65536"}, []string{`PORT="65536"`}},
+		{map[string]string{"REDIS_ADDR": "redis"}, []string{`REDIS_ADDR="redis"`, "host:port"}},
+		{map[string]string{"REDIS_ADDR": ":6379"}, []string{`REDIS_ADDR=":6379"`}},
+		{map[string]string{"REDIS_ADDR": "redis:0"}, []string{`REDIS_ADDR="redis:0"`}},
+		{map[string]string{"REDIS_DB": "16"}, []string{`REDIS_DB="16"`, "integer from 0 to 15"}},
+		{map[string]string{"REDIS_DB": "-1"}, []string{`REDIS_DB="-1"`}},
+		{map[string]string{"LOG_LEVEL": "verbose"}, []string{`LOG_LEVEL="verbose"`, "debug, info, warn or error"}},
+		{map[string]string{"SHUTDOWN_TIMEOUT": "15"}, []string{`SHUTDOWN_TIMEOUT="15"`, "positive Go duration"}},
+		{map[string]string{"SHUTDOWN_TIMEOUT": "0s"}, []string{`SHUTDOWN_TIMEOUT="0s"`}},
+		{map[string]string{"SHUTDOWN_DELAY": "-1s"}, []string{`SHUTDOWN_DELAY="-1s"`, "Go duration"}},
+		{map[string]string{"SHUTDOWN_TIMEOUT": "3s"}, []string{"SHUTDOWN_DELAY (5s) must be shorter than SHUTDOWN_TIMEOUT (3s)"}},
+		{map[string]string{"REDIS_PASSWORD": "x", "REDIS_PASSWORD_FILE": empty}, []string{"REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set"}},
+		{map[string]string{"REDIS_PASSWORD_FILE": filepath.Join(dir, "missing")}, []string{"REDIS_PASSWORD_FILE=", "missing", "cannot be read"}},
+		{map[string]string{"REDIS_PASSWORD_FILE": empty}, []string{"REDIS_PASSWORD_FILE=", "empty file"}},
+		{map[string]string{"PORT": "x", "LOG_LEVEL": "loud"}, []string{`PORT="x"`, `LOG_LEVEL="loud"`}},
+	}
+	for _, tt := range tests {
+		_, err := loadConfig(envOf(tt.env))
+		if err == nil {
+			t.Errorf("loadConfig(%v) = nil error; want one", tt.env)
+			continue
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("loadConfig(%v) error %q; want it to contain %q", tt.env, err, want)
+			}
+		}
+	}
+}
+
+func TestConfigErrorsNeverShowThePassword(t *testing.T) {
+	_, err := loadConfig(envOf(map[string]string{"REDIS_PASSWORD": "hunter2", "REDIS_PASSWORD_FILE": "/run/secret", "PORT": "x"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %q; want one that does not show the password", err)
+	}
+}

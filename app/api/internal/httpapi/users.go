@@ -1,0 +1,150 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+
+	"github.com/sample-app/sample-app/app/api/internal/users"
+)
+
+// Page sizes of GET /api/users.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+// userList is the body of GET /api/users.
+type userList struct {
+	Items []users.User `json:"items"`
+	// NextCursor fetches the next page; it is absent on the last page.
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// createUser handles POST /api/users.
+func (a *api) createUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := requestBody(w, r, mediaJSON)
+	if err != nil {
+		return err
+	}
+	in, err := decodeInput(body)
+	if err != nil {
+		return err
+	}
+	u, err := a.store.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/users/"+u.ID)
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+// listUsers handles GET /api/users?limit=&cursor=, newest first.
+func (a *api) listUsers(w http.ResponseWriter, r *http.Request) error {
+	query := r.URL.Query()
+	limit, err := parseLimit(query.Get("limit"))
+	if err != nil {
+		return err
+	}
+	after, err := decodeCursor(query.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	page, next, err := a.store.List(r.Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, userList{Items: page, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+// getUser handles GET /api/users/{id}.
+func (a *api) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// replaceUser handles PUT /api/users/{id}: both name and email are required.
+func (a *api) replaceUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := requestBody(w, r, mediaJSON)
+	if err != nil {
+		return err
+	}
+	in, err := decodeInput(body)
+	if err != nil {
+		return err
+	}
+	u, err := a.store.Update(r.Context(), r.PathValue("id"), users.Patch{Name: &in.Name, Email: &in.Email})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// patchUser handles PATCH /api/users/{id} with a JSON merge patch.
+func (a *api) patchUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := requestBody(w, r, mediaMergePatch, mediaJSON)
+	if err != nil {
+		return err
+	}
+	p, err := decodePatch(body)
+	if err != nil {
+		return err
+	}
+	var u users.User
+	if p.IsEmpty() {
+		u, err = a.store.Get(r.Context(), r.PathValue("id"))
+	} else {
+		u, err = a.store.Update(r.Context(), r.PathValue("id"), p)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// deleteUser handles DELETE /api/users/{id}.
+func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// parseLimit parses the limit query parameter; "" means defaultLimit.
+func parseLimit(s string) (int, error) {
+	if s == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, badRequest("limit", "limit must be an integer from 1 to %d", maxLimit)
+	}
+	return n, nil
+}
+
+// encodeCursor makes the opaque cursor of the page after the user with id;
+// "" stays "".
+func encodeCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(id))
+}
+
+// decodeCursor returns the user id in a cursor made by encodeCursor.
+func decodeCursor(cursor string) (string, error) {
+	if cursor == "" {
+		return "", nil
+	}
+	id, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || !users.ValidID(string(id)) {
+		return "", badRequest("cursor", "cursor is invalid; pass the nextCursor of a previous page")
+	}
+	return string(id), nil
+}

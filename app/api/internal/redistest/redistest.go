@@ -1,0 +1,157 @@
+// Package redistest runs throwaway redis-server processes for tests.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// startTimeout bounds how long a redis-server may take to answer PING.
+const startTimeout = 10 * time.Second
+
+// Server is a redis-server process owned by one test.
+type Server struct {
+	// Addr is the host:port the server listens on, on 127.0.0.1.
+	Addr string
+	// Password is the password the server requires.
+	Password string
+
+	t      testing.TB
+	bin    string
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Start runs a redis-server for the test on a free 127.0.0.1 port, with a
+// fresh data directory, append-only persistence synced on every write, no RDB
+// snapshots and a password. The server is killed when the test ends.
+//
+// If redis-server is not on PATH, Start skips the test, or fails it when the
+// environment variable CI is "true".
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		const msg = "redis-server is not on PATH (Debian: apt-get install redis-server)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + "; skipping this test")
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), Password: rand.Text()}
+	t.Cleanup(s.Kill)
+	// The port is free when picked but another process may take it before
+	// redis-server binds it, so try a few.
+	for range 3 {
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+		if err = s.start(); err == nil {
+			return s
+		}
+	}
+	t.Fatalf("start redis-server: %v", err)
+	return nil
+}
+
+// Restart starts the server again on the same address and data directory,
+// after Kill.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("restart redis-server: %v", err)
+	}
+}
+
+// Kill stops the server abruptly, as in a crash, and waits for it to exit.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
+// Client returns a client of the server, closed when the test ends.
+func (s *Server) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.Password})
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// start runs redis-server and waits until it answers PING.
+func (s *Server) start() error {
+	_, port, _ := net.SplitHostPort(s.Addr)
+	logFile := filepath.Join(s.dir, "redis.log")
+	cmd := exec.Command(s.bin,
+		"--bind", "127.0.0.1",
+		"--port", port,
+		"--dir", s.dir,
+		"--appendonly", "yes",
+		"--appendfsync", "always",
+		"--save", "",
+		"--requirepass", s.Password,
+		"--logfile", logFile,
+	)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.cmd, s.exited = cmd, exited
+
+	if err := s.waitReady(); err != nil {
+		s.Kill()
+		log, _ := os.ReadFile(logFile)
+		return fmt.Errorf("%w; redis log:\n%s", err, log)
+	}
+	return nil
+}
+
+// waitReady polls the server with PING until it answers, exits or times out.
+func (s *Server) waitReady() error {
+	c := redis.NewClient(&redis.Options{
+		Addr: s.Addr, Password: s.Password, MaxRetries: -1, DialTimeout: time.Second,
+	})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	for {
+		err := c.Ping(ctx).Err()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return errors.New("redis-server exited during start-up")
+		case <-ctx.Done():
+			return fmt.Errorf("redis-server did not answer PING within %s: %w", startTimeout, err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// freePort returns a TCP port that is free on 127.0.0.1 right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,233 @@
+package users
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis layout. Every write that touches more than one key runs as a Lua
+// script, so the three stay consistent however writes race.
+//
+//	user:{id}                  hash: id, name, email, createdAt, updatedAt, rev
+//	user:email:{lower(email)}  string: the id of the user with that email
+//	users:list                 sorted set of ids, all scored 0, so ordered by
+//	                           id; UUIDv7 ids sort by creation time
+const listKey = "users:list"
+
+func userKey(id string) string     { return "user:" + id }
+func emailKey(email string) string { return "user:email:" + strings.ToLower(email) }
+
+// maxAttempts bounds the read-then-compare-and-swap loop of Update and Delete.
+// A write only retries after a concurrent update of the same user succeeded.
+const maxAttempts = 10
+
+var (
+	//go:embed lua/create.lua
+	createLua    string
+	createScript = redis.NewScript(createLua)
+
+	//go:embed lua/update.lua
+	updateLua    string
+	updateScript = redis.NewScript(updateLua)
+
+	//go:embed lua/delete.lua
+	deleteLua    string
+	deleteScript = redis.NewScript(deleteLua)
+)
+
+// errStale means a compare-and-swap script found a newer revision than the
+// one read.
+var errStale = errors.New("stale revision")
+
+// Store keeps users in Redis. Its methods expect inputs that passed
+// validation; every Redis failure is returned wrapped in ErrUnavailable.
+type Store struct {
+	rdb redis.UniversalClient
+}
+
+// NewStore returns a Store over rdb.
+func NewStore(rdb redis.UniversalClient) *Store {
+	return &Store{rdb: rdb}
+}
+
+// Create stores a new user with a fresh id. It returns ErrEmailTaken if
+// another user has the email.
+func (s *Store) Create(ctx context.Context, in Input) (User, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return User{}, fmt.Errorf("generate id: %w", err)
+	}
+	now := timestamp()
+	u := User{ID: id.String(), Name: in.Name, Email: in.Email, CreatedAt: now, UpdatedAt: now}
+	keys := []string{userKey(u.ID), emailKey(u.Email), listKey}
+	if err := s.eval(ctx, createScript, keys, u.ID, u.Name, u.Email, formatTime(now)); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// Get returns the user with the id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (User, error) {
+	r, err := s.get(ctx, id)
+	return r.User, err
+}
+
+// List returns up to limit users, newest first, starting after the user with
+// id after ("" to start with the newest). next is the id to pass as after for
+// the following page, or "" when there is none. A user deleted while the page
+// is read is left out, so a page can be shorter than limit.
+func (s *Store) List(ctx context.Context, after string, limit int) (page []User, next string, err error) {
+	start := "+"
+	if after != "" {
+		start = "(" + after
+	}
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key: listKey, Start: start, Stop: "-", ByLex: true, Rev: true, Count: int64(limit) + 1,
+	}).Result()
+	if err != nil {
+		return nil, "", unavailable(err)
+	}
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = ids[limit-1]
+	}
+	page, err = s.getAll(ctx, ids)
+	return page, next, err
+}
+
+// getAll returns the users with the ids, in order, skipping missing ones.
+func (s *Store) getAll(ctx context.Context, ids []string) ([]User, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, userKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	users := make([]User, 0, len(ids))
+	for _, cmd := range cmds {
+		if len(cmd.Val()) == 0 {
+			continue
+		}
+		r, err := parseRecord(cmd.Val())
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, r.User)
+	}
+	return users, nil
+}
+
+// Update applies p to the user with the id and returns the result. It returns
+// ErrNotFound, ErrEmailTaken, or ErrConflict if the user kept changing
+// concurrently.
+func (s *Store) Update(ctx context.Context, id string, p Patch) (User, error) {
+	for range maxAttempts {
+		cur, err := s.get(ctx, id)
+		if err != nil {
+			return User{}, err
+		}
+		u := p.apply(cur.User)
+		u.UpdatedAt = timestamp()
+		keys := []string{userKey(id), emailKey(cur.Email), emailKey(u.Email)}
+		switch err := s.eval(ctx, updateScript, keys, id, cur.rev, u.Name, u.Email, formatTime(u.UpdatedAt)); {
+		case err == nil:
+			return u, nil
+		case !errors.Is(err, errStale):
+			return User{}, err
+		}
+	}
+	return User{}, ErrConflict
+}
+
+// Delete removes the user with the id. It returns ErrNotFound, or ErrConflict
+// if the user kept changing concurrently.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	for range maxAttempts {
+		cur, err := s.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		keys := []string{userKey(id), emailKey(cur.Email), listKey}
+		err = s.eval(ctx, deleteScript, keys, id, cur.rev)
+		if !errors.Is(err, errStale) {
+			return err
+		}
+	}
+	return ErrConflict
+}
+
+// record is a stored user with its revision, which every update changes.
+type record struct {
+	User
+	rev string
+}
+
+// get reads the user with the id; an id the store cannot have made is not found.
+func (s *Store) get(ctx context.Context, id string) (record, error) {
+	if !ValidID(id) {
+		return record{}, ErrNotFound
+	}
+	fields, err := s.rdb.HGetAll(ctx, userKey(id)).Result()
+	if err != nil {
+		return record{}, unavailable(err)
+	}
+	if len(fields) == 0 {
+		return record{}, ErrNotFound
+	}
+	return parseRecord(fields)
+}
+
+// parseRecord decodes the fields of a user hash.
+func parseRecord(fields map[string]string) (record, error) {
+	created, errCreated := time.Parse(time.RFC3339Nano, fields["createdAt"])
+	updated, errUpdated := time.Parse(time.RFC3339Nano, fields["updatedAt"])
+	if err := errors.Join(errCreated, errUpdated); err != nil {
+		return record{}, fmt.Errorf("corrupt record of user %q: %w", fields["id"], err)
+	}
+	u := User{ID: fields["id"], Name: fields["name"], Email: fields["email"], CreatedAt: created, UpdatedAt: updated}
+	return record{User: u, rev: fields["rev"]}, nil
+}
+
+// eval runs one of the write scripts and turns its status reply into an error.
+func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, args ...any) error {
+	status, err := script.Run(ctx, s.rdb, keys, args...).Text()
+	if err != nil {
+		return unavailable(err)
+	}
+	switch status {
+	case "OK":
+		return nil
+	case "NOT_FOUND":
+		return ErrNotFound
+	case "EMAIL_TAKEN":
+		return ErrEmailTaken
+	case "STALE":
+		return errStale
+	}
+	return fmt.Errorf("unexpected reply %q from a Redis script", status)
+}
+
+// unavailable marks err as a failure to reach or use Redis.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// timestamp returns the current time as stored: UTC, to the millisecond.
+func timestamp() time.Time {
+	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+func formatTime(t time.Time) string {
+	return t.Format(time.RFC3339Nano)
+}

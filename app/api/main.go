@@ -1,0 +1,153 @@
+// Command api serves the sample-app user API: CRUD of users over HTTP/JSON,
+// stored in Redis. It is configured through environment variables; see
+// README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sample-app/sample-app/app/api/internal/httpapi"
+	"github.com/sample-app/sample-app/app/api/internal/users"
+)
+
+// Timeouts of connections to clients and to Redis.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	redisTimeout      = 2 * time.Second
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the API until ctx is cancelled, then shuts down gracefully. It
+// writes JSON logs to stdout. args are the command line, which takes no
+// arguments; getenv reads the configuration.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 1 {
+		return fmt.Errorf("unexpected arguments %q: configure the service with environment variables", args[1:])
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	redis.SetLogger(redisLogger{logger})
+
+	rdb := redis.NewClient(&redis.Options{
+		Addr:     cfg.redisAddr,
+		Password: cfg.redisPassword,
+		DB:       cfg.redisDB,
+		// Dial once per attempt: while Redis is down, requests fail fast with
+		// 503, and command retries (MaxRetries) still ride out blips.
+		DialerRetries:         1,
+		DialTimeout:           redisTimeout,
+		ReadTimeout:           redisTimeout,
+		WriteTimeout:          redisTimeout,
+		ContextTimeoutEnabled: true,
+	})
+	defer rdb.Close()
+
+	ln, err := net.Listen("tcp", cfg.listenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %q (from LISTEN_HOST and PORT): %w", cfg.listenAddr, err)
+	}
+	srv := newServer(ctx, logger, rdb)
+	logger.Info("listening", "addr", ln.Addr().String(), "redis", cfg.redisAddr)
+	return serve(ctx, srv, ln, cfg, logger)
+}
+
+// newServer returns the HTTP server of the API. Requests keep the values of
+// ctx but not its cancellation, so that shutting down lets them finish; /readyz
+// fails as soon as ctx is done.
+func newServer(ctx context.Context, logger *slog.Logger, rdb *redis.Client) *http.Server {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	ready := func(pingCtx context.Context) error {
+		if ctx.Err() != nil {
+			return errors.New("shutting down")
+		}
+		if err := rdb.Ping(pingCtx).Err(); err != nil {
+			logger.WarnContext(pingCtx, "redis is not answering", "err", err)
+			return errors.New("redis is not answering")
+		}
+		return nil
+	}
+	handler := httpapi.New(httpapi.Options{
+		Store:    users.NewStore(rdb),
+		Ready:    ready,
+		Logger:   logger,
+		Registry: registry,
+	})
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// serve runs srv on ln until ctx is done, then shuts it down within
+// cfg.shutdownTimeout: it first keeps serving for cfg.shutdownDelay, with
+// /readyz failing, so that load balancers stop sending requests, then stops
+// accepting connections and waits for in-flight requests. Requests still
+// running at the deadline are cut off and serve returns an error.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, cfg config, logger *slog.Logger) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	deadline := time.Now().Add(cfg.shutdownTimeout)
+	logger.Info("shutting down", "delay", cfg.shutdownDelay.String(), "timeout", cfg.shutdownTimeout.String())
+	time.Sleep(cfg.shutdownDelay)
+
+	shutdownCtx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("requests still running after SHUTDOWN_TIMEOUT=%s were cut off: %w", cfg.shutdownTimeout, err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// redisLogger passes the log lines of go-redis, which are about connection
+// trouble, to slog at warn level. go-redis has one logger per process.
+type redisLogger struct{ logger *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, args ...any) {
+	l.logger.WarnContext(ctx, fmt.Sprintf(format, args...), "source", "go-redis")
+}

@@ -1,0 +1,18 @@
+/**
+ * The sample-app policy pack. Run it with a preview or an update:
+ *
+ *   pulumi preview --policy-pack policy --policy-pack-config policy/config/<profile>.json
+ *
+ * where <profile> is the stack's cluster profile (minikube for dev and test,
+ * ack for gray and prod). The rules live in policies.ts, their unit tests in
+ * test/; this file only serves them.
+ */
+import { PolicyPack } from "@pulumi/policy";
+import { policies } from "./policies";
+
+new PolicyPack("sample-app", {
+    description: "The Kubernetes rules of sample-app's DESIGN.md: resources, probes, restricted security context, pinned images, " +
+        "no external Services, allowed storage classes, no credentials in ConfigMaps, ingress classes, HPA-owned replicas.",
+    enforcementLevel: "mandatory",
+    policies: [...policies],
+});

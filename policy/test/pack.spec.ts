@@ -1,0 +1,148 @@
+/**
+ * The pack's shape and its configuration: every policy mandatory and
+ * described, the defaults equal to config.ts's cluster profiles, one config
+ * file per profile that matches the policies' schemas, and the preview
+ * workflow passing each stack the config of its own profile.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
+import { parseSettings, PROFILES } from "../../config";
+import { stackConfig, STACKS } from "../../test/harness";
+import { DEFAULT_ALLOWED_STORAGE_CLASSES, policies } from "../policies";
+import { profileConfig } from "./profiles";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+describe("the policy pack", () => {
+    it("has uniquely named, described, mandatory policies", () => {
+        const names = policies.map(p => p.name);
+        assert.strictEqual(new Set(names).size, names.length, `duplicate names in ${names}`);
+        for (const p of policies) {
+            assert.match(p.name, /^[a-z0-9-]+$/, p.name);
+            assert.strictEqual(p.enforcementLevel, "mandatory", p.name);
+            assert.ok(p.description.length > 20, `${p.name} needs a description`);
+            assert.ok(p.remediationSteps, `${p.name} needs remediation steps`);
+        }
+    });
+
+    it("serves every policy (index.ts) and declares a nodejs PulumiPolicy.yaml and a version", () => {
+        const index = fs.readFileSync(path.join(__dirname, "..", "index.ts"), "utf8");
+        assert.match(index, /new PolicyPack\("sample-app", \{[\s\S]*policies: \[\.\.\.policies\]/);
+        assert.match(fs.readFileSync(path.join(__dirname, "..", "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
+        assert.match(JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")).version, /^\d+\.\d+\.\d+$/);
+    });
+
+    it("defaults allowedStorageClasses to the union of config.ts's cluster profiles", () => {
+        const union = [...new Set(Object.values(PROFILES).flatMap(p => p.storageClasses))];
+        assert.deepStrictEqual([...DEFAULT_ALLOWED_STORAGE_CLASSES], union);
+        const schema = policies.find(p => p.name === "allowed-storage-classes")!.configSchema!.properties.allowedStorageClasses;
+        assert.deepStrictEqual(schema.default, union);
+    });
+});
+
+/** Checks a value against the subset of JSON schema the policies use. */
+function conforms(value: unknown, schema: PolicyConfigJSONSchema, where: string): void {
+    if (schema.type === "array") {
+        assert.ok(Array.isArray(value), `${where} must be an array`);
+        if (schema.minItems !== undefined) {
+            assert.ok(value.length >= schema.minItems, `${where} needs ${schema.minItems} items`);
+        }
+        value.forEach((v, i) => conforms(v, schema.items as PolicyConfigJSONSchema, `${where}[${i}]`));
+    } else if (schema.type === "string") {
+        assert.strictEqual(typeof value, "string", `${where} must be a string`);
+        if (schema.enum) {
+            assert.ok(schema.enum.includes(value as string), `${where} = ${value} is not one of ${schema.enum}`);
+        }
+    }
+}
+
+describe("policy config files (policy/config/<profile>.json)", () => {
+    it("exist for every cluster profile and no other", () => {
+        const files = fs.readdirSync(path.join(__dirname, "..", "config")).filter(f => f.endsWith(".json")).map(f => f.replace(/\.json$/, ""));
+        assert.deepStrictEqual(files.sort(), Object.keys(PROFILES).sort());
+    });
+
+    for (const profile of Object.keys(PROFILES)) {
+        it(`${profile}: allows exactly the profile's storage classes and conforms to the policies' config schemas`, () => {
+            const config = profileConfig(profile);
+            assert.deepStrictEqual(config["allowed-storage-classes"].allowedStorageClasses, PROFILES[profile].storageClasses);
+            for (const [policyName, props] of Object.entries(config)) {
+                const policy = policies.find(p => p.name === policyName);
+                assert.ok(policy, `${profile}.json configures unknown policy ${policyName}`);
+                for (const [key, value] of Object.entries(props)) {
+                    const schema = policy.configSchema?.properties[key];
+                    assert.ok(schema, `${profile}.json: ${policyName} has no config key ${key}`);
+                    conforms(value, schema, `${profile}.json ${policyName}.${key}`);
+                }
+            }
+        });
+    }
+});
+
+describe("the preview and deploy workflows", () => {
+    /* eslint-disable @typescript-eslint/no-explicit-any -- parsed workflow YAML. */
+    const workflow = (name: string) => yaml.load(fs.readFileSync(path.join(ROOT, ".github", "workflows", name), "utf8")) as any;
+    const pulumiStep = (steps: any[]) => steps.find(s => String(s.uses ?? "").startsWith("pulumi/actions@"));
+
+    /** What each stack must be run with: its profile's policy config, its kube context and the kubeconfig secret of that profile. */
+    const expected = (stack: string) => {
+        const raw = Object.fromEntries(Object.entries(stackConfig(stack)).map(([k, v]) => [k.replace(/^sample-app:/, ""), v]));
+        const settings = parseSettings(raw, stack);
+        return { profile: settings.profile.name, context: settings.kubeContext, kubeconfig: `KUBECONFIG_${settings.profile.name.toUpperCase()}` };
+    };
+
+    /** Inputs of pulumi/actions (action.yml, v6 and v7): actionlint does not know this action, so check the names here. */
+    const PULUMI_ACTION_INPUTS = new Set([
+        "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr", "comment-on-pr-number",
+        "comment-on-summary", "github-token", "cloud-url", "secrets-provider", "parallel", "message", "config-map",
+        "expect-no-changes", "diff", "replace", "target", "target-dependents", "policyPacks", "policyPackConfigs", "refresh",
+        "upsert", "remove", "edit-pr-comment", "color", "exclude-protected", "plan", "suppress-outputs", "suppress-progress",
+        "always-include-summary",
+    ]);
+
+    it("preview every stack with its own profile's policy config, kube context and kubeconfig", () => {
+        const job = workflow("preview.yml").jobs.preview;
+        const include = job.strategy.matrix.include as { stack: string }[];
+        assert.deepStrictEqual(include.map(i => i.stack), [...STACKS]);
+        for (const { stack, ...rest } of include) {
+            assert.deepStrictEqual(rest, expected(stack), `preview.yml matrix entry for ${stack}`);
+        }
+        const step = pulumiStep(job.steps);
+        assert.match(step.uses, /^pulumi\/actions@v\d+$/);
+        assert.strictEqual(step.with.command, "preview");
+        assert.strictEqual(step.with["comment-on-pr"], true);
+        assert.strictEqual(step.with.diff, true);
+        assert.strictEqual(step.with.policyPacks, "policy");
+        assert.strictEqual(step.with.policyPackConfigs, "policy/config/${{ matrix.profile }}.json");
+        for (const key of Object.keys(step.with)) {
+            assert.ok(PULUMI_ACTION_INPUTS.has(key), `pulumi/actions has no input ${key}`);
+        }
+    });
+
+    it("deploy dev then test on push, gray then prod on dispatch, each with its own settings and environment", () => {
+        const jobs = workflow("deploy.yml").jobs as Record<string, any>;
+        assert.deepStrictEqual(Object.keys(jobs), [...STACKS]);
+        for (const stack of STACKS) {
+            assert.strictEqual(jobs[stack].uses, "./.github/workflows/deploy-stack.yml", stack);
+            assert.deepStrictEqual(jobs[stack].with, { stack, ...expected(stack) }, `deploy.yml job ${stack}`);
+        }
+        assert.strictEqual(jobs.test.needs, "dev");
+        assert.strictEqual(jobs.prod.needs, "gray");
+        assert.match(jobs.dev.if, /github\.event_name == 'push'/);
+        assert.match(jobs.gray.if, /github\.event_name == 'workflow_dispatch' && github\.ref == 'refs\/heads\/main'/);
+
+        const up = workflow("deploy-stack.yml").jobs.up;
+        assert.strictEqual(up.environment, "${{ inputs.stack }}");
+        const step = pulumiStep(up.steps);
+        assert.strictEqual(step.with.command, "up");
+        assert.strictEqual(step.with["stack-name"], "${{ inputs.stack }}");
+        assert.strictEqual(step.with.policyPacks, "policy");
+        assert.strictEqual(step.with.policyPackConfigs, "policy/config/${{ inputs.profile }}.json");
+        for (const key of Object.keys(step.with)) {
+            assert.ok(PULUMI_ACTION_INPUTS.has(key), `pulumi/actions has no input ${key}`);
+        }
+    });
+});
