@@ -1,6 +1,8 @@
 import * as assert from "assert";
 import { CONFIG_KEYS, ConfigError, parseQuantity, parseSettings, PROFILES } from "../config";
-import { failStack, projectConfigSchema, stackConfig } from "./harness";
+import * as fs from "fs";
+import * as path from "path";
+import { failStack, projectConfigSchema, ROOT, stackConfig } from "./harness";
 
 /** Raw config of a stack as the program sees it, without the project prefix. */
 function raw(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
@@ -100,5 +102,25 @@ describe("stack configuration", () => {
         assert.deepStrictEqual(alb.ingressSource, { cidrs: ["10.0.0.0/16"] });
         const nginx = parseSettings(raw("prod"), "prod");
         assert.deepStrictEqual(nginx.ingressSource, { namespace: "kube-system", podSelector: { app: "ingress-nginx" } });
+    });
+});
+
+describe("the README", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+
+    it("documents every config key with its default", () => {
+        for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+            const row = readme.split("\n").find(line => line.startsWith(`| \`${key}\` |`));
+            assert.ok(row, `README has no row for ${key}`);
+            const shown = JSON.stringify(spec.default).replace(/^"(.+)"$/, "$1");
+            assert.ok(row.includes(`\`${shown}\``), `README row for ${key} does not show the default ${shown}`);
+        }
+    });
+
+    it("only names npm scripts that exist", () => {
+        const scripts = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts);
+        for (const m of readme.matchAll(/npm run ([a-z0-9:]+)/g)) {
+            assert.ok(scripts.includes(m[1]), `README runs npm run ${m[1]}, which package.json lacks`);
+        }
     });
 });
