@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { isSecretValue, KObj, one, reveal, ofKind, PROD_OUTPUTS, STACKS, StackRun, workloads, MOCK_PASSWORD } from "./harness";
+import { parseQuantity } from "../config";
 import { stackRun } from "./runs";
 
 function hpaOf(run: StackRun, deployment: string): KObj | undefined {
@@ -186,4 +187,37 @@ describe("the environment matrix", () => {
             assert.strictEqual(run.outputs.apiUrl, `http://user-api.sample-app-${stack}.svc.cluster.local:8080`);
         }
     });
+});
+
+describe("namespace quotas", () => {
+    /** Most pods a workload can have: its HPA maximum or fixed replicas, plus one surge pod during a rollout. */
+    function maxPods(run: StackRun, w: KObj): number {
+        const top = w.kind === "StatefulSet" ? w.spec.replicas : hpaOf(run, w.metadata.name)?.spec.maxReplicas ?? w.spec.replicas;
+        return top + (w.kind === "Deployment" ? w.spec.strategy.rollingUpdate.maxSurge : 0);
+    }
+
+    for (const stack of STACKS) {
+        it(`let every ${stack} workload reach its maximum scale during a rolling update`, async () => {
+            const run = await stackRun(stack);
+            const hard = one(run, "ResourceQuota", "sample-app-quota").spec.hard;
+            const total: Record<string, number> = { pods: 0, "requests.cpu": 0, "requests.memory": 0, "limits.cpu": 0, "limits.memory": 0, "requests.storage": 0, persistentvolumeclaims: 0 };
+            for (const w of workloads(run)) {
+                const n = maxPods(run, w);
+                total.pods += n;
+                for (const c of w.spec.template.spec.containers as KObj[]) {
+                    for (const kind of ["requests", "limits"]) {
+                        total[`${kind}.cpu`] += n * parseQuantity(c.resources[kind].cpu)!;
+                        total[`${kind}.memory`] += n * parseQuantity(c.resources[kind].memory)!;
+                    }
+                }
+                for (const vct of w.spec.volumeClaimTemplates ?? []) {
+                    total.persistentvolumeclaims += n;
+                    total["requests.storage"] += n * parseQuantity(vct.spec.resources.requests.storage)!;
+                }
+            }
+            for (const [key, used] of Object.entries(total)) {
+                assert.ok(used <= parseQuantity(String(hard[key]))!, `${stack}: ${key} needs ${used}, quota allows ${hard[key]}`);
+            }
+        });
+    }
 });

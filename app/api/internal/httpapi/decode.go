@@ -17,6 +17,9 @@ import (
 // maxBodyBytes is the largest request body accepted: 1 MiB.
 const maxBodyBytes = 1 << 20
 
+// errTooLarge answers a body over maxBodyBytes.
+var errTooLarge = &apiError{Status: http.StatusRequestEntityTooLarge, Message: "request body is larger than 1 MiB"}
+
 // Media types of request bodies.
 const (
 	mediaJSON       = "application/json"
@@ -93,7 +96,7 @@ func decodeObject(body io.Reader) (map[string]json.RawMessage, error) {
 	}
 	for _, key := range slices.Sorted(maps.Keys(obj)) {
 		if !slices.Contains(userFields, key) {
-			return nil, badRequest(key, "unknown field %q; allowed fields are %s", key, strings.Join(userFields, ", "))
+			return nil, badRequest(key, "unknown field; allowed fields are %s", strings.Join(userFields, ", "))
 		}
 	}
 	return obj, nil
@@ -128,8 +131,6 @@ func requiredString(obj map[string]json.RawMessage, key string) (string, error) 
 	}
 	return *s, nil
 }
-
-var errTooLarge = &apiError{Status: http.StatusRequestEntityTooLarge, Message: "request body is larger than 1 MiB"}
 
 // decodeError maps an error from decoding a request body.
 func decodeError(err error) error {

@@ -79,8 +79,8 @@ func (s *Store) Get(ctx context.Context, id string) (User, error) {
 	return r.User, err
 }
 
-// List returns up to limit users, newest first, starting after the user with
-// id after ("" to start with the newest). next is the id to pass as after for
+// List returns up to limit (at least 1) users, newest first, starting after
+// the user with id after ("" to start with the newest). next is the id to pass as after for
 // the following page, or "" when there is none. A user deleted while the page
 // is read is left out, so a page can be shorter than limit.
 func (s *Store) List(ctx context.Context, after string, limit int) (page []User, next string, err error) {
