@@ -5,9 +5,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
-import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
-import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
-import { httpProbe, workloadServiceAccount, zeroDowntimeStrategy } from "./workload";
+import { ScalingArgs } from "./scaling";
+import { ContainerResources, resourceRequirements } from "./security";
+import { createHttpWorkload, httpProbe } from "./workload";
 
 /** The placeholder in app/web/nginx.conf that stands for the API's `host:port`. */
 export const API_UPSTREAM_PLACEHOLDER = "__API_UPSTREAM__";
@@ -92,61 +92,42 @@ export class Frontend extends pulumi.ComponentResource {
         const metadata = { namespace: args.namespace, labels };
         const template = args.nginxConfTemplate ?? fs.readFileSync(DEFAULT_NGINX_CONF_PATH, "utf8");
         const nginxConf = pulumi.output(args.apiUpstream).apply(upstream => renderNginxConf(template, upstream));
-        const serviceAccountName = workloadServiceAccount(this, name, metadata, args.serviceAccountName);
-
         const config = new k8s.core.v1.ConfigMap(`${name}-nginx`, {
             metadata: { name: `${name}-nginx`, ...metadata },
             data: { "nginx.conf": nginxConf },
         }, { parent: this });
 
-        new k8s.apps.v1.Deployment(name, {
-            metadata: { name, ...metadata },
-            spec: {
-                ...replicasField(args),
-                revisionHistoryLimit: 5,
-                selector: { matchLabels: selector },
-                strategy: zeroDowntimeStrategy(),
-                template: {
-                    metadata: { labels, annotations: { "sample-app.dev/config-hash": nginxConf.apply(configHash) } },
-                    spec: {
-                        serviceAccountName,
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        terminationGracePeriodSeconds: 30,
-                        securityContext: restrictedPodSecurityContext(FRONTEND_DEFAULTS.uid, FRONTEND_DEFAULTS.gid),
-                        topologySpreadConstraints: topologySpread(selector, args.zoneSpread ?? false),
-                        containers: [{
-                            name: "nginx",
-                            image: args.image,
-                            imagePullPolicy: args.imagePullPolicy ?? FRONTEND_DEFAULTS.imagePullPolicy,
-                            ports: [{ name: "http", containerPort, protocol: "TCP" }],
-                            resources: resourceRequirements(args.resources ?? FRONTEND_DEFAULTS.resources),
-                            securityContext: restrictedContainerSecurityContext(),
-                            startupProbe: httpProbe("/healthz", "http", 2, 15),
-                            readinessProbe: httpProbe("/healthz", "http", 5, 2),
-                            livenessProbe: httpProbe("/healthz", "http", 10, 3),
-                            // nginx stops on SIGQUIT gracefully; the sleep lets endpoints drop the pod first.
-                            lifecycle: { preStop: { sleep: { seconds: 3 } } },
-                            volumeMounts: [
-                                { name: "config", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf", readOnly: true },
-                                { name: "tmp", mountPath: "/tmp" },
-                            ],
-                        }],
-                        volumes: [
-                            { name: "config", configMap: { name: config.metadata.name } },
-                            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
-                        ],
-                    },
-                },
+        const service = createHttpWorkload(this, {
+            name,
+            namespace: args.namespace,
+            labels,
+            selector,
+            scaling: args,
+            serviceAccountName: args.serviceAccountName,
+            runAs: { user: FRONTEND_DEFAULTS.uid, group: FRONTEND_DEFAULTS.gid },
+            terminationGracePeriodSeconds: 30,
+            // A change of nginx.conf changes the pod template, so the pods roll.
+            podAnnotations: { "sample-app.dev/config-hash": nginxConf.apply(configHash) },
+            container: {
+                name: "nginx",
+                image: args.image,
+                imagePullPolicy: args.imagePullPolicy ?? FRONTEND_DEFAULTS.imagePullPolicy,
+                ports: [{ name: "http", containerPort, protocol: "TCP" }],
+                resources: resourceRequirements(args.resources ?? FRONTEND_DEFAULTS.resources),
+                startupProbe: httpProbe("/healthz", "http", 2, 15),
+                readinessProbe: httpProbe("/healthz", "http", 5, 2),
+                livenessProbe: httpProbe("/healthz", "http", 10, 3),
+                volumeMounts: [
+                    { name: "config", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf", readOnly: true },
+                    { name: "tmp", mountPath: "/tmp" },
+                ],
             },
-        }, { parent: this });
-
-        const service = new k8s.core.v1.Service(name, {
-            metadata: { name, ...metadata },
-            spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }] },
-        }, { parent: this });
-
-        createScalingObjects(this, name, metadata, selector, args);
+            volumes: [
+                { name: "config", configMap: { name: config.metadata.name } },
+                { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            ],
+            servicePort,
+        });
 
         this.serviceName = service.metadata.name;
         this.servicePort = servicePort;

@@ -1,11 +1,10 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { RedisConnection } from "./redis";
-import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
-import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
-import { httpProbe, workloadServiceAccount, zeroDowntimeStrategy } from "./workload";
+import { ScalingArgs } from "./scaling";
+import { ContainerResources, resourceRequirements } from "./security";
+import { createHttpWorkload, httpProbe } from "./workload";
 
 /** `LOG_LEVEL` values of the API (an enum in the component schema). */
 export const LogLevel = { Debug: "debug", Info: "info", Warn: "warn", Error: "error" } as const;
@@ -70,62 +69,40 @@ export class UserApi extends pulumi.ComponentResource {
         const selector = selectorLabels(id);
         const port = args.port ?? USER_API_DEFAULTS.port;
         const grace = args.terminationGracePeriodSeconds ?? USER_API_DEFAULTS.terminationGracePeriodSeconds;
-        const metadata = { namespace: args.namespace, labels };
-        const serviceAccountName = workloadServiceAccount(this, name, metadata, args.serviceAccountName);
 
-        new k8s.apps.v1.Deployment(name, {
-            metadata: { name, ...metadata },
-            spec: {
-                ...replicasField(args),
-                revisionHistoryLimit: 5,
-                selector: { matchLabels: selector },
-                strategy: zeroDowntimeStrategy(),
-                template: {
-                    metadata: {
-                        labels,
-                        annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
-                    },
-                    spec: {
-                        serviceAccountName,
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        terminationGracePeriodSeconds: grace,
-                        securityContext: restrictedPodSecurityContext(USER_API_DEFAULTS.uid, USER_API_DEFAULTS.uid),
-                        topologySpreadConstraints: topologySpread(selector, args.zoneSpread ?? false),
-                        containers: [{
-                            name: "api",
-                            image: args.image,
-                            imagePullPolicy: args.imagePullPolicy ?? USER_API_DEFAULTS.imagePullPolicy,
-                            env: [
-                                { name: "PORT", value: String(port) },
-                                { name: "REDIS_ADDR", value: pulumi.interpolate`${args.redis.host}:${args.redis.port}` },
-                                { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: args.redis.passwordSecretName, key: args.redis.passwordSecretKey } } },
-                                { name: "LOG_LEVEL", value: args.logLevel ?? USER_API_DEFAULTS.logLevel },
-                                { name: "SHUTDOWN_TIMEOUT", value: `${Math.max(grace - 5, 1)}s` },
-                                { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
-                            ],
-                            ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
-                            resources: resourceRequirements(args.resources ?? USER_API_DEFAULTS.resources),
-                            securityContext: restrictedContainerSecurityContext(),
-                            startupProbe: httpProbe("/healthz", "http", 2, 30),
-                            readinessProbe: httpProbe("/readyz", "http", 5, 2),
-                            livenessProbe: httpProbe("/healthz", "http", 10, 3),
-                            // Let endpoints drop this pod before the API stops accepting connections.
-                            lifecycle: { preStop: { sleep: { seconds: 3 } } },
-                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                        }],
-                        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
-                    },
-                },
+        const service = createHttpWorkload(this, {
+            name,
+            namespace: args.namespace,
+            labels,
+            selector,
+            scaling: args,
+            serviceAccountName: args.serviceAccountName,
+            runAs: { user: USER_API_DEFAULTS.uid, group: USER_API_DEFAULTS.uid },
+            terminationGracePeriodSeconds: grace,
+            podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
+            container: {
+                name: "api",
+                image: args.image,
+                imagePullPolicy: args.imagePullPolicy ?? USER_API_DEFAULTS.imagePullPolicy,
+                env: [
+                    { name: "PORT", value: String(port) },
+                    { name: "REDIS_ADDR", value: pulumi.interpolate`${args.redis.host}:${args.redis.port}` },
+                    { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: args.redis.passwordSecretName, key: args.redis.passwordSecretKey } } },
+                    { name: "LOG_LEVEL", value: args.logLevel ?? USER_API_DEFAULTS.logLevel },
+                    // Drain within the grace period, after the 3s preStop pause.
+                    { name: "SHUTDOWN_TIMEOUT", value: `${Math.max(grace - 5, 1)}s` },
+                    { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
+                ],
+                ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+                resources: resourceRequirements(args.resources ?? USER_API_DEFAULTS.resources),
+                startupProbe: httpProbe("/healthz", "http", 2, 30),
+                readinessProbe: httpProbe("/readyz", "http", 5, 2),
+                livenessProbe: httpProbe("/healthz", "http", 10, 3),
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
             },
-        }, { parent: this });
-
-        const service = new k8s.core.v1.Service(name, {
-            metadata: { name, ...metadata },
-            spec: { type: "ClusterIP", selector, ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }] },
-        }, { parent: this });
-
-        createScalingObjects(this, name, metadata, selector, args);
+            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+            servicePort: port,
+        });
 
         this.serviceName = service.metadata.name;
         this.port = port;

@@ -1,5 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
 
 /**
  * Pure builders and small factories shared by the Deployments (UserApi, Frontend).
@@ -32,4 +34,69 @@ export function workloadServiceAccount(
         metadata: { name, ...metadata },
         automountServiceAccountToken: false,
     }, { parent }).metadata.name;
+}
+
+/** An HTTP workload: a Deployment with one container serving on the named port `http`, and its Service. */
+export interface HttpWorkload {
+    readonly name: string;
+    readonly namespace: pulumi.Input<string>;
+    /** Labels of every object and of the pods. */
+    readonly labels: Record<string, string>;
+    /** Immutable labels that select the pods. */
+    readonly selector: Record<string, string>;
+    readonly scaling: ScalingArgs;
+    /** ServiceAccount the pods run as (or undefined: one is created). */
+    readonly serviceAccountName?: pulumi.Input<string>;
+    /** UID and GID the pods run as. */
+    readonly runAs: { readonly user: number; readonly group: number };
+    readonly terminationGracePeriodSeconds: number;
+    readonly podAnnotations: Record<string, pulumi.Input<string>>;
+    /** The container; it must expose a port named `http`. securityContext and lifecycle are set here. */
+    readonly container: k8s.types.input.core.v1.Container;
+    readonly volumes: k8s.types.input.core.v1.Volume[];
+    /** Port of the Service (targets the container's `http` port). */
+    readonly servicePort: number;
+}
+
+/**
+ * Creates the Deployment (hardened pod, zero-downtime rollout, topology
+ * spread), its Service, and the HPA and PDB it asks for, as children of
+ * `parent`. Returns the Service.
+ */
+export function createHttpWorkload(parent: pulumi.Resource, w: HttpWorkload): k8s.core.v1.Service {
+    const metadata = { namespace: w.namespace, labels: w.labels };
+    const serviceAccountName = workloadServiceAccount(parent, w.name, metadata, w.serviceAccountName);
+    new k8s.apps.v1.Deployment(w.name, {
+        metadata: { name: w.name, ...metadata },
+        spec: {
+            ...replicasField(w.scaling),
+            revisionHistoryLimit: 5,
+            selector: { matchLabels: w.selector },
+            strategy: zeroDowntimeStrategy(),
+            template: {
+                metadata: { labels: w.labels, annotations: w.podAnnotations },
+                spec: {
+                    serviceAccountName,
+                    automountServiceAccountToken: false,
+                    enableServiceLinks: false,
+                    terminationGracePeriodSeconds: w.terminationGracePeriodSeconds,
+                    securityContext: restrictedPodSecurityContext(w.runAs.user, w.runAs.group),
+                    topologySpreadConstraints: topologySpread(w.selector, w.scaling.zoneSpread ?? false),
+                    containers: [{
+                        ...w.container,
+                        securityContext: restrictedContainerSecurityContext(),
+                        // Let endpoints drop the pod before the process is told to stop.
+                        lifecycle: { preStop: { sleep: { seconds: 3 } } },
+                    }],
+                    volumes: w.volumes,
+                },
+            },
+        },
+    }, { parent });
+    const service = new k8s.core.v1.Service(w.name, {
+        metadata: { name: w.name, ...metadata },
+        spec: { type: "ClusterIP", selector: w.selector, ports: [{ name: "http", port: w.servicePort, targetPort: "http", protocol: "TCP" }] },
+    }, { parent });
+    createScalingObjects(parent, w.name, metadata, w.selector, w.scaling);
+    return service;
 }

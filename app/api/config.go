@@ -42,7 +42,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		redisDB:         e.intRange("REDIS_DB", 0, 0, 15),
 		logLevel:        e.logLevel("LOG_LEVEL", slog.LevelInfo),
 		shutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, false),
-		shutdownDelay:   e.duration("SHUTDOWN_DELAY", 5*time.Second, true),
+		shutdownDelay:   e.duration("SHUTDOWN_DELAY", 0, true),
 	}
 	if cfg.shutdownTimeout > 0 && cfg.shutdownDelay >= cfg.shutdownTimeout {
 		e.fail("SHUTDOWN_DELAY (%s) must be shorter than SHUTDOWN_TIMEOUT (%s)", cfg.shutdownDelay, cfg.shutdownTimeout)

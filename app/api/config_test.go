@@ -21,7 +21,6 @@ func TestConfigDefaultsApplyWhenNothingIsSet(t *testing.T) {
 		redisAddr:       "127.0.0.1:6379",
 		logLevel:        slog.LevelInfo,
 		shutdownTimeout: 15 * time.Second,
-		shutdownDelay:   5 * time.Second,
 	}
 	if err != nil || cfg != want {
 		t.Errorf("loadConfig() = %+v, %v; want %+v", cfg, err, want)
@@ -37,7 +36,7 @@ func TestConfigIsReadFromTheEnvironment(t *testing.T) {
 		"REDIS_DB":         "15",
 		"LOG_LEVEL":        "WARN",
 		"SHUTDOWN_TIMEOUT": "30s",
-		"SHUTDOWN_DELAY":   "0s",
+		"SHUTDOWN_DELAY":   "5s",
 	}))
 	want := config{
 		listenAddr:      "127.0.0.1:9090",
@@ -46,6 +45,7 @@ func TestConfigIsReadFromTheEnvironment(t *testing.T) {
 		redisDB:         15,
 		logLevel:        slog.LevelWarn,
 		shutdownTimeout: 30 * time.Second,
+		shutdownDelay:   5 * time.Second,
 	}
 	if err != nil || cfg != want {
 		t.Errorf("loadConfig() = %+v, %v; want %+v", cfg, err, want)
@@ -84,7 +84,7 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 		{map[string]string{"SHUTDOWN_TIMEOUT": "15"}, []string{`SHUTDOWN_TIMEOUT="15"`, "positive Go duration"}},
 		{map[string]string{"SHUTDOWN_TIMEOUT": "0s"}, []string{`SHUTDOWN_TIMEOUT="0s"`}},
 		{map[string]string{"SHUTDOWN_DELAY": "-1s"}, []string{`SHUTDOWN_DELAY="-1s"`, "Go duration"}},
-		{map[string]string{"SHUTDOWN_TIMEOUT": "3s"}, []string{"SHUTDOWN_DELAY (5s) must be shorter than SHUTDOWN_TIMEOUT (3s)"}},
+		{map[string]string{"SHUTDOWN_DELAY": "3s"}, []string{"SHUTDOWN_DELAY (3s) must be shorter than SHUTDOWN_TIMEOUT (15s)"}},
 		{map[string]string{"REDIS_PASSWORD": "x", "REDIS_PASSWORD_FILE": empty}, []string{"REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set"}},
 		{map[string]string{"REDIS_PASSWORD_FILE": filepath.Join(dir, "missing")}, []string{"REDIS_PASSWORD_FILE=", "missing", "cannot be read"}},
 		{map[string]string{"REDIS_PASSWORD_FILE": empty}, []string{"REDIS_PASSWORD_FILE=", "empty file"}},

@@ -83,7 +83,6 @@ func testEnv(rs *redistest.Server) map[string]string {
 		"REDIS_ADDR":     rs.Addr,
 		"REDIS_PASSWORD": rs.Password,
 		"LOG_LEVEL":      "debug",
-		"SHUTDOWN_DELAY": "0s",
 	}
 }
 
