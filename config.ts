@@ -7,8 +7,11 @@
  * naming the key, the value and what is allowed.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { FRONTEND_DEFAULTS } from "./components/frontend";
 import type { IngressSource } from "./components/networkPolicies";
-import type { LogLevel } from "./components/userApi";
+import { REDIS_DEFAULTS } from "./components/redis";
+import type { ContainerResources } from "./components/security";
+import { LogLevel, USER_API_DEFAULTS } from "./components/userApi";
 
 export const PROJECT = "sample-app";
 export const ENVIRONMENTS = ["dev", "test", "gray", "prod"] as const;
@@ -49,7 +52,8 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
     },
     ack: {
         name: "ack",
-        storageClasses: ["alicloud-disk-essd", "alicloud-disk-topology-alltype", "alicloud-disk-ssd", "alicloud-disk-efficiency"],
+        // topology-alltype binds WaitForFirstConsumer: the disk is made in the zone the pod is scheduled to.
+        storageClasses: ["alicloud-disk-topology-alltype", "alicloud-disk-essd", "alicloud-disk-ssd", "alicloud-disk-efficiency"],
         minStorage: "20Gi",
         defaultStorage: "20Gi",
         ingressClasses: ["nginx", "alb"],
@@ -74,8 +78,8 @@ export interface Settings {
     readonly env: Environment;
     readonly profile: ClusterProfile;
     readonly kubeContext: string;
-    /** When set, the provider writes YAML here instead of talking to a cluster. */
-    readonly renderDir?: string;
+    /** Protect the namespace and Redis from deletion (`pulumi destroy`, a replacement). */
+    readonly protect: boolean;
     readonly namespace: string;
     /** Public host; undefined in gray, which takes prod's. */
     readonly host?: string;
@@ -111,7 +115,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     environment: { type: "string", default: "" },
     clusterProfile: { type: "string", default: "minikube" },
     kubeContext: { type: "string", default: "" },
-    renderDir: { type: "string", default: "" },
+    protect: { type: "boolean", default: false },
     namespace: { type: "string", default: "" },
     host: { type: "string", default: "" },
     tlsSecretName: { type: "string", default: "" },
@@ -273,6 +277,51 @@ function scaling(r: Reader, prefix: "frontend" | "api", common: { autoscaling: b
     };
 }
 
+/** How many pods of one container shape a stack can run at its peak. */
+interface PeakPods {
+    readonly what: string;
+    readonly pods: number;
+    readonly resources: ContainerResources;
+    /** Size of each pod's volume, if it has one. */
+    readonly storage?: string;
+}
+
+/**
+ * Checks that the namespace quota admits every workload at its maximum scale
+ * plus one rolling-update surge pod per Deployment; returns the problems.
+ */
+export function quotaProblems(quota: Settings["quota"], peaks: readonly PeakPods[]): string[] {
+    const sum = (f: (p: PeakPods) => number) => peaks.reduce((acc, p) => acc + p.pods * f(p), 0);
+    const q = (v: string) => parseQuantity(v) ?? 0;
+    const checks: [string, string, number, (p: PeakPods) => string | undefined][] = [
+        ["quotaPods", String(quota.pods), sum(() => 1), () => "1 pod"],
+        ["quotaRequestsCpu", quota.requestsCpu, sum(p => q(p.resources.cpuRequest)), p => p.resources.cpuRequest],
+        ["quotaRequestsMemory", quota.requestsMemory, sum(p => q(p.resources.memoryRequest)), p => p.resources.memoryRequest],
+        ["quotaLimitsCpu", quota.limitsCpu, sum(p => q(p.resources.cpuLimit)), p => p.resources.cpuLimit],
+        ["quotaLimitsMemory", quota.limitsMemory, sum(p => q(p.resources.memoryLimit)), p => p.resources.memoryLimit],
+        ["quotaPvcs", String(quota.persistentVolumeClaims), sum(p => (p.storage ? 1 : 0)), p => p.storage && "1 PVC"],
+        ["quotaStorage", quota.requestsStorage, sum(p => (p.storage ? q(p.storage) : 0)), p => p.storage],
+    ];
+    const problems: string[] = [];
+    for (const [key, allowed, needed, each] of checks) {
+        if (needed > q(allowed) * (1 + 1e-9)) {
+            const parts = peaks.filter(p => each(p) !== undefined).map(p => `${p.what} ${p.pods} x ${each(p)}`).join(", ");
+            problems.push(`${PROJECT}:${key} = ${JSON.stringify(allowed)}: must admit every workload at its maximum scale plus a rolling-update surge pod: ${parts}`);
+        }
+    }
+    return problems;
+}
+
+/** The peak pod counts of a stack: HPA maximum (or replicas) + 1 surge per Deployment, Redis replicas. */
+function peaks(frontend: ScalingSettings, api: ScalingSettings, redis: Settings["redis"]): PeakPods[] {
+    const top = (s: ScalingSettings) => (s.autoscaling?.maxReplicas ?? s.replicas) + 1;
+    return [
+        { what: "frontend", pods: top(frontend), resources: FRONTEND_DEFAULTS.resources },
+        { what: "api", pods: top(api), resources: USER_API_DEFAULTS.resources },
+        ...(redis ? [{ what: "redis", pods: redis.replicas, resources: REDIS_DEFAULTS.resources, storage: redis.storageSize }] : []),
+    ];
+}
+
 function validCidr(c: string): boolean {
     const m = CIDR.exec(c);
     return m !== null && m.slice(1, 5).every(o => Number(o) <= 255) && Number(m[5]) <= 32;
@@ -396,15 +445,17 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     };
     const viewerGroups = r.stringArray("viewerGroups");
     const deployerGroups = r.stringArray("deployerGroups");
-    const renderDir = r.string("renderDir");
+    const protect = r.boolean("protect");
+    if (r.problems.length === 0) {
+        r.problems.push(...quotaProblems(quota, peaks(frontend, api, redis)));
+    }
 
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
     }
     return {
-        project: PROJECT, stack, env, profile, kubeContext, namespace, host, ingressClass, ingressSource, images, logLevel,
+        project: PROJECT, stack, env, profile, kubeContext, protect, namespace, host, ingressClass, ingressSource, images, logLevel,
         frontend, api, redis, canary, viewerGroups, deployerGroups, quota,
-        ...(renderDir ? { renderDir } : {}),
         ...(tlsSecretName ? { tlsSecretName } : {}),
         ...(grayNamespace ? { grayNamespace } : {}),
     };

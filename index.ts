@@ -15,11 +15,11 @@ export = async () => {
     const provider = new k8s.Provider("cluster", {
         context: s.kubeContext,
         enableServerSideApply: true,
-        ...(s.renderDir ? { renderYamlToDirectory: s.renderDir } : {}),
     });
     const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
 
-    const ns = new c.AppNamespace("sample-app", { namespace: s.namespace, quota: s.quota, ...identity }, opts);
+    // Deleting the namespace or Redis would lose the data: `protect` makes Pulumi refuse until it is lifted.
+    const ns = new c.AppNamespace("sample-app", { namespace: s.namespace, quota: s.quota, ...identity }, { ...opts, protect: s.protect });
     const access = new c.AccessControl("sample-app", {
         namespace: ns.name,
         workloads: s.redis ? ["frontend", "user-api", "redis"] : ["frontend", "user-api"],
@@ -40,7 +40,7 @@ export = async () => {
             storageSize: s.redis.storageSize,
             serviceAccountName: access.serviceAccountNames["redis"],
             ...identity,
-        }, opts)
+        }, { ...opts, protect: s.protect })
         : new c.ExternalRedis("redis", {
             namespace: ns.name,
             host: prod!.requireOutput("redisHost") as pulumi.Output<string>,

@@ -43,7 +43,7 @@ export interface RedisArgs {
     readonly replicas?: number;
     /** StorageClass of the data volume. Default: `standard`. */
     readonly storageClassName?: string;
-    /** Size of the data volume. Default: `1Gi`. */
+    /** Size of the data volume when it is first created; later changes are ignored (resize the PVC itself). Default: `1Gi`. */
     readonly storageSize?: string;
     /** TCP port. Default: 6379. */
     readonly port?: number;
@@ -238,7 +238,12 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
                     },
                 }],
             },
-        }, { parent: this });
+        }, {
+            parent: this,
+            // Kubernetes forbids editing volumeClaimTemplates, so any change would delete and recreate the
+            // StatefulSet (and never resize the retained PVCs). Resize a volume by editing its PVC instead.
+            ignoreChanges: ["spec.volumeClaimTemplates"],
+        });
 
         if (replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(name, {

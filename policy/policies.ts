@@ -26,8 +26,8 @@ import { at, containersOf, credentialIn, describe, imagePin, kubeType, KubeType,
 /** StorageClasses of every cluster profile in config.ts (minikube, then ack), the default of `allowedStorageClasses`. */
 export const DEFAULT_ALLOWED_STORAGE_CLASSES: readonly string[] = [
     "standard",
-    "alicloud-disk-essd",
     "alicloud-disk-topology-alltype",
+    "alicloud-disk-essd",
     "alicloud-disk-ssd",
     "alicloud-disk-efficiency",
 ];

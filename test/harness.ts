@@ -33,6 +33,8 @@ export interface Registered {
     readonly name: string;
     readonly custom: boolean;
     readonly provider: string;
+    /** Whether the resource was registered with `protect` (set or inherited from its parent). */
+    readonly protect: boolean;
     readonly inputs: KObj;
 }
 
@@ -100,16 +102,19 @@ async function settle(value: unknown): Promise<{ value: unknown; secret: boolean
     return { value, secret: false };
 }
 
+interface RegisterRequest { getType(): string; getName(): string; getProtect(): boolean }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const waitForRPCs: () => Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs;
+const { waitForRPCs, getMonitor }: { waitForRPCs(): Promise<void>; getMonitor(): unknown } = require("@pulumi/pulumi/runtime/settings");
 
 /** Installs mocks and config for `stack`; returns the list the mocks record into. */
 async function mockRuntime(stack: string, config: Record<string, string>): Promise<Registered[]> {
     const resources: Registered[] = [];
+    const protectedUrns = new Set<string>();
     pulumi.runtime.setAllConfig(config, []);
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
-            resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, provider: args.provider ?? "", inputs: args.inputs });
+            const protect = protectedUrns.has(`${args.type}::${args.name}`);
+            resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, provider: args.provider ?? "", protect, inputs: args.inputs });
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 return { id: `${args.name}-id`, state: { ...args.inputs, result: MOCK_PASSWORD } };
             }
@@ -122,6 +127,15 @@ async function mockRuntime(stack: string, config: Record<string, string>): Promi
             return args.inputs;
         },
     }, "sample-app", stack, false);
+    // The mocks do not see resource options: note `protect` from the registration request itself.
+    const monitor = getMonitor() as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        if (req.getProtect()) {
+            protectedUrns.add(`${req.getType()}::${req.getName()}`);
+        }
+        return register(req, cb);
+    };
     return resources;
 }
 

@@ -49,6 +49,10 @@ describe("the environment matrix", () => {
             }
         });
 
+        it("protects nothing, so a laptop stack can be destroyed", () => {
+            assert.deepStrictEqual(run.resources.filter(r => r.protect).map(r => r.name), []);
+        });
+
         it("pins the provider to the minikube kube context", () => {
             const provider = run.resources.find(r => r.type === "pulumi:providers:kubernetes");
             assert.strictEqual(provider?.inputs.context, "minikube");
@@ -149,9 +153,9 @@ describe("the environment matrix", () => {
             assert.strictEqual(ofKind(run, "PodDisruptionBudget").length, 2);
         });
 
-        it("keeps Redis on a 20Gi ESSD cloud disk", () => {
+        it("keeps Redis on a 20Gi cloud disk made in the zone its pod lands in", () => {
             const vct = one(run, "StatefulSet", "redis").spec.volumeClaimTemplates[0];
-            assert.strictEqual(vct.spec.storageClassName, "alicloud-disk-essd");
+            assert.strictEqual(vct.spec.storageClassName, "alicloud-disk-topology-alltype");
             assert.strictEqual(vct.spec.resources.requests.storage, "20Gi");
         });
 
@@ -160,6 +164,14 @@ describe("the environment matrix", () => {
             assert.deepStrictEqual(ing.spec.tls, [{ hosts: ["sample-app.example.com"], secretName: "sample-app-tls" }]);
             assert.strictEqual(run.outputs.publicUrl, "https://sample-app.example.com/");
             assert.strictEqual(run.outputs.host, "sample-app.example.com");
+        });
+
+        it("protects the namespace and Redis, and nothing else, from deletion", () => {
+            const protectedObjects = run.resources.filter(r => r.custom && r.protect).map(r => r.type.split(":").pop() + " " + r.name).sort();
+            assert.ok(protectedObjects.includes("Namespace sample-app"));
+            assert.ok(protectedObjects.includes("StatefulSet redis"));
+            assert.ok(protectedObjects.includes("RandomPassword redis-password"), "the password goes with Redis");
+            assert.ok(!protectedObjects.some(o => o.startsWith("Deployment")), protectedObjects.join(", "));
         });
 
         it("exports what gray's StackReference reads", () => {

@@ -62,7 +62,7 @@ describe("deliberately broken inputs are rejected", () => {
     it("prod's Redis volume (ACK cloud disk) under the minikube profile's config", async () => {
         const violations = await validateAll(PACK, resourcesOf(await stackRun("prod")), profileConfig("minikube"));
         assert.deepStrictEqual(violations.map(v => v.policy), ["allowed-storage-classes"]);
-        assert.match(violations[0].message, /StatefulSet "redis" volumeClaimTemplate "data" uses storage class "alicloud-disk-essd", which the cluster profile does not allow; allowed: standard\./);
+        assert.match(violations[0].message, /StatefulSet "redis" volumeClaimTemplate "data" uses storage class "alicloud-disk-topology-alltype", which the cluster profile does not allow; allowed: standard\./);
     });
 
     it("components given an untagged image, a :latest image and an unknown storage class", async () => {
