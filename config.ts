@@ -96,6 +96,8 @@ export interface Settings {
     readonly canary?: { readonly prodStack: string; readonly weight: number; readonly header: string };
     /** Prod: the gray namespace whose API pods may reach this Redis. */
     readonly grayNamespace?: string;
+    /** Namespace whose pods (Prometheus) may scrape the API's /metrics. */
+    readonly metricsNamespace?: string;
     readonly viewerGroups: readonly string[];
     readonly deployerGroups: readonly string[];
     readonly quota: {
@@ -139,6 +141,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     redisReplicas: { type: "integer", default: 1 },
     prodStack: { type: "string", default: "" },
     grayNamespace: { type: "string", default: "" },
+    metricsNamespace: { type: "string", default: "" },
     canaryWeight: { type: "integer", default: 10 },
     canaryHeader: { type: "string", default: "X-Canary" },
     viewerGroups: { type: "array", default: [] },
@@ -423,8 +426,11 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
         };
     }
     const grayNamespace = r.string("grayNamespace");
-    if (grayNamespace !== "") {
-        r.matching("grayNamespace", grayNamespace, DNS_LABEL, "must be a namespace name (a DNS label)");
+    const metricsNamespace = r.string("metricsNamespace");
+    for (const [key, value] of [["grayNamespace", grayNamespace], ["metricsNamespace", metricsNamespace]]) {
+        if (value !== "") {
+            r.matching(key, value, DNS_LABEL, "must be a namespace name (a DNS label)");
+        }
     }
 
     const quantity = (key: string) => {
@@ -458,6 +464,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
         frontend, api, redis, canary, viewerGroups, deployerGroups, quota,
         ...(tlsSecretName ? { tlsSecretName } : {}),
         ...(grayNamespace ? { grayNamespace } : {}),
+        ...(metricsNamespace ? { metricsNamespace } : {}),
     };
 }
 

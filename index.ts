@@ -93,6 +93,7 @@ export = async () => {
             ? [{ namespace: s.grayNamespace, podSelector: { "app.kubernetes.io/name": "user-api", "app.kubernetes.io/component": "backend" } }]
             : [],
         ingressSource: s.ingressSource,
+        metricsNamespace: s.metricsNamespace,
         ...identity,
     }, opts);
 

@@ -57,6 +57,8 @@ export interface NetworkPoliciesArgs {
     readonly externalRedis?: RemoteEndpoint;
     /** API pods of other namespaces admitted to this namespace's Redis (prod admits gray). Default: none. */
     readonly redisClients?: RemotePods[];
+    /** Namespace of a Prometheus allowed to scrape the API's /metrics (on the API port). Default: none. */
+    readonly metricsNamespace?: pulumi.Input<string>;
     /** Source of ingress traffic to the frontend: the controller's namespace (and pod labels), or CIDRs (ACK ALB). Default: namespace `ingress-nginx`, pods `app.kubernetes.io/name: ingress-nginx`. */
     readonly ingressSource?: IngressSource;
     /** Namespace and labels of the cluster DNS pods. Default: `kube-system`, `k8s-app: kube-dns`. */
@@ -127,7 +129,10 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
             suffix: "api",
             tier: "back",
             podSelector: a.api.podSelector,
-            ingress: [{ from: [{ podSelector: { matchLabels: a.frontend.podSelector } }], ports: tcp(a.api.port) }],
+            ingress: [
+                { from: [{ podSelector: { matchLabels: a.frontend.podSelector } }], ports: tcp(a.api.port) },
+                ...(a.metricsNamespace ? [{ from: [namespacePeer(a.metricsNamespace)], ports: tcp(a.api.port) }] : []),
+            ],
             egress: apiEgress,
         },
     ];

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, STACKS, StackRun, workloads } from "./harness";
+import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, runStack, STACKS, StackRun, workloads } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
 import { stackRun } from "./runs";
 
@@ -156,6 +156,15 @@ for (const stack of STACKS) {
             assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/warn"], "restricted");
             assert.ok(one(run, "ResourceQuota", "sample-app-quota").spec.hard["requests.storage"]);
             assert.ok(one(run, "LimitRange", "sample-app-limits").spec.limits[0].default.memory);
+        });
+
+        it("lets a named monitoring namespace scrape the API and nothing else", async () => {
+            const scraped = await runStack(stack, { metricsNamespace: "monitoring" });
+            const prometheus: Endpoint = { id: "prometheus", namespace: "monitoring", labels: { app: "prometheus" } };
+            const targets = workloads(scraped).map(w => ({ id: w.metadata.name, namespace: `sample-app-${stack}`, labels: w.spec.template.metadata.labels }));
+            const flows = allowedFlows(ofKind(scraped, "NetworkPolicy"), [prometheus, ...targets], [{ port: 8080, protocol: "TCP" }, { port: 6379, protocol: "TCP" }], `sample-app-${stack}`)
+                .filter(f => f.startsWith("prometheus"));
+            assert.deepStrictEqual(flows, ["prometheus -> user-api:8080/TCP"]);
         });
 
         it("has NetworkPolicies that allow exactly the designed paths", () => {
