@@ -7,6 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as c from "./components";
 import { loadSettings } from "./config";
 
+/** Component names: they name the Kubernetes objects, and other stacks select pods by them. */
+const REDIS = "redis";
+const API = "user-api";
+const FRONTEND = "frontend";
+
 export = async () => {
     const s = loadSettings();
     const identity = { instance: s.stack, env: s.env };
@@ -22,7 +27,7 @@ export = async () => {
     const ns = new c.AppNamespace("sample-app", { namespace: s.namespace, quota: s.quota, ...identity }, { ...opts, protect: s.protect });
     const access = new c.AccessControl("sample-app", {
         namespace: ns.name,
-        workloads: s.redis ? ["frontend", "user-api", "redis"] : ["frontend", "user-api"],
+        workloads: s.redis ? [FRONTEND, API, REDIS] : [FRONTEND, API],
         viewerGroups: [...s.viewerGroups],
         deployerGroups: [...s.deployerGroups],
         ...identity,
@@ -31,17 +36,17 @@ export = async () => {
     // Gray has no Redis of its own: it reads prod's through a StackReference.
     const prod = s.canary ? new pulumi.StackReference("prod", { name: s.canary.prodStack }) : undefined;
     const redis = s.redis
-        ? new c.Redis("redis", {
+        ? new c.Redis(REDIS, {
             namespace: ns.name,
             image: s.images.redis,
             imagePullPolicy: s.profile.imagePullPolicy,
             replicas: s.redis.replicas,
             storageClassName: s.redis.storageClass,
             storageSize: s.redis.storageSize,
-            serviceAccountName: access.serviceAccountNames["redis"],
+            serviceAccountName: access.serviceAccountNames[REDIS],
             ...identity,
         }, { ...opts, protect: s.protect })
-        : new c.ExternalRedis("redis", {
+        : new c.ExternalRedis(REDIS, {
             namespace: ns.name,
             host: prod!.requireOutput("redisHost") as pulumi.Output<string>,
             port: prod!.requireOutput("redisPort") as pulumi.Output<number>,
@@ -49,23 +54,23 @@ export = async () => {
             ...identity,
         }, opts);
 
-    const api = new c.UserApi("user-api", {
+    const api = new c.UserApi(API, {
         namespace: ns.name,
         image: s.images.api,
         imagePullPolicy: s.profile.imagePullPolicy,
         redis,
         logLevel: s.logLevel,
-        serviceAccountName: access.serviceAccountNames["user-api"],
+        serviceAccountName: access.serviceAccountNames[API],
         ...s.api,
         ...identity,
     }, opts);
 
-    const frontend = new c.Frontend("frontend", {
+    const frontend = new c.Frontend(FRONTEND, {
         namespace: ns.name,
         image: s.images.web,
         imagePullPolicy: s.profile.imagePullPolicy,
         apiUpstream: api.address,
-        serviceAccountName: access.serviceAccountNames["frontend"],
+        serviceAccountName: access.serviceAccountNames[FRONTEND],
         ...s.frontend,
         ...identity,
     }, opts);
@@ -82,15 +87,14 @@ export = async () => {
         ...identity,
     }, opts);
 
-    const redisPods = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "database" };
     new c.NetworkPolicies("sample-app", {
         namespace: ns.name,
         frontend: { podSelector: frontend.podSelector, port: frontend.containerPort },
         api: { podSelector: api.podSelector, port: api.port },
         redis: redis instanceof c.Redis ? { podSelector: redis.podSelector, port: c.REDIS_DEFAULTS.port, replication: s.redis!.replicas > 1 } : undefined,
-        externalRedis: prod ? { namespace: prod.requireOutput("namespace") as pulumi.Output<string>, podSelector: redisPods, port: c.REDIS_DEFAULTS.port } : undefined,
+        externalRedis: prod ? { namespace: prod.requireOutput("namespace") as pulumi.Output<string>, podSelector: c.crossStackSelector(REDIS, c.REDIS_COMPONENT), port: c.REDIS_DEFAULTS.port } : undefined,
         redisClients: s.grayNamespace
-            ? [{ namespace: s.grayNamespace, podSelector: { "app.kubernetes.io/name": "user-api", "app.kubernetes.io/component": "backend" } }]
+            ? [{ namespace: s.grayNamespace, podSelector: c.crossStackSelector(API, c.USER_API_COMPONENT) }]
             : [],
         ingressSource: s.ingressSource,
         metricsNamespace: s.metricsNamespace,

@@ -35,6 +35,14 @@ export function selectorLabels(id: Pick<WorkloadIdentity, "name" | "instance" | 
     };
 }
 
+/**
+ * Labels that select a workload's pods whatever stack runs them: for
+ * NetworkPolicy peers in another namespace (gray's API, prod's Redis).
+ */
+export function crossStackSelector(name: string, component: string): Record<string, string> {
+    return { "app.kubernetes.io/name": name, "app.kubernetes.io/component": component };
+}
+
 /** All labels of an object: the selector labels plus part-of, managed-by, env and tier. */
 export function standardLabels(id: WorkloadIdentity, extra: Record<string, string> = {}): Record<string, string> {
     return {

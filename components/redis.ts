@@ -57,6 +57,9 @@ export interface RedisArgs {
     readonly runAs?: RunAs;
 }
 
+/** `app.kubernetes.io/component` of the Redis pods. */
+export const REDIS_COMPONENT = "database";
+
 export const REDIS_DEFAULTS = {
     image: "redis:7.4.2-alpine",
     imagePullPolicy: "IfNotPresent",
@@ -132,7 +135,7 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
         }
         const port = args.port ?? REDIS_DEFAULTS.port;
         const runAs = args.runAs ?? REDIS_DEFAULTS.runAs;
-        const id: WorkloadIdentity = { name, component: "database", instance, env: args.env ?? instance, tier: "data" };
+        const id: WorkloadIdentity = { name, component: REDIS_COMPONENT, instance, env: args.env ?? instance, tier: "data" };
         const labels = standardLabels(id);
         const selector = selectorLabels(id);
         const ns = args.namespace;

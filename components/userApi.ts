@@ -35,6 +35,9 @@ export interface UserApiArgs extends ScalingArgs {
     readonly terminationGracePeriodSeconds?: number;
 }
 
+/** `app.kubernetes.io/component` of the API pods. */
+export const USER_API_COMPONENT = "backend";
+
 export const USER_API_DEFAULTS = {
     imagePullPolicy: "IfNotPresent",
     port: 8080,
@@ -64,7 +67,7 @@ export class UserApi extends pulumi.ComponentResource {
     constructor(name: string, args: UserApiArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("UserApi"), name, {}, opts);
         const instance = args.instance ?? pulumi.getStack();
-        const id: WorkloadIdentity = { name, component: "backend", instance, env: args.env ?? instance, tier: "back" };
+        const id: WorkloadIdentity = { name, component: USER_API_COMPONENT, instance, env: args.env ?? instance, tier: "back" };
         const labels = standardLabels(id);
         const selector = selectorLabels(id);
         const port = args.port ?? USER_API_DEFAULTS.port;
