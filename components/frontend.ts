@@ -1,4 +1,3 @@
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
@@ -7,7 +6,7 @@ import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { ScalingArgs } from "./scaling";
 import { ContainerResources, resourceRequirements } from "./security";
-import { createHttpWorkload, httpProbe } from "./workload";
+import { CONFIG_HASH_ANNOTATION, configHash, createHttpWorkload, httpProbe } from "./workload";
 
 /** The placeholder in app/web/nginx.conf that stands for the API's `host:port`. */
 export const API_UPSTREAM_PLACEHOLDER = "__API_UPSTREAM__";
@@ -62,11 +61,6 @@ export function renderNginxConf(template: string, apiUpstream: string): string {
     return template.replace(API_UPSTREAM_PLACEHOLDER, apiUpstream);
 }
 
-/** Short content hash for a pod-template annotation: a config change rolls the pods. */
-export function configHash(content: string): string {
-    return crypto.createHash("sha256").update(content).digest("hex").slice(0, 16);
-}
-
 /**
  * nginx serving the static UI and proxying `/api/` to the API: Deployment,
  * ConfigMap with nginx.conf, Service, and optionally an HPA and a PDB.
@@ -107,7 +101,7 @@ export class Frontend extends pulumi.ComponentResource {
             runAs: { user: FRONTEND_DEFAULTS.uid, group: FRONTEND_DEFAULTS.gid },
             terminationGracePeriodSeconds: 30,
             // A change of nginx.conf changes the pod template, so the pods roll.
-            podAnnotations: { "sample-app.dev/config-hash": nginxConf.apply(configHash) },
+            podAnnotations: { [CONFIG_HASH_ANNOTATION]: nginxConf.apply(configHash) },
             container: {
                 name: "nginx",
                 image: args.image,

@@ -1,4 +1,3 @@
-import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { componentType } from "./typeToken";
@@ -6,7 +5,7 @@ import * as random from "@pulumi/random";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { pdbSpec } from "./scaling";
 import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
-import { workloadServiceAccount } from "./workload";
+import { CONFIG_HASH_ANNOTATION, configHash, workloadServiceAccount } from "./workload";
 
 /** How a client reaches a Redis: what UserApi needs, whoever runs the Redis. */
 export interface RedisConnection {
@@ -193,7 +192,7 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
                 template: {
                     metadata: {
                         labels,
-                        annotations: { "sample-app.dev/config-hash": crypto.createHash("sha256").update(conf).digest("hex").slice(0, 16) },
+                        annotations: { [CONFIG_HASH_ANNOTATION]: configHash(conf) },
                     },
                     spec: {
                         serviceAccountName,

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
@@ -6,6 +7,14 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from
 /**
  * Pure builders and small factories shared by the Deployments (UserApi, Frontend).
  */
+
+/** Pod-template annotation holding a hash of the pod's config: a config change changes the template, so the pods roll. */
+export const CONFIG_HASH_ANNOTATION = "sample-app.dev/config-hash";
+
+/** Short content hash for {@link CONFIG_HASH_ANNOTATION}. */
+export function configHash(content: string): string {
+    return crypto.createHash("sha256").update(content).digest("hex").slice(0, 16);
+}
 
 /** HTTP GET probe on a named container port. */
 export function httpProbe(path: string, port: string, periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
