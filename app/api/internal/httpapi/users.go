@@ -23,11 +23,7 @@ type userList struct {
 
 // createUser handles POST /api/users.
 func (a *api) createUser(w http.ResponseWriter, r *http.Request) error {
-	body, err := requestBody(w, r, mediaJSON)
-	if err != nil {
-		return err
-	}
-	in, err := decodeInput(body)
+	in, err := readInput(w, r)
 	if err != nil {
 		return err
 	}
@@ -38,6 +34,15 @@ func (a *api) createUser(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Location", "/api/users/"+u.ID)
 	writeJSON(w, http.StatusCreated, u)
 	return nil
+}
+
+// readInput reads a JSON request body holding a whole user (name and email).
+func readInput(w http.ResponseWriter, r *http.Request) (users.Input, error) {
+	body, err := requestBody(w, r, mediaJSON)
+	if err != nil {
+		return users.Input{}, err
+	}
+	return decodeInput(body)
 }
 
 // listUsers handles GET /api/users?limit=&cursor=, newest first.
@@ -71,11 +76,7 @@ func (a *api) getUser(w http.ResponseWriter, r *http.Request) error {
 
 // replaceUser handles PUT /api/users/{id}: both name and email are required.
 func (a *api) replaceUser(w http.ResponseWriter, r *http.Request) error {
-	body, err := requestBody(w, r, mediaJSON)
-	if err != nil {
-		return err
-	}
-	in, err := decodeInput(body)
+	in, err := readInput(w, r)
 	if err != nil {
 		return err
 	}
