@@ -19,7 +19,7 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** What differs between the clusters the app runs on. */
 export interface ClusterProfile {
-    readonly name: "minikube" | "ack";
+    readonly name: "minikube" | "ack" | "local";
     /** StorageClasses a PVC may use; the first is the default. */
     readonly storageClasses: readonly string[];
     /** Smallest volume the class provisions (ACK cloud disks: 20Gi). */
@@ -61,6 +61,21 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         ingressControllers: { nginx: { namespace: "kube-system", podSelector: { app: "ingress-nginx" } } },
         registryRequired: true,
         imagePullPolicy: "IfNotPresent",
+    },
+    /** The single-node cluster this repository builds and runs itself (`npm run cluster -- up`). */
+    local: {
+        name: "local",
+        // Served by rancher's local-path-provisioner under the name minikube uses.
+        storageClasses: ["standard"],
+        minStorage: "100Mi",
+        defaultStorage: "1Gi",
+        ingressClasses: ["traefik"],
+        // Traefik v3 runs in namespace traefik (host network, a loopback port) and serves Ingress and the Gateway API.
+        ingressControllers: { traefik: { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } } },
+        registryRequired: false,
+        // Images are imported into the node's containerd by scripts/cluster/images.sh; there is no registry to pull from.
+        imagePullPolicy: "IfNotPresent",
+        defaultKubeContext: "sample-app-local",
     },
 };
 

@@ -54,7 +54,7 @@ describe("stack configuration", () => {
     });
 
     const invalid: { what: string; stack: string; overrides: Record<string, unknown>; expect: RegExp[] }[] = [
-        { what: "an unknown cluster profile", stack: "dev", overrides: { clusterProfile: "gke" }, expect: [/sample-app:clusterProfile = "gke": must be one of minikube, ack/] },
+        { what: "an unknown cluster profile", stack: "dev", overrides: { clusterProfile: "gke" }, expect: [/sample-app:clusterProfile = "gke": must be one of minikube, ack, local/] },
         { what: "replicas below 1", stack: "dev", overrides: { apiReplicas: 0 }, expect: [/sample-app:apiReplicas = "0": must be an integer >= 1/] },
         { what: "a replica count that is not a number", stack: "dev", overrides: { frontendReplicas: "two" }, expect: [/sample-app:frontendReplicas = "two": must be an integer >= 1/] },
         { what: "an HPA minimum above its maximum", stack: "test", overrides: { apiMaxReplicas: 1 }, expect: [/sample-app:apiMaxReplicas = 1: must be >= sample-app:apiReplicas \(2\), the HPA minimum/] },
