@@ -69,12 +69,26 @@ export interface NetworkPoliciesArgs {
     readonly env?: string;
 }
 
+/**
+ * A label selector in the canonical form the API server stores: `{}` (every
+ * pod) when there are no labels, never `{ matchLabels: {} }`, which the server
+ * drops, so the live object would never equal what we send.
+ */
+export function labelSelector(labels: Record<string, string>): { matchLabels?: Record<string, string> } {
+    return Object.keys(labels).length === 0 ? {} : { matchLabels: labels };
+}
+
 /** A peer in the named namespace (matched by the immutable `kubernetes.io/metadata.name` label). */
 export function namespacePeer(namespace: pulumi.Input<string>, podSelector?: Record<string, string>): Peer {
     return {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
-        ...(podSelector ? { podSelector: { matchLabels: podSelector } } : {}),
+        ...(podSelector ? { podSelector: labelSelector(podSelector) } : {}),
     };
+}
+
+/** A peer of pods in the policy's own namespace. */
+function localPeer(podSelector: Record<string, string>): Peer {
+    return { podSelector: labelSelector(podSelector) };
 }
 
 function tcp(port: number): { protocol: string; port: number }[] {
@@ -90,7 +104,11 @@ function ingressPeers(source: IngressSource): Peer[] {
         : source.cidrs!.map(cidr => ({ ipBlock: { cidr } }));
 }
 
-/** One policy to create: its name suffix, tier, the pods it applies to, and its rules. */
+/**
+ * One policy to create: its name suffix, tier, the pods it applies to, and its
+ * rules. A direction that is present is isolated (listed in policyTypes); an
+ * empty list of rules there denies everything in that direction.
+ */
 export interface PolicyPlan {
     readonly suffix: string;
     readonly tier: Tier;
@@ -99,13 +117,28 @@ export interface PolicyPlan {
     readonly egress?: Rule[];
 }
 
+/**
+ * The NetworkPolicy spec of a plan in the form the API server stores it:
+ * `podSelector: {}` for every pod, and no empty `ingress`/`egress` lists (the
+ * server drops them; policyTypes alone keeps that direction denied).
+ */
+export function policySpec(p: PolicyPlan): k8s.types.input.networking.v1.NetworkPolicySpec {
+    const rules = (key: "ingress" | "egress") => (p[key] && p[key].length > 0 ? { [key]: p[key] } : {});
+    return {
+        podSelector: labelSelector(p.podSelector),
+        policyTypes: [...(p.ingress ? ["Ingress"] : []), ...(p.egress ? ["Egress"] : [])],
+        ...rules("ingress"),
+        ...rules("egress"),
+    };
+}
+
 /** The designed paths, as pure data: default deny, DNS, controller→frontend→api→redis (and the gray extras). */
 export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
     const dns = a.dns ?? { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } };
     const dnsPeer = namespacePeer(dns.namespace, dns.podSelector);
     const apiEgress: Rule[] = [];
     if (a.redis) {
-        apiEgress.push({ to: [{ podSelector: { matchLabels: a.redis.podSelector } }], ports: tcp(a.redis.port) });
+        apiEgress.push({ to: [localPeer(a.redis.podSelector)], ports: tcp(a.redis.port) });
     }
     if (a.externalRedis) {
         apiEgress.push({ to: [namespacePeer(a.externalRedis.namespace, a.externalRedis.podSelector)], ports: tcp(a.externalRedis.port) });
@@ -123,23 +156,23 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
             tier: "front",
             podSelector: a.frontend.podSelector,
             ingress: [{ from: ingressPeers(a.ingressSource ?? { namespace: "ingress-nginx", podSelector: { "app.kubernetes.io/name": "ingress-nginx" } }), ports: tcp(a.frontend.port) }],
-            egress: [{ to: [{ podSelector: { matchLabels: a.api.podSelector } }], ports: tcp(a.api.port) }],
+            egress: [{ to: [localPeer(a.api.podSelector)], ports: tcp(a.api.port) }],
         },
         {
             suffix: "api",
             tier: "back",
             podSelector: a.api.podSelector,
             ingress: [
-                { from: [{ podSelector: { matchLabels: a.frontend.podSelector } }], ports: tcp(a.api.port) },
+                { from: [localPeer(a.frontend.podSelector)], ports: tcp(a.api.port) },
                 ...(a.metricsNamespace ? [{ from: [namespacePeer(a.metricsNamespace)], ports: tcp(a.api.port) }] : []),
             ],
             egress: apiEgress,
         },
     ];
     if (a.redis) {
-        const self: Peer = { podSelector: { matchLabels: a.redis.podSelector } };
+        const self = localPeer(a.redis.podSelector);
         const clients: Peer[] = [
-            { podSelector: { matchLabels: a.api.podSelector } },
+            localPeer(a.api.podSelector),
             ...(a.redisClients ?? []).map(c => namespacePeer(c.namespace, c.podSelector)),
         ];
         plans.push({
@@ -173,12 +206,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                     namespace: args.namespace,
                     labels: standardLabels({ name, component: "network-policy", instance, env, tier: p.tier }),
                 },
-                spec: {
-                    podSelector: { matchLabels: p.podSelector },
-                    policyTypes: [...(p.ingress ? ["Ingress"] : []), ...(p.egress ? ["Egress"] : [])],
-                    ingress: p.ingress,
-                    egress: p.egress,
-                },
+                spec: policySpec(p),
             }, { parent: this }).metadata.name);
         this.registerOutputs({ policyNames: this.policyNames });
     }

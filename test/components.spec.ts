@@ -173,8 +173,10 @@ describe("each component on its own, with minimal args", () => {
             return {};
         });
         const deny = one(run, "NetworkPolicy", "np-default-deny");
-        assert.deepStrictEqual(deny.spec.podSelector, { matchLabels: {} });
-        assert.deepStrictEqual(deny.spec.policyTypes, ["Ingress", "Egress"]);
+        assert.deepStrictEqual(deny.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] }, "canonical form: no matchLabels {}, no empty rule lists");
+        const redis = one(run, "NetworkPolicy", "np-redis");
+        assert.deepStrictEqual(redis.spec.policyTypes, ["Ingress", "Egress"], "a Redis without replicas still denies all egress");
+        assert.ok(!("egress" in redis.spec));
         const front = one(run, "NetworkPolicy", "np-frontend");
         assert.deepStrictEqual(front.spec.ingress[0].from, [{
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },

@@ -167,6 +167,33 @@ for (const stack of STACKS) {
             assert.deepStrictEqual(flows, ["prometheus -> user-api:8080/TCP"]);
         });
 
+        it("sends NetworkPolicies in the form the API server stores them: no empty matchLabels, no empty rule lists", () => {
+            const policies = ofKind(run, "NetworkPolicy");
+            assert.ok(policies.length >= 4);
+            const problems: string[] = [];
+            const walk = (v: unknown, where: string): void => {
+                if (Array.isArray(v)) {
+                    if (v.length === 0) {
+                        problems.push(`${where} is an empty list`);
+                    }
+                    v.forEach((x, i) => walk(x, `${where}[${i}]`));
+                } else if (typeof v === "object" && v !== null) {
+                    for (const [k, x] of Object.entries(v)) {
+                        if (k === "matchLabels" && Object.keys(x as object).length === 0) {
+                            problems.push(`${where}.matchLabels is empty`);
+                        }
+                        walk(x, `${where}.${k}`);
+                    }
+                }
+            };
+            for (const np of policies) {
+                walk(np.spec, `NetworkPolicy ${np.metadata.name} spec`);
+            }
+            assert.deepStrictEqual(problems, []);
+            const deny = one(run, "NetworkPolicy", "sample-app-default-deny");
+            assert.deepStrictEqual(deny.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+        });
+
         it("has NetworkPolicies that allow exactly the designed paths", () => {
             const ns = `sample-app-${stack}`;
             const podOf = (name: string): Endpoint | undefined => {

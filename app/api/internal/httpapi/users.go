@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/sample-app/sample-app/app/api/internal/users"
@@ -47,12 +48,23 @@ func readInput(w http.ResponseWriter, r *http.Request) (users.Input, error) {
 
 // listUsers handles GET /api/users?limit=&cursor=, newest first.
 func (a *api) listUsers(w http.ResponseWriter, r *http.Request) error {
-	query := r.URL.Query()
-	limit, err := parseLimit(query.Get("limit"))
+	query, err := parseQuery(r)
 	if err != nil {
 		return err
 	}
-	after, err := decodeCursor(query.Get("cursor"))
+	limitParam, err := queryParam(query, "limit")
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(limitParam)
+	if err != nil {
+		return err
+	}
+	cursorParam, err := queryParam(query, "cursor")
+	if err != nil {
+		return err
+	}
+	after, err := decodeCursor(cursorParam)
 	if err != nil {
 		return err
 	}
@@ -118,6 +130,30 @@ func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// parseQuery parses the query string of r. One that cannot be parsed (an
+// invalid percent-escape, a ';' separator) is a 400 naming the problem, so a
+// client bug is not served as if its parameters were absent.
+func parseQuery(r *http.Request) (url.Values, error) {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("", "query string is malformed: %v", err)
+	}
+	return query, nil
+}
+
+// queryParam returns the value of the query parameter name ("" when absent);
+// a parameter given more than once is a 400, since only one value can apply.
+func queryParam(query url.Values, name string) (string, error) {
+	values := query[name]
+	if len(values) > 1 {
+		return "", badRequest(name, "%s is given %d times; give it at most once", name, len(values))
+	}
+	if len(values) == 0 {
+		return "", nil
+	}
+	return values[0], nil
 }
 
 // parseLimit parses the limit query parameter; "" means defaultLimit.

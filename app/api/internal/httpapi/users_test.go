@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -209,6 +210,31 @@ func TestListingWithAnInvalidLimitOrCursorReturns400(t *testing.T) {
 	for _, cursor := range []string{"!!!", notAnID, upperCaseID} {
 		wantError(t, s.get("/api/users?cursor="+cursor), http.StatusBadRequest, "cursor")
 	}
+}
+
+func TestListingWithAMalformedQueryStringReturns400NamingTheProblem(t *testing.T) {
+	s := newTestServer(t)
+	s.create("Ada", "ada@example.com")
+	for query, want := range map[string]string{
+		"limit=%zz":           `invalid URL escape "%zz"`,
+		"limit=1%":            `invalid URL escape "%"`,
+		"cursor=%G1":          `invalid URL escape "%G1"`,
+		"limit=1;cursor=abc":  "invalid semicolon separator in query",
+		"%ZZlimit=2&cursor=x": `invalid URL escape "%ZZ"`,
+	} {
+		r := s.get("/api/users?" + query)
+		wantError(t, r, http.StatusBadRequest, "")
+		var body struct{ Error string }
+		if err := json.Unmarshal([]byte(r.body), &body); err != nil || !strings.Contains(body.Error, "query string is malformed: "+want) {
+			t.Errorf("GET /api/users?%s: body %s; want it to say the query string is malformed and name %q", query, r.body, want)
+		}
+	}
+}
+
+func TestListingWithAParameterGivenTwiceReturns400(t *testing.T) {
+	s := newTestServer(t)
+	wantError(t, s.get("/api/users?limit=1&limit=2"), http.StatusBadRequest, "limit")
+	wantError(t, s.get("/api/users?cursor=&cursor="), http.StatusBadRequest, "cursor")
 }
 
 func TestReplacingAUserChangesItsNameAndEmail(t *testing.T) {
