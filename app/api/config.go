@@ -9,17 +9,31 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sample-app/sample-app/app/api/internal/users"
 )
 
 // config is the validated configuration of the service.
 type config struct {
-	listenAddr      string
-	redisAddr       string
-	redisPassword   string
-	redisDB         int
-	logLevel        slog.Level
-	shutdownTimeout time.Duration
-	shutdownDelay   time.Duration
+	listenAddr    string
+	redisAddr     string
+	redisPassword string
+	redisDB       int
+	// redisTLS turns on TLS to Redis and to the Sentinels, verified against
+	// the system's roots or redisTLSCAFile.
+	redisTLS       bool
+	redisTLSCAFile string
+	// sentinelAddrs, when not empty, are the Sentinels that name the primary
+	// of sentinelMaster; redisAddr is then unused.
+	sentinelAddrs    string
+	sentinelMaster   string
+	sentinelPassword string
+	logLevel         slog.Level
+	shutdownTimeout  time.Duration
+	shutdownDelay    time.Duration
+	// durability is how many replicas must confirm each write, and for how
+	// long to wait for them.
+	durability users.Durability
 }
 
 // logLevels are the allowed values of LOG_LEVEL.
@@ -36,18 +50,52 @@ var logLevels = map[string]slog.Level{
 func loadConfig(getenv func(string) string) (config, error) {
 	e := &env{getenv: getenv}
 	cfg := config{
-		listenAddr:      net.JoinHostPort(getenv("LISTEN_HOST"), strconv.Itoa(e.intRange("PORT", 8080, 0, 65535))),
-		redisAddr:       e.hostPort("REDIS_ADDR", "127.0.0.1:6379"),
-		redisPassword:   e.secret("REDIS_PASSWORD", "REDIS_PASSWORD_FILE"),
-		redisDB:         e.intRange("REDIS_DB", 0, 0, 15),
-		logLevel:        e.logLevel("LOG_LEVEL", slog.LevelInfo),
-		shutdownTimeout: e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, false),
-		shutdownDelay:   e.duration("SHUTDOWN_DELAY", 0, true),
+		listenAddr:       net.JoinHostPort(getenv("LISTEN_HOST"), strconv.Itoa(e.intRange("PORT", 8080, 0, 65535))),
+		redisAddr:        e.hostPort("REDIS_ADDR", "127.0.0.1:6379"),
+		redisPassword:    e.secret("REDIS_PASSWORD", "REDIS_PASSWORD_FILE"),
+		redisDB:          e.intRange("REDIS_DB", 0, 0, 15),
+		redisTLS:         e.boolean("REDIS_TLS", false),
+		redisTLSCAFile:   getenv("REDIS_TLS_CA_FILE"),
+		sentinelAddrs:    e.hostPorts("REDIS_SENTINEL_ADDRS"),
+		sentinelMaster:   e.name("REDIS_SENTINEL_MASTER", "mymaster"),
+		sentinelPassword: e.secret("REDIS_SENTINEL_PASSWORD", "REDIS_SENTINEL_PASSWORD_FILE"),
+		logLevel:         e.logLevel("LOG_LEVEL", slog.LevelInfo),
+		shutdownTimeout:  e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, false),
+		shutdownDelay:    e.duration("SHUTDOWN_DELAY", 0, true),
 	}
 	if cfg.shutdownTimeout > 0 && cfg.shutdownDelay >= cfg.shutdownTimeout {
 		e.fail("SHUTDOWN_DELAY (%s) must be shorter than SHUTDOWN_TIMEOUT (%s)", cfg.shutdownDelay, cfg.shutdownTimeout)
 	}
+	cfg.durability = users.Durability{
+		Replicas: e.intRange("REDIS_WAIT_REPLICAS", 0, 0, 5),
+		Timeout:  e.duration("REDIS_WAIT_TIMEOUT", 500*time.Millisecond, false),
+	}
+	if cfg.durability.Timeout >= redisTimeout {
+		e.fail("REDIS_WAIT_TIMEOUT (%s) must be shorter than the Redis read timeout (%s)", cfg.durability.Timeout, redisTimeout)
+	}
+	if cfg.sentinelAddrs != "" && getenv("REDIS_ADDR") != "" {
+		e.fail("REDIS_ADDR and REDIS_SENTINEL_ADDRS are both set: set REDIS_ADDR for one Redis, or REDIS_SENTINEL_ADDRS to follow the primary through Sentinel")
+	}
+	if cfg.redisTLSCAFile != "" && !cfg.redisTLS {
+		e.fail("REDIS_TLS_CA_FILE=%q is set but REDIS_TLS is not true", cfg.redisTLSCAFile)
+	}
 	return cfg, errors.Join(e.errs...)
+}
+
+// redisTarget describes where the Redis is, for logs.
+func (c config) redisTarget() string {
+	if c.sentinelAddrs != "" {
+		return "primary " + c.sentinelMaster + " through Sentinels " + c.sentinelAddrs
+	}
+	return c.redisAddr
+}
+
+// sentinels returns the Sentinel addresses, or nil without Sentinel.
+func (c config) sentinels() []string {
+	if c.sentinelAddrs == "" {
+		return nil
+	}
+	return strings.Split(c.sentinelAddrs, ",")
 }
 
 // env reads environment variables and collects what is wrong with them.
@@ -84,11 +132,59 @@ func (e *env) hostPort(name, def string) string {
 	if s == "" {
 		return def
 	}
-	host, port, err := net.SplitHostPort(s)
-	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+	if !validHostPort(s) {
 		e.invalid(name, s, "host:port, such as redis:6379")
 	}
 	return s
+}
+
+// hostPorts reads a comma-separated list of host:port addresses, or "" if
+// unset.
+func (e *env) hostPorts(name string) string {
+	s := e.getenv(name)
+	if s == "" {
+		return ""
+	}
+	for addr := range strings.SplitSeq(s, ",") {
+		if !validHostPort(addr) {
+			e.invalid(name, s, "comma-separated host:port addresses, such as redis-0.redis:26379,redis-1.redis:26379")
+			break
+		}
+	}
+	return s
+}
+
+// validHostPort reports whether s is host:port with a non-empty host and a
+// port from 1 to 65535.
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	n, perr := strconv.Atoi(port)
+	return err == nil && host != "" && perr == nil && n >= 1 && n <= 65535
+}
+
+// name reads a Sentinel master name: letters, digits, '-', '_' and '.'.
+func (e *env) name(name, def string) string {
+	s := e.getenv(name)
+	if s == "" {
+		return def
+	}
+	if strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+		e.invalid(name, s, "letters, digits, '-', '_' and '.'")
+	}
+	return s
+}
+
+// boolean reads true or false.
+func (e *env) boolean(name string, def bool) bool {
+	s := e.getenv(name)
+	if s == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		e.invalid(name, s, "true or false")
+	}
+	return b
 }
 
 // logLevel reads one of the logLevels.

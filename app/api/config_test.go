@@ -4,9 +4,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sample-app/sample-app/app/api/internal/users"
 )
 
 // envOf returns a getenv that reads vars.
@@ -21,6 +24,8 @@ func TestConfigDefaultsApplyWhenNothingIsSet(t *testing.T) {
 		redisAddr:       "127.0.0.1:6379",
 		logLevel:        slog.LevelInfo,
 		shutdownTimeout: 15 * time.Second,
+		sentinelMaster:  "mymaster",
+		durability:      users.Durability{Timeout: 500 * time.Millisecond},
 	}
 	if err != nil || cfg != want {
 		t.Errorf("loadConfig() = %+v, %v; want %+v", cfg, err, want)
@@ -29,14 +34,18 @@ func TestConfigDefaultsApplyWhenNothingIsSet(t *testing.T) {
 
 func TestConfigIsReadFromTheEnvironment(t *testing.T) {
 	cfg, err := loadConfig(envOf(map[string]string{
-		"LISTEN_HOST":      "127.0.0.1",
-		"PORT":             "9090",
-		"REDIS_ADDR":       "redis:6380",
-		"REDIS_PASSWORD":   "s3cret",
-		"REDIS_DB":         "15",
-		"LOG_LEVEL":        "WARN",
-		"SHUTDOWN_TIMEOUT": "30s",
-		"SHUTDOWN_DELAY":   "5s",
+		"LISTEN_HOST":         "127.0.0.1",
+		"PORT":                "9090",
+		"REDIS_ADDR":          "redis:6380",
+		"REDIS_PASSWORD":      "s3cret",
+		"REDIS_DB":            "15",
+		"LOG_LEVEL":           "WARN",
+		"SHUTDOWN_TIMEOUT":    "30s",
+		"SHUTDOWN_DELAY":      "5s",
+		"REDIS_WAIT_REPLICAS": "1",
+		"REDIS_WAIT_TIMEOUT":  "250ms",
+		"REDIS_TLS":           "true",
+		"REDIS_TLS_CA_FILE":   "/etc/redis-ca.pem",
 	}))
 	want := config{
 		listenAddr:      "127.0.0.1:9090",
@@ -46,6 +55,10 @@ func TestConfigIsReadFromTheEnvironment(t *testing.T) {
 		logLevel:        slog.LevelWarn,
 		shutdownTimeout: 30 * time.Second,
 		shutdownDelay:   5 * time.Second,
+		sentinelMaster:  "mymaster",
+		durability:      users.Durability{Replicas: 1, Timeout: 250 * time.Millisecond},
+		redisTLS:        true,
+		redisTLSCAFile:  "/etc/redis-ca.pem",
 	}
 	if err != nil || cfg != want {
 		t.Errorf("loadConfig() = %+v, %v; want %+v", cfg, err, want)
@@ -60,6 +73,28 @@ func TestTheRedisPasswordCanComeFromAFile(t *testing.T) {
 	cfg, err := loadConfig(envOf(map[string]string{"REDIS_PASSWORD_FILE": path}))
 	if err != nil || cfg.redisPassword != "from-file" {
 		t.Errorf("password %q, error %v; want from-file without the newline", cfg.redisPassword, err)
+	}
+}
+
+func TestSentinelsAreReadFromTheEnvironmentWithTheirPasswordFromAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sentinel-password")
+	if err := os.WriteFile(path, []byte("watchword\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(envOf(map[string]string{
+		"REDIS_SENTINEL_ADDRS":         "redis-0.redis:26379,redis-1.redis:26379,10.0.0.7:26379",
+		"REDIS_SENTINEL_MASTER":        "sample-app",
+		"REDIS_SENTINEL_PASSWORD_FILE": path,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"redis-0.redis:26379", "redis-1.redis:26379", "10.0.0.7:26379"}
+	if got := cfg.sentinels(); !slices.Equal(got, want) || cfg.sentinelMaster != "sample-app" || cfg.sentinelPassword != "watchword" {
+		t.Errorf("sentinels %q of %q, password %q; want %q of sample-app, watchword", got, cfg.sentinelMaster, cfg.sentinelPassword, want)
+	}
+	if cfg, _ := loadConfig(envOf(nil)); cfg.sentinels() != nil {
+		t.Errorf("sentinels %q without REDIS_SENTINEL_ADDRS; want none", cfg.sentinels())
 	}
 }
 
@@ -89,6 +124,16 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 		{map[string]string{"REDIS_PASSWORD": "x", "REDIS_PASSWORD_FILE": empty}, []string{"REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set"}},
 		{map[string]string{"REDIS_PASSWORD_FILE": filepath.Join(dir, "missing")}, []string{"REDIS_PASSWORD_FILE=", "missing", "cannot be read"}},
 		{map[string]string{"REDIS_PASSWORD_FILE": empty}, []string{"REDIS_PASSWORD_FILE=", "empty file"}},
+		{map[string]string{"REDIS_SENTINEL_ADDRS": "s0:26379,s1"}, []string{`REDIS_SENTINEL_ADDRS="s0:26379,s1"`, "comma-separated host:port"}},
+		{map[string]string{"REDIS_SENTINEL_ADDRS": "s0:26379,"}, []string{`REDIS_SENTINEL_ADDRS="s0:26379,"`}},
+		{map[string]string{"REDIS_SENTINEL_ADDRS": "s0:26379", "REDIS_ADDR": "redis:6379"}, []string{"REDIS_ADDR and REDIS_SENTINEL_ADDRS are both set"}},
+		{map[string]string{"REDIS_SENTINEL_MASTER": "my master"}, []string{`REDIS_SENTINEL_MASTER="my master"`, "letters, digits"}},
+		{map[string]string{"REDIS_SENTINEL_PASSWORD": "a", "REDIS_SENTINEL_PASSWORD_FILE": empty}, []string{"REDIS_SENTINEL_PASSWORD and REDIS_SENTINEL_PASSWORD_FILE are both set"}},
+		{map[string]string{"REDIS_TLS": "yes"}, []string{`REDIS_TLS="yes"`, "true or false"}},
+		{map[string]string{"REDIS_TLS_CA_FILE": "/ca.pem"}, []string{`REDIS_TLS_CA_FILE="/ca.pem" is set but REDIS_TLS is not true`}},
+		{map[string]string{"REDIS_WAIT_REPLICAS": "6"}, []string{`REDIS_WAIT_REPLICAS="6"`, "integer from 0 to 5"}},
+		{map[string]string{"REDIS_WAIT_TIMEOUT": "0s"}, []string{`REDIS_WAIT_TIMEOUT="0s"`, "positive Go duration"}},
+		{map[string]string{"REDIS_WAIT_TIMEOUT": "3s"}, []string{"REDIS_WAIT_TIMEOUT (3s) must be shorter than the Redis read timeout (2s)"}},
 		{map[string]string{"PORT": "x", "LOG_LEVEL": "loud"}, []string{`PORT="x"`, `LOG_LEVEL="loud"`}},
 	}
 	for _, tt := range tests {
@@ -106,8 +151,11 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 }
 
 func TestConfigErrorsNeverShowThePassword(t *testing.T) {
-	_, err := loadConfig(envOf(map[string]string{"REDIS_PASSWORD": "hunter2", "REDIS_PASSWORD_FILE": "/run/secret", "PORT": "x"}))
-	if err == nil || strings.Contains(err.Error(), "hunter2") {
+	_, err := loadConfig(envOf(map[string]string{
+		"REDIS_PASSWORD": "hunter2", "REDIS_PASSWORD_FILE": "/run/secret", "PORT": "x",
+		"REDIS_SENTINEL_PASSWORD": "swordfish", "REDIS_SENTINEL_PASSWORD_FILE": "/run/sentinel",
+	}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "swordfish") {
 		t.Errorf("error %q; want one that does not show the password", err)
 	}
 }

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -57,10 +59,60 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
 	redis.SetLogger(redisLogger{logger})
 
-	rdb := redis.NewClient(&redis.Options{
-		Addr:     cfg.redisAddr,
-		Password: cfg.redisPassword,
-		DB:       cfg.redisDB,
+	rdb, err := newRedisClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	ln, err := net.Listen("tcp", cfg.listenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %q (from LISTEN_HOST and PORT): %w", cfg.listenAddr, err)
+	}
+	srv := newServer(ctx, logger, rdb, cfg.durability)
+	logger.Info("listening", "addr", ln.Addr().String(), "redis", cfg.redisTarget())
+	return serve(ctx, srv, ln, cfg, logger)
+}
+
+// newRedisClient returns a client of the Redis that cfg names: one address,
+// or the primary that the Sentinels name, followed through failovers.
+func newRedisClient(cfg config) (*redis.Client, error) {
+	var tlsConfig *tls.Config
+	if cfg.redisTLS {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.redisTLSCAFile != "" {
+			pem, err := os.ReadFile(cfg.redisTLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("REDIS_TLS_CA_FILE: %w", err)
+			}
+			tlsConfig.RootCAs = x509.NewCertPool()
+			if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("REDIS_TLS_CA_FILE=%q holds no PEM certificate", cfg.redisTLSCAFile)
+			}
+		}
+	}
+	if sentinels := cfg.sentinels(); sentinels != nil {
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:       cfg.sentinelMaster,
+			SentinelAddrs:    sentinels,
+			SentinelPassword: cfg.sentinelPassword,
+			Password:         cfg.redisPassword,
+			DB:               cfg.redisDB,
+			TLSConfig:        tlsConfig,
+			// As below; a dial asks a Sentinel for the primary's address
+			// first, so a new connection after a failover finds the new one.
+			DialerRetries:         1,
+			DialTimeout:           redisTimeout,
+			ReadTimeout:           redisTimeout,
+			WriteTimeout:          redisTimeout,
+			ContextTimeoutEnabled: true,
+		}), nil
+	}
+	return redis.NewClient(&redis.Options{
+		Addr:      cfg.redisAddr,
+		Password:  cfg.redisPassword,
+		DB:        cfg.redisDB,
+		TLSConfig: tlsConfig,
 		// Dial once per attempt: while Redis is down, requests fail fast with
 		// 503, and command retries (MaxRetries) still ride out blips.
 		DialerRetries:         1,
@@ -68,39 +120,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ReadTimeout:           redisTimeout,
 		WriteTimeout:          redisTimeout,
 		ContextTimeoutEnabled: true,
-	})
-	defer rdb.Close()
-
-	ln, err := net.Listen("tcp", cfg.listenAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %q (from LISTEN_HOST and PORT): %w", cfg.listenAddr, err)
-	}
-	srv := newServer(ctx, logger, rdb)
-	logger.Info("listening", "addr", ln.Addr().String(), "redis", cfg.redisAddr)
-	return serve(ctx, srv, ln, cfg, logger)
+	}), nil
 }
 
 // newServer returns the HTTP server of the API. Requests keep the values of
 // ctx but not its cancellation, so that shutting down lets them finish; /readyz
 // fails as soon as ctx is done.
-func newServer(ctx context.Context, logger *slog.Logger, rdb *redis.Client) *http.Server {
+func newServer(ctx context.Context, logger *slog.Logger, rdb *redis.Client, durability users.Durability) *http.Server {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	store := users.NewStore(rdb, durability)
 	ready := func(pingCtx context.Context) error {
 		if ctx.Err() != nil {
 			return errors.New("shutting down")
 		}
-		if err := rdb.Ping(pingCtx).Err(); err != nil {
-			logger.WarnContext(pingCtx, "redis is not answering", "err", err)
-			return errors.New("redis is not answering")
+		// A write, not a PING: a replica, or a primary whose replicas cannot
+		// confirm writes, answers PING but cannot take the API's writes.
+		if err := store.Writable(pingCtx); err != nil {
+			logger.WarnContext(pingCtx, "redis does not take writes", "err", err)
+			return errors.New("redis does not take writes")
 		}
 		return nil
 	}
 	handler := httpapi.New(httpapi.Options{
-		Store:    users.NewStore(rdb),
+		Store:    store,
 		Ready:    ready,
 		Logger:   logger,
 		Registry: registry,

@@ -32,6 +32,8 @@ type Server struct {
 	dir    string
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// args returns the command line after the binary, for the port.
+	args func(port string) []string
 }
 
 // Start runs a redis-server for the test on a free 127.0.0.1 port, with a
@@ -42,6 +44,16 @@ type Server struct {
 // environment variable CI is "true".
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s := newServer(t, rand.Text())
+	s.args = s.serverArgs
+	s.launch("redis-server")
+	return s
+}
+
+// newServer returns a Server with a fresh data directory that is killed when
+// the test ends, and skips or fails the test without redis-server.
+func newServer(t testing.TB, password string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		const msg = "redis-server is not on PATH (Debian: apt-get install redis-server)"
@@ -50,19 +62,42 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(msg + "; skipping this test")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), Password: rand.Text()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), Password: password}
 	t.Cleanup(s.Kill)
+	return s
+}
+
+// launch starts the server on a free port; what names the process in errors.
+func (s *Server) launch(what string) {
+	s.t.Helper()
 	// The port is free when picked but another process may take it before
 	// redis-server binds it, so try a few.
+	var err error
 	for range 3 {
-		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(s.t)))
 		if err = s.start(); err == nil {
-			return s
+			return
 		}
 	}
-	t.Fatalf("start redis-server: %v", err)
-	return nil
+	s.t.Fatalf("start %s: %v", what, err)
 }
+
+// serverArgs is the command line of a data server: append-only persistence
+// synced on every write, no RDB snapshots, a password.
+func (s *Server) serverArgs(port string) []string {
+	return []string{
+		"--bind", "127.0.0.1",
+		"--port", port,
+		"--dir", s.dir,
+		"--appendonly", "yes",
+		"--appendfsync", "always",
+		"--save", "",
+		"--requirepass", s.Password,
+		"--logfile", s.logFile(),
+	}
+}
+
+func (s *Server) logFile() string { return filepath.Join(s.dir, "redis.log") }
 
 // Restart starts the server again on the same address and data directory,
 // after Kill.
@@ -93,17 +128,7 @@ func (s *Server) Client() *redis.Client {
 // start runs redis-server and waits until it answers PING.
 func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
-	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
-		"--bind", "127.0.0.1",
-		"--port", port,
-		"--dir", s.dir,
-		"--appendonly", "yes",
-		"--appendfsync", "always",
-		"--save", "",
-		"--requirepass", s.Password,
-		"--logfile", logFile,
-	)
+	cmd := exec.Command(s.bin, s.args(port)...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -116,7 +141,7 @@ func (s *Server) start() error {
 
 	if err := s.waitReady(); err != nil {
 		s.Kill()
-		log, _ := os.ReadFile(logFile)
+		log, _ := os.ReadFile(s.logFile())
 		return fmt.Errorf("%w; redis log:\n%s", err, log)
 	}
 	return nil

@@ -46,15 +46,55 @@ var (
 // one read.
 var errStale = errors.New("stale revision")
 
+// Durability is what a write needs before the Store reports it done.
+// Replication in Redis is asynchronous: a primary that crashes right after
+// answering can take the write with it, unless a replica already had it.
+type Durability struct {
+	// Replicas is how many replicas must have confirmed a write (Redis WAIT)
+	// before it counts as done; 0, the default, does not wait.
+	Replicas int
+	// Timeout bounds that wait. A write not confirmed in time fails with
+	// ErrUnavailable, though the primary applied it and may keep it.
+	Timeout time.Duration
+}
+
+// readyKey is the key that Writable writes, and readyTTL how long it lives.
+const (
+	readyKey = "api:writable"
+	readyTTL = time.Minute
+)
+
 // Store keeps users in Redis. Its methods expect inputs that passed
 // validation; every Redis failure is returned wrapped in ErrUnavailable.
 type Store struct {
-	rdb redis.UniversalClient
+	rdb        redis.UniversalClient
+	durability Durability
 }
 
-// NewStore returns a Store over rdb.
-func NewStore(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb}
+// NewStore returns a Store over rdb whose writes meet d.
+func NewStore(rdb redis.UniversalClient, d Durability) *Store {
+	return &Store{rdb: rdb, durability: d}
+}
+
+// Writable returns nil if the store can take a write now, with the
+// durability it was made with: it writes a short-lived key. A replica, or a
+// primary without the replicas to confirm writes, answers PING but fails this.
+func (s *Store) Writable(ctx context.Context) error {
+	var acked *redis.Cmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, readyKey, formatTime(timestamp()), readyTTL)
+		if s.durability.Replicas > 0 {
+			acked = s.wait(ctx, p)
+		}
+		return nil
+	})
+	if err == nil && acked != nil {
+		err = s.confirmed(acked)
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
 }
 
 // Create stores a new user with a fresh id. It returns ErrEmailTaken if
@@ -201,7 +241,7 @@ func parseRecord(fields map[string]string) (record, error) {
 
 // eval runs one of the write scripts and turns its status reply into an error.
 func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, args ...any) error {
-	status, err := script.Run(ctx, s.rdb, keys, args...).Text()
+	status, err := s.run(ctx, script, keys, args...)
 	if err != nil {
 		return unavailable(err)
 	}
@@ -216,6 +256,58 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, a
 		return errStale
 	}
 	return fmt.Errorf("unexpected reply %q from a Redis script", status)
+}
+
+// run runs script and returns its status reply. With Durability.Replicas, a
+// script that wrote ("OK") then waits, on the same connection, until that
+// many replicas have the write.
+func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args ...any) (string, error) {
+	if s.durability.Replicas == 0 {
+		return script.Run(ctx, s.rdb, keys, args...).Text()
+	}
+	// WAIT counts replicas that have everything the connection wrote, so it
+	// must follow the script on the same connection: one pipeline.
+	var status *redis.Cmd
+	var acked *redis.Cmd
+	for attempt := 0; ; attempt++ {
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			status = script.EvalSha(ctx, p, keys, args...)
+			acked = s.wait(ctx, p)
+			return nil
+		})
+		// A new primary, after a failover, has not cached the script yet.
+		if attempt > 0 || !redis.HasErrorPrefix(status.Err(), "NOSCRIPT") {
+			break
+		}
+		if err := script.Load(ctx, s.rdb).Err(); err != nil {
+			return "", err
+		}
+	}
+	text, err := status.Text()
+	if err != nil || text != "OK" {
+		return text, err
+	}
+	return text, s.confirmed(acked)
+}
+
+// wait queues WAIT on p: the replicas that have every write the connection
+// made so far. (Pipeliner has no Wait; the read timeout of the client, which
+// config keeps above Durability.Timeout, bounds the reply.)
+func (s *Store) wait(ctx context.Context, p redis.Pipeliner) *redis.Cmd {
+	return p.Do(ctx, "wait", s.durability.Replicas, s.durability.Timeout.Milliseconds())
+}
+
+// confirmed turns the reply of WAIT into an error if too few replicas
+// confirmed.
+func (s *Store) confirmed(acked *redis.Cmd) error {
+	n, err := acked.Int64()
+	if err != nil {
+		return err
+	}
+	if n < int64(s.durability.Replicas) {
+		return fmt.Errorf("%d of the %d replicas required confirmed the write within %s", n, s.durability.Replicas, s.durability.Timeout)
+	}
+	return nil
 }
 
 // unavailable marks err as a failure to reach or use Redis.

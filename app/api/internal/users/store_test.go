@@ -18,7 +18,7 @@ import (
 func newTestStore(t *testing.T) (*Store, *redis.Client) {
 	t.Parallel()
 	rdb := redistest.Start(t).Client()
-	return NewStore(rdb), rdb
+	return NewStore(rdb, Durability{}), rdb
 }
 
 func TestConcurrentWritesKeepRecordsEmailIndexAndListingConsistent(t *testing.T) {
