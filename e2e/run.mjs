@@ -6,7 +6,9 @@
 //   node e2e/run.mjs
 //
 // Needs redis-server, nginx, go and /usr/bin/chromium (e2e/install-deps.sh
-// installs the system ones). Prints one line per check and ends with
+// installs the system ones). With E2E_BASE_URL set (e.g. http://sample-app.dev.localhost:18080,
+// a deployed stack behind its ingress), it starts nothing and runs the same checks against that
+// URL, except the one that stops the API process; that needs only chromium. Prints one line per check and ends with
 // "N passed, M failed"; exits 1 on any failure. Artifacts: artifacts/e2e-ui.png,
 // and artifacts/e2e-logs/ (process logs) when something failed.
 
@@ -108,10 +110,17 @@ function finish() {
   process.exitCode = failed ? 1 : 0;
 }
 
+const REMOTE = process.env.E2E_BASE_URL ? process.env.E2E_BASE_URL.replace(/\/+$/, '') : '';
+if (REMOTE && !/^https?:\/\/[^/]+$/.test(REMOTE)) {
+  console.error(`E2E_BASE_URL must be a scheme and host[:port] such as http://sample-app.dev.localhost:18080, not ${REMOTE}`);
+  process.exit(2);
+}
+
 try {
   // Preconditions: fail with a clear message, install nothing.
-  await check('required tools present: redis-server, nginx, go, chromium', async () => {
-    requireTools(['redis-server', 'nginx', 'go', CHROMIUM]);
+  const tools = REMOTE ? [CHROMIUM] : ['redis-server', 'nginx', 'go', CHROMIUM];
+  await check(`required tools present: ${tools.map((t) => path.basename(t)).join(', ')}`, async () => {
+    requireTools(tools);
   });
   if (results.some((r) => !r.ok)) throw Object.assign(new Error('missing tools'), { reported: true });
   let chromium;
@@ -127,15 +136,18 @@ try {
   fs.rmSync(LOGS_DIR, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
 
-  await check('stack starts: redis, API (go build), nginx (nginx -t ok) on 127.0.0.1', async () => {
-    stack = await startStack({ failureLogsDir: LOGS_DIR, log: (m) => console.log(`     ${m}`) });
-  });
-  if (!stack) {
-    failedHard = true;
-    throw Object.assign(new Error('stack did not start'), { reported: true });
+  if (!REMOTE) {
+    await check('stack starts: redis, API (go build), nginx (nginx -t ok) on 127.0.0.1', async () => {
+      stack = await startStack({ failureLogsDir: LOGS_DIR, log: (m) => console.log(`     ${m}`) });
+    });
+    if (!stack) {
+      failedHard = true;
+      throw Object.assign(new Error('stack did not start'), { reported: true });
+    }
   }
-  const base = stack.nginx.url;
-  const apiBase = stack.api.url;
+  // Against a deployed stack the API is reached through the ingress and nginx, like the UI does.
+  const base = REMOTE || stack.nginx.url;
+  const apiBase = REMOTE || stack.api.url;
 
   // ---------------------------------------------------------------- HTTP through nginx
 
@@ -354,7 +366,7 @@ try {
     assert(realProblems().length === 0, realProblems().join('\n'));
   });
 
-  await check('API down: nginx answers 503 JSON and the UI shows the error banner', async () => {
+  if (!REMOTE) await check('API down: nginx answers 503 JSON and the UI shows the error banner', async () => {
     await stack.api.proc.stop();
     const res = await httpRequest(`${base}/api/users`, { headers: { Accept: 'application/json' } });
     assertEq(res.status, 503, 'status');

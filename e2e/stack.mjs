@@ -18,6 +18,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import dns from 'node:dns';
 import fs from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
@@ -250,10 +251,23 @@ async function waitFor(proc, what, probe, timeoutMs) {
     `${lastErr ? ` (${lastErr.message})` : ''}; last log lines:\n${proc.tail()}`);
 }
 
-/** Minimal HTTP GET on loopback without fetch's decompression or pooling. */
+/**
+ * `*.localhost` names are loopback (RFC 6761), as curl and Chromium treat them; the system
+ * resolver here does not know them, so connect to 127.0.0.1 and keep the name in Host.
+ */
+function loopbackLookup(hostname, options, callback) {
+  if (/(^|\.)localhost$/i.test(hostname)) {
+    if (options && options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    else callback(null, '127.0.0.1', 4);
+    return;
+  }
+  dns.lookup(hostname, options, callback);
+}
+
+/** Minimal HTTP request on loopback without fetch's decompression or pooling. */
 export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs, lookup: loopbackLookup }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -9,19 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { KObj, reveal, ROOT, runStack, STACKS } from "../test/harness";
-
-/** Deep copy with Pulumi secret wrappers removed. */
-function plain(v: unknown): unknown {
-    const r = reveal(v);
-    if (Array.isArray(r)) {
-        return r.map(plain);
-    }
-    if (r !== null && typeof r === "object") {
-        return Object.fromEntries(Object.entries(r as KObj).map(([k, x]) => [k, plain(x)]));
-    }
-    return r;
-}
+import { KObj, plain, ROOT, runStack, STACKS } from "../test/harness";
 
 /** Secrets keep their keys, never their values. */
 export function redact(o: KObj): KObj {

@@ -106,8 +106,14 @@ interface RegisterRequest { getType(): string; getName(): string; getProtect(): 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs, getMonitor }: { waitForRPCs(): Promise<void>; getMonitor(): unknown } = require("@pulumi/pulumi/runtime/settings");
 
+/** What the mocks return where a real engine would compute a value. */
+export interface MockOptions {
+    /** The `result` of a RandomPassword, by resource name. Default: MOCK_PASSWORD. */
+    readonly randomPassword?: (resourceName: string) => string;
+}
+
 /** Installs mocks and config for `stack`; returns the list the mocks record into. */
-async function mockRuntime(stack: string, config: Record<string, string>): Promise<Registered[]> {
+async function mockRuntime(stack: string, config: Record<string, string>, options: MockOptions = {}): Promise<Registered[]> {
     const resources: Registered[] = [];
     const protectedUrns = new Set<string>();
     pulumi.runtime.setAllConfig(config, []);
@@ -116,7 +122,7 @@ async function mockRuntime(stack: string, config: Record<string, string>): Promi
             const protect = protectedUrns.has(`${args.type}::${args.name}`);
             resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, provider: args.provider ?? "", protect, inputs: args.inputs });
             if (args.type === "random:index/randomPassword:RandomPassword") {
-                return { id: `${args.name}-id`, state: { ...args.inputs, result: MOCK_PASSWORD } };
+                return { id: `${args.name}-id`, state: { ...args.inputs, result: options.randomPassword?.(args.name) ?? MOCK_PASSWORD } };
             }
             if (args.type === "pulumi:pulumi:StackReference") {
                 return { id: args.inputs.name, state: { name: args.inputs.name, outputs: PROD_OUTPUTS, secretOutputNames: ["redisPassword"] } };
@@ -147,8 +153,9 @@ export async function runProgram(
     stack: string,
     config: Record<string, string>,
     program: () => Promise<Record<string, unknown>> | Record<string, unknown>,
+    options: MockOptions = {},
 ): Promise<StackRun> {
-    const resources = await mockRuntime(stack, config);
+    const resources = await mockRuntime(stack, config, options);
     const exported = await program();
     const outputs: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
@@ -168,8 +175,20 @@ export async function runProgram(
 const indexProgram = require("../index") as () => Promise<Record<string, unknown>>;
 
 /** Runs index.ts for `stack` under mocks, with its Pulumi.<stack>.yaml and `overrides`. */
-export function runStack(stack: string, overrides: Record<string, unknown> = {}): Promise<StackRun> {
-    return runProgram(stack, stackConfig(stack, overrides), indexProgram);
+export function runStack(stack: string, overrides: Record<string, unknown> = {}, options: MockOptions = {}): Promise<StackRun> {
+    return runProgram(stack, stackConfig(stack, overrides), indexProgram, options);
+}
+
+/** Deep copy with Pulumi secret wrappers removed: the object as the provider would send it. */
+export function plain(v: unknown): unknown {
+    const r = reveal(v);
+    if (Array.isArray(r)) {
+        return r.map(plain);
+    }
+    if (r !== null && typeof r === "object") {
+        return Object.fromEntries(Object.entries(r as KObj).map(([k, x]) => [k, plain(x)]));
+    }
+    return r;
 }
 
 /** Runs index.ts expecting it to fail; returns the error and how many resources were registered first. */

@@ -1,0 +1,386 @@
+/**
+ * The local-cluster suite (`npm run cluster:test`): brings the cluster up if it is not (and down
+ * again at the end, unless it was already up), deploys the dev and test stacks exactly as the
+ * program registers them, and checks what a user checks after `pulumi up`. Prints one line per
+ * check, the time of each phase, and ends with "N passed, M failed"; exits 1 on any failure.
+ *
+ *   npm run cluster:test                     everything
+ *   SAMPLE_APP_CLUSTER_KEEP=1 npm run cluster:test    leave the cluster and stacks up afterwards
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { deploy, destroy, Deployed } from "./deploy";
+import { ADMIN_KUBECONFIG, CLUSTER_DIR, CONTAINERD_SOCK, KUBECTL, kubectl, REPO_ROOT, stackUrl } from "./env";
+
+const KUBECTL_ARGS = [KUBECTL, "--kubeconfig", ADMIN_KUBECONFIG];
+
+/** Every pod of a freshly applied stack is Ready within this many seconds (README: time to Ready). */
+const READY_BOUND_S = 120;
+
+interface Result { readonly name: string; readonly ok: boolean }
+const results: Result[] = [];
+const phases: Array<[string, number]> = [];
+
+function line(s: string): void {
+    process.stdout.write(`${s}\n`);
+}
+
+async function check(name: string, fn: () => Promise<void> | void): Promise<boolean> {
+    const t = Date.now();
+    try {
+        await fn();
+        results.push({ name, ok: true });
+        line(`ok   ${String(results.length).padStart(2)} ${name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+        return true;
+    } catch (e) {
+        results.push({ name, ok: false });
+        line(`FAIL ${String(results.length).padStart(2)} ${name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+        for (const l of String(e instanceof Error ? e.message : e).split("\n").slice(0, 40)) {
+            line(`       ${l}`);
+        }
+        return false;
+    }
+}
+
+async function phase(name: string, fn: () => Promise<void>): Promise<void> {
+    const t = Date.now();
+    line(`::: ${name}`);
+    try {
+        await fn();
+    } finally {
+        const s = (Date.now() - t) / 1000;
+        phases.push([name, s]);
+        line(`::: ${name}: ${s.toFixed(1)}s`);
+    }
+}
+
+function assert(cond: unknown, message: string): asserts cond {
+    if (!cond) {
+        throw new Error(message);
+    }
+}
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+/** An HTTP request to a *.localhost URL, sent to 127.0.0.1 with the name in Host. */
+function request(url: string, method = "GET", body?: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        const u = new URL(url);
+        const req = http.request({
+            host: "127.0.0.1", port: u.port, path: `${u.pathname}${u.search}`, method, timeout: timeoutMs, agent: false,
+            headers: { Host: u.host, Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}) },
+        }, res => {
+            const chunks: Buffer[] = [];
+            res.on("data", c => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+            res.on("error", reject);
+        });
+        req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+        req.on("error", reject);
+        req.end(body);
+    });
+}
+
+async function waitUntil(what: string, seconds: number, probe: () => Promise<boolean> | boolean, everyMs = 1000): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+        try {
+            if (await probe()) {
+                return (Date.now() - t0) / 1000;
+            }
+        } catch {
+            // not yet
+        }
+        if (Date.now() - t0 > seconds * 1000) {
+            throw new Error(`${what}: not within ${seconds}s`);
+        }
+        await sleep(everyMs);
+    }
+}
+
+function json<T>(args: string[]): T {
+    return JSON.parse(kubectl([...args, "-o", "json"])) as T;
+}
+
+interface K8sList<T> { items: T[] }
+interface Meta { name: string; namespace?: string; resourceVersion: string; generation?: number; uid: string; labels?: Record<string, string> }
+interface Pod { metadata: Meta; spec: { containers: Array<{ image: string }> }; status: { phase: string; conditions?: Array<{ type: string; status: string }> } }
+
+/** Continuous GETs from `workers` loops until stopped: how many answered and how many failed. */
+function load(url: string, workers: number): { stop: () => Promise<{ ok: number; failed: number; errors: string[] }> } {
+    let running = true;
+    let ok = 0;
+    let failed = 0;
+    const errors: string[] = [];
+    const loops = Array.from({ length: workers }, async () => {
+        while (running) {
+            try {
+                const r = await request(url, "GET", undefined, 10000);
+                if (r.status === 200) {
+                    ok++;
+                } else {
+                    failed++;
+                    if (errors.length < 10) errors.push(`HTTP ${r.status}: ${r.body.slice(0, 120)}`);
+                }
+            } catch (e) {
+                failed++;
+                if (errors.length < 10) errors.push(String(e instanceof Error ? e.message : e));
+            }
+        }
+    });
+    return { stop: async () => { running = false; await Promise.all(loops); return { ok, failed, errors }; } };
+}
+
+function clusterSh(...args: string[]): void {
+    execFileSync("bash", [path.join(CLUSTER_DIR, "cluster.sh"), ...args], { stdio: "inherit" });
+}
+
+function clusterIsUp(): boolean {
+    try {
+        kubectl(["get", "--raw", "/readyz"], undefined, { timeout: 5000 });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Pods of a stack namespace by component label. */
+function pods(ns: string, component?: string): Pod[] {
+    const sel = component ? ["-l", `app.kubernetes.io/component=${component}`] : [];
+    return json<K8sList<Pod>>(["-n", ns, "get", "pods", ...sel]).items;
+}
+
+function allReady(ns: string): boolean {
+    const ps = pods(ns).filter(p => p.status.phase !== "Succeeded");
+    return ps.length > 0 && ps.every(p => p.status.conditions?.some(c => c.type === "Ready" && c.status === "True"));
+}
+
+/** resourceVersion of every object deploy applied. */
+function versionsOf(d: Deployed): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const o of d.objects) {
+        const args = o.metadata.namespace ? ["-n", o.metadata.namespace] : [];
+        const live = json<{ metadata: Meta }>([...args, "get", `${o.kind}.${String(o.apiVersion).includes("/") ? String(o.apiVersion).split("/")[0] : ""}/${o.metadata.name}`.replace(/\.\//, "/")]);
+        out.set(`${o.kind}/${o.metadata.name}`, live.metadata.resourceVersion);
+    }
+    return out;
+}
+
+async function main(): Promise<void> {
+    const started = Date.now();
+    const wasUp = clusterIsUp();
+    const keep = process.env.SAMPLE_APP_CLUSTER_KEEP === "1";
+    let dev: Deployed | undefined;
+    let test: Deployed | undefined;
+    const devNs = "sample-app-dev";
+    const testNs = "sample-app-test";
+    try {
+        await phase("cluster up", async () => {
+            await check(wasUp ? "the cluster is already up" : "npm run cluster -- up starts the cluster", () => {
+                if (!wasUp) clusterSh("up");
+                assert(clusterIsUp(), "API server not ready");
+            });
+        });
+        if (!clusterIsUp()) {
+            return;
+        }
+
+        await phase("deploy dev", async () => {
+            await check(`dev deploys and every pod is Ready within ${READY_BOUND_S}s of the apply`, async () => {
+                dev = await deploy("dev", {}, m => line(`     ${m}`));
+                assert(dev.readySeconds <= READY_BOUND_S, `took ${dev.readySeconds.toFixed(1)}s`);
+            });
+        });
+        if (dev === undefined) {
+            return;
+        }
+        const devUrl = stackUrl("dev");
+
+        await phase("dev: security", async () => {
+            await check("dev's namespace enforces Pod Security restricted: a privileged pod is rejected", () => {
+                const ns = json<{ metadata: Meta }>(["get", "namespace", devNs]);
+                assert(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"] === "restricted", "namespace not labelled enforce=restricted");
+                const bad = { apiVersion: "v1", kind: "Pod", metadata: { name: "psa-probe", namespace: devNs },
+                    spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10.1", securityContext: { privileged: true } }] } };
+                const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "create", "--dry-run=server", "-f", "-"], { input: JSON.stringify(bad), encoding: "utf8" });
+                assert(r.status !== 0, "a privileged pod was admitted");
+                assert(/violates PodSecurity "restricted/.test(r.stderr), `rejected for another reason: ${r.stderr}`);
+            });
+            await check("our pods run under it: non-root, read-only root filesystem, all Ready", () => {
+                assert(allReady(devNs), "not every pod is Ready");
+                for (const p of json<K8sList<{ metadata: Meta; spec: { securityContext?: { runAsNonRoot?: boolean }; containers: Array<{ name: string; securityContext?: { readOnlyRootFilesystem?: boolean } }> } }>>(["-n", devNs, "get", "pods"]).items) {
+                    assert(p.spec.securityContext?.runAsNonRoot === true, `${p.metadata.name}: runAsNonRoot not set`);
+                    for (const c of p.spec.containers) {
+                        assert(c.securityContext?.readOnlyRootFilesystem === true, `${p.metadata.name}/${c.name}: root filesystem writable`);
+                    }
+                    const uid = kubectl(["-n", devNs, "exec", p.metadata.name, "-c", p.spec.containers[0].name, "--", "sh", "-c", "id -u"]).trim();
+                    assert(uid !== "0", `${p.metadata.name} runs as root`);
+                }
+            });
+        });
+
+        await phase("dev: the app through the ingress controller", async () => {
+            await check(`${devUrl}/ serves the UI through Traefik and /api reaches the API`, async () => {
+                const ui = await request(`${devUrl}/`);
+                assert(ui.status === 200 && /<html/i.test(ui.body), `GET / -> ${ui.status}`);
+                const api = await request(`${devUrl}/api/users?limit=1`);
+                assert(api.status === 200, `GET /api/users -> ${api.status} ${api.body.slice(0, 200)}`);
+            });
+            await check("the e2e checks (npm run e2e) pass in Chromium against the deployed dev stack", () => {
+                const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "e2e", "run.mjs")], {
+                    env: { ...process.env, E2E_BASE_URL: devUrl.replace(/\/$/, "") }, encoding: "utf8", timeout: 300_000,
+                });
+                const tail = `${r.stdout}\n${r.stderr}`.trim().split("\n").slice(-25).join("\n");
+                assert(r.status === 0, `e2e failed:\n${tail}`);
+                line(`       ${tail.split("\n").filter(l => /passed|took/.test(l)).join("; ")}`);
+            });
+        });
+
+        await phase("dev: Redis keeps its data when its pod is deleted", async () => {
+            await check("a user written through the API is still there after the Redis pod is deleted and comes back", async () => {
+                const email = `persist-${Date.now()}@example.com`;
+                const created = await request(`${devUrl}/api/users`, "POST", JSON.stringify({ name: "Persistent Pat", email }));
+                assert(created.status === 201, `create -> ${created.status} ${created.body}`);
+                const id = (JSON.parse(created.body) as { id: string }).id;
+                const before = pods(devNs, "redis")[0];
+                kubectl(["-n", devNs, "delete", "pod", before.metadata.name, "--wait=true"]);
+                const s = await waitUntil("redis pod Ready again", 120, () => {
+                    const p = pods(devNs, "redis")[0];
+                    return p !== undefined && p.metadata.uid !== before.metadata.uid && p.status.conditions?.some(c => c.type === "Ready" && c.status === "True") === true;
+                });
+                line(`       redis pod back and Ready in ${s.toFixed(1)}s`);
+                await waitUntil("the API reads from the new Redis pod", 60, async () => (await request(`${devUrl}/api/users/${id}`)).status === 200);
+                const got = await request(`${devUrl}/api/users/${id}`);
+                assert((JSON.parse(got.body) as { email: string }).email === email, `got ${got.body}`);
+            });
+        });
+
+        await phase("dev: updates", async () => {
+            await check("re-applying the unchanged stack changes no object (same resourceVersion everywhere)", async () => {
+                const before = versionsOf(dev!);
+                dev = await deploy("dev", {}, () => undefined);
+                const after = versionsOf(dev);
+                const changed = [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k);
+                assert(changed.length === 0, `changed on re-apply: ${changed.join(", ")}`);
+            });
+            await check("a new API image tag rolls out under continuous load without one failed request", async () => {
+                for (const img of ["api", "web"]) {
+                    execFileSync("ctr", ["--address", CONTAINERD_SOCK, "-n", "k8s.io", "images", "tag", "--force",
+                        `docker.io/sample-app/${img}:0.1.0`, `docker.io/sample-app/${img}:0.1.0-rollout`], { stdio: "pipe" });
+                }
+                const traffic = load(`${devUrl}/api/users?limit=5`, 4);
+                await sleep(2000);
+                dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, () => undefined);
+                await sleep(3000);
+                const r = await traffic.stop();
+                const images = pods(devNs, "api").map(p => p.spec.containers[0].image);
+                assert(images.length > 0 && images.every(i => i.endsWith(":0.1.0-rollout")), `API pods run ${images.join(", ")}`);
+                line(`       ${r.ok} requests answered during the rollout, ${r.failed} failed`);
+                assert(r.ok > 0 && r.failed === 0, `failed requests:\n${r.errors.join("\n")}`);
+            });
+            await check("a change to nginx.conf rolls the frontend pods (config hash on the pod template)", async () => {
+                const before = pods(devNs, "frontend").map(p => p.metadata.uid);
+                const conf = path.join(REPO_ROOT, "app", "web", "nginx.conf");
+                const original = fs.readFileSync;
+                // As if the user edited app/web/nginx.conf and ran `pulumi up` again.
+                (fs as { readFileSync: typeof fs.readFileSync }).readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
+                    p === conf ? `${original(p, "utf8")}\n# edited by the cluster test\n` : original(p, o as BufferEncoding)) as typeof fs.readFileSync;
+                try {
+                    dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, () => undefined);
+                } finally {
+                    (fs as { readFileSync: typeof fs.readFileSync }).readFileSync = original;
+                }
+                const after = pods(devNs, "frontend");
+                assert(after.every(p => !before.includes(p.metadata.uid)), "frontend pods were not replaced");
+                const cm = json<{ data: Record<string, string> }>(["-n", devNs, "get", "configmap", "frontend-nginx"]);
+                assert(cm.data["nginx.conf"].includes("# edited by the cluster test"), "ConfigMap not updated");
+                assert((await request(`${devUrl}/`)).status === 200, "UI not served after the roll");
+            });
+        });
+
+        await phase("deploy test", async () => {
+            await check(`test deploys and every pod is Ready within ${READY_BOUND_S}s of the apply`, async () => {
+                test = await deploy("test", {}, m => line(`     ${m}`));
+                assert(test.readySeconds <= READY_BOUND_S, `took ${test.readySeconds.toFixed(1)}s`);
+            });
+        });
+
+        if (test !== undefined) {
+            await phase("test: autoscaling", async () => {
+                await check("test's API HPA scales out under load and back in when it stops", async () => {
+                    const hpa = () => json<{ spec: { minReplicas: number; maxReplicas: number }; status: { currentReplicas?: number; desiredReplicas?: number; currentMetrics?: unknown[] } }>(["-n", testNs, "get", "hpa", "user-api"]);
+                    await waitUntil("the HPA reads CPU metrics", 120, () => (hpa().status.currentMetrics ?? []).length > 0, 2000);
+                    const min = hpa().spec.minReplicas;
+                    const traffic = load(`${stackUrl("test")}/api/users?limit=100`, 24);
+                    let out: number;
+                    try {
+                        out = await waitUntil(`more than ${min} API replicas`, 240, () => (hpa().status.desiredReplicas ?? 0) > min, 2000);
+                    } finally {
+                        const r = await traffic.stop();
+                        line(`       load: ${r.ok} requests, ${r.failed} failed`);
+                    }
+                    line(`       scaled out to ${hpa().status.desiredReplicas} after ${out.toFixed(0)}s of load`);
+                    const back = await waitUntil(`back to ${min} replicas`, 300, () => hpa().status.desiredReplicas === min, 3000);
+                    line(`       back to ${min} ${back.toFixed(0)}s after the load stopped`);
+                });
+            });
+        }
+
+        await phase("network policies", async () => {
+            await check("the policies are admitted, and the local cluster's (lack of) enforcement is what the README says", async () => {
+                const policies = json<K8sList<{ metadata: Meta }>>(["-n", devNs, "get", "networkpolicies"]).items.map(p => p.metadata.name);
+                assert(policies.includes("sample-app-default-deny"), `policies: ${policies.join(", ")}`);
+                // A pod the policies do not allow to reach Redis: with an enforcer the connection is refused.
+                const probe = { apiVersion: "v1", kind: "Pod", metadata: { name: "netpol-probe", namespace: devNs, labels: { "app.kubernetes.io/name": "netpol-probe" } },
+                    spec: { restartPolicy: "Never", securityContext: { runAsNonRoot: true, runAsUser: 999, seccompProfile: { type: "RuntimeDefault" } },
+                        containers: [{ name: "probe", image: "docker.io/library/redis:7.4.2-alpine", imagePullPolicy: "Never",
+                            command: ["sh", "-c", "redis-cli -h redis -p 6379 ping 2>&1 | head -1"],
+                            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+                            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } } }] } };
+                kubectl(["apply", "-f", "-"], JSON.stringify(probe));
+                try {
+                    await waitUntil("probe pod finished", 60, () => ["Succeeded", "Failed"].includes(json<Pod>(["-n", devNs, "get", "pod", "netpol-probe"]).status.phase));
+                    const out = kubectl(["-n", devNs, "logs", "netpol-probe"]).trim();
+                    const reached = /NOAUTH|PONG/.test(out);
+                    line(`       unlabelled pod -> redis:6379: ${reached ? "reachable (policies admitted, not enforced on this cluster)" : `blocked (${out})`}`);
+                    assert(reached, `expected no enforcement on the local cluster (README), got: ${out}`);
+                } finally {
+                    kubectl(["-n", devNs, "delete", "pod", "netpol-probe", "--wait=false"]);
+                }
+            });
+        });
+
+        await phase("destroy", async () => {
+            for (const stack of ["test", "dev"]) {
+                if ((stack === "dev" ? dev : test) === undefined) continue;
+                const ns = `sample-app-${stack}`;
+                await check(`removing the ${stack} stack deletes everything it created`, async () => {
+                    destroy(stack, () => undefined);
+                    await waitUntil(`namespace ${ns} gone`, 180, () => spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "get", "namespace", ns]).status !== 0, 2000);
+                    const pvs = json<K8sList<{ spec: { claimRef?: { namespace: string } } }>>(["get", "pv"]).items.filter(p => p.spec.claimRef?.namespace === ns);
+                    await waitUntil(`persistent volumes of ${ns} released`, 120, () =>
+                        json<K8sList<{ spec: { claimRef?: { namespace: string } } }>>(["get", "pv"]).items.every(p => p.spec.claimRef?.namespace !== ns), 2000);
+                    line(`       ${pvs.length} volume(s) reclaimed`);
+                });
+            }
+        });
+    } finally {
+        if (!wasUp && !keep) {
+            await phase("cluster down", async () => {
+                await check("npm run cluster -- down leaves nothing running", () => clusterSh("down"));
+            });
+        }
+        const passed = results.filter(r => r.ok).length;
+        line(`phases: ${phases.map(([n, s]) => `${n} ${s.toFixed(0)}s`).join(", ")}`);
+        line(`cluster tests took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        line(`${passed} passed, ${results.length - passed} failed`);
+        process.exitCode = results.length > 0 && passed === results.length ? 0 : 1;
+    }
+}
+
+main().catch(e => {
+    line(`FAIL unexpected error: ${e instanceof Error ? e.stack : String(e)}`);
+    process.exitCode = 1;
+});

@@ -1,0 +1,12 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # variables used by the scripts that source this file
+# One place for every version the local cluster runs. Sourced by the cluster scripts;
+# the build cache under $HOME/.cache/sample-app-cluster is keyed by these values.
+K8S_VERSION=1.34.4            # kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, kubectl
+ETCD_VERSION=3.6.16           # go.etcd.io/etcd/server/v3 (Kubernetes 1.34 pairs with etcd 3.6)
+COREDNS_VERSION=1.14.7        # github.com/coredns/coredns
+METRICS_SERVER_VERSION=0.8.0  # sigs.k8s.io/metrics-server
+TRAEFIK_VERSION=3.6.12        # github.com/traefik/traefik/v3: Ingress and Gateway API (HTTPRoute) provider
+LOCAL_PATH_VERSION=0.0.30     # github.com/rancher/local-path-provisioner: StorageClass "standard"
+GATEWAY_API_VERSION=1.4.0     # sigs.k8s.io/gateway-api: standard-channel CRDs
+DEBIAN_SUITE=bookworm         # base image stand-ins are built from this Debian suite
