@@ -118,6 +118,7 @@ export interface Settings {
     readonly quota: {
         readonly requestsCpu: string; readonly requestsMemory: string; readonly limitsCpu: string; readonly limitsMemory: string;
         readonly pods: number; readonly persistentVolumeClaims: number; readonly requestsStorage: string;
+        readonly requestsEphemeralStorage: string; readonly limitsEphemeralStorage: string;
     };
 }
 
@@ -168,6 +169,8 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     quotaPods: { type: "integer", default: 20 },
     quotaPvcs: { type: "integer", default: 4 },
     quotaStorage: { type: "string", default: "50Gi" },
+    quotaRequestsEphemeralStorage: { type: "string", default: "4Gi" },
+    quotaLimitsEphemeralStorage: { type: "string", default: "8Gi" },
 };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -319,6 +322,8 @@ export function quotaProblems(quota: Settings["quota"], peaks: readonly PeakPods
         ["quotaLimitsMemory", quota.limitsMemory, sum(p => q(p.resources.memoryLimit)), p => p.resources.memoryLimit],
         ["quotaPvcs", String(quota.persistentVolumeClaims), sum(p => (p.storage ? 1 : 0)), p => p.storage && "1 PVC"],
         ["quotaStorage", quota.requestsStorage, sum(p => (p.storage ? q(p.storage) : 0)), p => p.storage],
+        ["quotaRequestsEphemeralStorage", quota.requestsEphemeralStorage, sum(p => q(p.resources.ephemeralStorageRequest ?? "0")), p => p.resources.ephemeralStorageRequest],
+        ["quotaLimitsEphemeralStorage", quota.limitsEphemeralStorage, sum(p => q(p.resources.ephemeralStorageLimit ?? "0")), p => p.resources.ephemeralStorageLimit],
     ];
     const problems: string[] = [];
     for (const [key, allowed, needed, each] of checks) {
@@ -463,6 +468,8 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
         pods: r.integer("quotaPods", 1),
         persistentVolumeClaims: r.integer("quotaPvcs", 0),
         requestsStorage: quantity("quotaStorage"),
+        requestsEphemeralStorage: quantity("quotaRequestsEphemeralStorage"),
+        limitsEphemeralStorage: quantity("quotaLimitsEphemeralStorage"),
     };
     const viewerGroups = r.stringArray("viewerGroups");
     const deployerGroups = r.stringArray("deployerGroups");

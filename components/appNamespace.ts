@@ -19,6 +19,10 @@ export interface NamespaceQuota {
     readonly persistentVolumeClaims?: number;
     /** Sum of PVC storage requests. Default: `50Gi`. */
     readonly requestsStorage?: string;
+    /** Sum of local disk (ephemeral-storage) requests. Default: `4Gi`. */
+    readonly requestsEphemeralStorage?: string;
+    /** Sum of local disk (ephemeral-storage) limits. Default: `8Gi`. */
+    readonly limitsEphemeralStorage?: string;
 }
 
 /** Defaults a container gets from the LimitRange when it sets none. */
@@ -31,6 +35,10 @@ export interface ContainerDefaults {
     readonly cpuLimit?: string;
     /** Default memory limit. Default: `256Mi`. */
     readonly memoryLimit?: string;
+    /** Default local disk (ephemeral-storage) request. Default: `64Mi`. */
+    readonly ephemeralStorageRequest?: string;
+    /** Default local disk (ephemeral-storage) limit. Default: `256Mi`. */
+    readonly ephemeralStorageLimit?: string;
 }
 
 export interface AppNamespaceArgs {
@@ -54,6 +62,8 @@ export const DEFAULT_QUOTA: Required<NamespaceQuota> = {
     pods: 20,
     persistentVolumeClaims: 4,
     requestsStorage: "50Gi",
+    requestsEphemeralStorage: "4Gi",
+    limitsEphemeralStorage: "8Gi",
 };
 
 export const DEFAULT_CONTAINER_DEFAULTS: Required<ContainerDefaults> = {
@@ -61,6 +71,8 @@ export const DEFAULT_CONTAINER_DEFAULTS: Required<ContainerDefaults> = {
     memoryRequest: "64Mi",
     cpuLimit: "500m",
     memoryLimit: "256Mi",
+    ephemeralStorageRequest: "64Mi",
+    ephemeralStorageLimit: "256Mi",
 };
 
 /** Pod Security Admission labels enforcing (and warning on) the `restricted` standard. */
@@ -83,6 +95,8 @@ export function quotaHard(q: Required<NamespaceQuota>): Record<string, string> {
         pods: String(q.pods),
         persistentvolumeclaims: String(q.persistentVolumeClaims),
         "requests.storage": q.requestsStorage,
+        "requests.ephemeral-storage": q.requestsEphemeralStorage,
+        "limits.ephemeral-storage": q.limitsEphemeralStorage,
     };
 }
 
@@ -117,8 +131,8 @@ export class AppNamespace extends pulumi.ComponentResource {
             spec: {
                 limits: [{
                     type: "Container",
-                    defaultRequest: { cpu: defaults.cpuRequest, memory: defaults.memoryRequest },
-                    default: { cpu: defaults.cpuLimit, memory: defaults.memoryLimit },
+                    defaultRequest: { cpu: defaults.cpuRequest, memory: defaults.memoryRequest, "ephemeral-storage": defaults.ephemeralStorageRequest },
+                    default: { cpu: defaults.cpuLimit, memory: defaults.memoryLimit, "ephemeral-storage": defaults.ephemeralStorageLimit },
                 }],
             },
         }, { parent: this });

@@ -33,7 +33,10 @@ export interface FrontendArgs extends ScalingArgs {
     readonly containerPort?: number;
     /** Port of the Service. Default: 80. */
     readonly servicePort?: number;
-    /** Container resources. Default: 25m/32Mi requested, 250m/64Mi limit. */
+    /**
+     * Container resources; unset fields keep their default. Default: 25m/32Mi requested, 250m/64Mi limit, local disk 64Mi
+     * requested and 192Mi limit (the 64Mi /tmp emptyDir for nginx's buffers plus up to 50Mi of rotated logs).
+     */
     readonly resources?: ContainerResources;
     /** ServiceAccount to run as. Default: a new one named like the component, without token automount. */
     readonly serviceAccountName?: pulumi.Input<string>;
@@ -43,7 +46,9 @@ export const FRONTEND_DEFAULTS = {
     imagePullPolicy: "IfNotPresent",
     containerPort: 8080,
     servicePort: 80,
-    resources: { cpuRequest: "25m", memoryRequest: "32Mi", cpuLimit: "250m", memoryLimit: "64Mi" } as ContainerResources,
+    resources: {
+        cpuRequest: "25m", memoryRequest: "32Mi", cpuLimit: "250m", memoryLimit: "64Mi", ephemeralStorageRequest: "64Mi", ephemeralStorageLimit: "192Mi",
+    } as ContainerResources,
     /** The nginx-unprivileged image's `nginx` user and group. */
     uid: 101,
     gid: 101,
@@ -107,7 +112,7 @@ export class Frontend extends pulumi.ComponentResource {
                 image: args.image,
                 imagePullPolicy: args.imagePullPolicy ?? FRONTEND_DEFAULTS.imagePullPolicy,
                 ports: [{ name: "http", containerPort, protocol: "TCP" }],
-                resources: resourceRequirements(args.resources ?? FRONTEND_DEFAULTS.resources),
+                resources: resourceRequirements({ ...FRONTEND_DEFAULTS.resources, ...args.resources }),
                 startupProbe: httpProbe("/healthz", "http", 2, 15),
                 readinessProbe: httpProbe("/healthz", "http", 5, 2),
                 livenessProbe: httpProbe("/healthz", "http", 10, 3),

@@ -46,7 +46,10 @@ export interface RedisArgs {
     readonly storageSize?: string;
     /** TCP port. Default: 6379. */
     readonly port?: number;
-    /** Container resources. Default: 100m/128Mi requested, 500m/256Mi limit. */
+    /**
+     * Container resources; unset fields keep their default. Default: 100m/128Mi requested, 500m/256Mi limit, local disk 32Mi
+     * requested and 128Mi limit (the 16Mi /tmp emptyDir plus up to 50Mi of rotated logs; the data is on the volume).
+     */
     readonly resources?: ContainerResources;
     /** `maxmemory` in redis.conf; keep it below the memory limit. Default: `200mb`. */
     readonly maxMemory?: string;
@@ -66,7 +69,9 @@ export const REDIS_DEFAULTS = {
     storageClassName: "standard",
     storageSize: "1Gi",
     port: 6379,
-    resources: { cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi" } as ContainerResources,
+    resources: {
+        cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi", ephemeralStorageRequest: "32Mi", ephemeralStorageLimit: "128Mi",
+    } as ContainerResources,
     maxMemory: "200mb",
     runAs: { user: 999, group: 1000 },
 } as const;
@@ -91,6 +96,15 @@ export function redisConf(port: number, maxMemory: string): string {
         `include ${AUTH_DIR}/auth.conf`,
         "",
     ].join("\n");
+}
+
+/**
+ * Probe command: PING with the password read from the mounted Secret file at
+ * probe time. The password is handed to redis-cli in REDISCLI_AUTH of that one
+ * process, never in the container's environment or on a command line.
+ */
+export function pingScript(port: number): string {
+    return `REDISCLI_AUTH="$(cat ${AUTH_DIR}/password)" redis-cli -p ${port} ping | grep -q PONG`;
 }
 
 /** Start script: pod 0 is the primary, every other pod a replica of it. */
@@ -174,11 +188,7 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
             spec: { type: "ClusterIP", selector: clientSelector, ports: [{ name: "redis", port, targetPort: "redis" }] },
         }, { parent: this });
 
-        const passwordEnv = (envName: string) => ({
-            name: envName,
-            valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "password" } },
-        });
-        const ping = { exec: { command: ["sh", "-c", `redis-cli -p ${port} ping | grep -q PONG`] } };
+        const ping = { exec: { command: ["sh", "-c", pingScript(port)] } };
 
         new k8s.apps.v1.StatefulSet(name, {
             metadata: { name, namespace: ns, labels },
@@ -208,11 +218,9 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
                             env: [
                                 { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                                 { name: "PRIMARY_HOST", value: pulumi.interpolate`${name}-0.${headlessName}.${ns}.svc.cluster.local` },
-                                // redis-cli reads REDISCLI_AUTH, so the probes authenticate without the password on a command line.
-                                passwordEnv("REDISCLI_AUTH"),
                             ],
                             ports: [{ name: "redis", containerPort: port, protocol: "TCP" }],
-                            resources: resourceRequirements(args.resources ?? REDIS_DEFAULTS.resources),
+                            resources: resourceRequirements({ ...REDIS_DEFAULTS.resources, ...args.resources }),
                             securityContext: restrictedContainerSecurityContext(),
                             startupProbe: { ...ping, periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 3 },
                             readinessProbe: { ...ping, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },

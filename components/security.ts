@@ -37,12 +37,17 @@ export interface ContainerResources {
     readonly cpuLimit: string;
     /** Memory limit, e.g. `128Mi`. */
     readonly memoryLimit: string;
+    /** Local disk request (logs, writable layer, disk-backed emptyDirs), e.g. `64Mi`. Default: none (the namespace LimitRange's). */
+    readonly ephemeralStorageRequest?: string;
+    /** Local disk limit; the kubelet evicts a pod that writes more. Default: none (the namespace LimitRange's). */
+    readonly ephemeralStorageLimit?: string;
 }
 
 /** Kubernetes `resources` block from {@link ContainerResources}. */
 export function resourceRequirements(r: ContainerResources): k8s.types.input.core.v1.ResourceRequirements {
+    const disk = (q: string | undefined): Record<string, string> => (q === undefined ? {} : { "ephemeral-storage": q });
     return {
-        requests: { cpu: r.cpuRequest, memory: r.memoryRequest },
-        limits: { cpu: r.cpuLimit, memory: r.memoryLimit },
+        requests: { cpu: r.cpuRequest, memory: r.memoryRequest, ...disk(r.ephemeralStorageRequest) },
+        limits: { cpu: r.cpuLimit, memory: r.memoryLimit, ...disk(r.ephemeralStorageLimit) },
     };
 }

@@ -27,13 +27,19 @@ export interface UserApiArgs extends ScalingArgs {
     readonly port?: number;
     /** `LOG_LEVEL` of the API. Default: `info`. */
     readonly logLevel?: LogLevel;
-    /** Container resources. Default: 50m/64Mi requested, 500m/128Mi limit. */
+    /**
+     * Container resources; unset fields keep their default. Default: 50m/64Mi requested, 500m/128Mi limit, local disk 32Mi
+     * requested and 128Mi limit (the 16Mi /tmp emptyDir plus up to 50Mi of rotated logs; the API writes nothing else).
+     */
     readonly resources?: ContainerResources;
     /** ServiceAccount to run as. Default: a new one named like the component, without token automount. */
     readonly serviceAccountName?: pulumi.Input<string>;
     /** Seconds from SIGTERM to SIGKILL; the API drains within this minus 5s. Default: 30. */
     readonly terminationGracePeriodSeconds?: number;
 }
+
+/** Where the API pods mount the Redis password Secret (`REDIS_PASSWORD_FILE` is `password` in it). */
+export const REDIS_AUTH_DIR = "/etc/sample-app/redis";
 
 /** `app.kubernetes.io/component` of the API pods. */
 export const USER_API_COMPONENT = "backend";
@@ -42,7 +48,9 @@ export const USER_API_DEFAULTS = {
     imagePullPolicy: "IfNotPresent",
     port: 8080,
     logLevel: "info" as LogLevel,
-    resources: { cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "500m", memoryLimit: "128Mi" } as ContainerResources,
+    resources: {
+        cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "500m", memoryLimit: "128Mi", ephemeralStorageRequest: "32Mi", ephemeralStorageLimit: "128Mi",
+    } as ContainerResources,
     terminationGracePeriodSeconds: 30,
     /** The distroless `nonroot` user. */
     uid: 65532,
@@ -90,20 +98,31 @@ export class UserApi extends pulumi.ComponentResource {
                 env: [
                     { name: "PORT", value: String(port) },
                     { name: "REDIS_ADDR", value: pulumi.interpolate`${args.redis.host}:${args.redis.port}` },
-                    { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: args.redis.passwordSecretName, key: args.redis.passwordSecretKey } } },
+                    // The password is a read-only file from the Secret, never an environment variable.
+                    { name: "REDIS_PASSWORD_FILE", value: `${REDIS_AUTH_DIR}/password` },
                     { name: "LOG_LEVEL", value: args.logLevel ?? USER_API_DEFAULTS.logLevel },
                     // Drain within the grace period, after the 3s preStop pause.
                     { name: "SHUTDOWN_TIMEOUT", value: `${Math.max(grace - 5, 1)}s` },
                     { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
                 ],
                 ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
-                resources: resourceRequirements(args.resources ?? USER_API_DEFAULTS.resources),
+                resources: resourceRequirements({ ...USER_API_DEFAULTS.resources, ...args.resources }),
                 startupProbe: httpProbe("/healthz", "http", 2, 30),
                 readinessProbe: httpProbe("/readyz", "http", 5, 2),
                 livenessProbe: httpProbe("/healthz", "http", 10, 3),
-                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                volumeMounts: [
+                    { name: "tmp", mountPath: "/tmp" },
+                    { name: "redis-auth", mountPath: REDIS_AUTH_DIR, readOnly: true },
+                ],
             },
-            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+            volumes: [
+                { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
+                // Only the password key, readable by the pod's group (fsGroup) and nobody else.
+                {
+                    name: "redis-auth",
+                    secret: { secretName: args.redis.passwordSecretName, items: [{ key: args.redis.passwordSecretKey, path: "password" }], defaultMode: 0o440 },
+                },
+            ],
             servicePort: port,
         });
 

@@ -89,7 +89,8 @@ export function createHttpWorkload(parent: pulumi.Resource, w: HttpWorkload): k8
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,
                     terminationGracePeriodSeconds: w.terminationGracePeriodSeconds,
-                    securityContext: restrictedPodSecurityContext(w.runAs.user, w.runAs.group),
+                    // fsGroup: mounted Secrets (mode 0440) are readable by the pod's group only.
+                    securityContext: restrictedPodSecurityContext(w.runAs.user, w.runAs.group, w.runAs.group),
                     topologySpreadConstraints: topologySpread(w.selector, w.scaling.zoneSpread ?? false),
                     containers: [{
                         ...w.container,

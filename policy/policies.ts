@@ -269,6 +269,24 @@ export const noSecretsInConfigMaps = kubePolicy({
     }
 });
 
+export const noSecretsInEnv = kubePolicy({
+    name: "no-secrets-in-env",
+    description: "No container gets a Secret through its environment (env valueFrom.secretKeyRef, envFrom secretRef): " +
+        "environment variables leak through /proc, crash dumps and describe-style tooling.",
+    remediationSteps: "Mount the Secret as a read-only volume (items: the keys needed, defaultMode 0440 with the pod's fsGroup) and point the program at the file (e.g. REDIS_PASSWORD_FILE).",
+}, eachContainer(({ label, container }, _pod, where, report) => {
+    const fromEnv = ((container.env ?? []) as Obj[])
+        .filter(e => at(e, "valueFrom", "secretKeyRef") !== undefined)
+        .map(e => `env ${e.name} (Secret "${at(e, "valueFrom", "secretKeyRef", "name")}")`);
+    const fromEnvFrom = ((container.envFrom ?? []) as Obj[])
+        .filter(e => e.secretRef !== undefined)
+        .map(e => `envFrom Secret "${at(e, "secretRef", "name")}"`);
+    const found = [...fromEnv, ...fromEnvFrom];
+    if (found.length > 0) {
+        report(`${where}: ${label} gets a Secret through its environment: ${found.join(", ")}; mount the Secret read-only as a file instead.`);
+    }
+}));
+
 export const ingressClass = kubePolicy({
     name: "ingress-class",
     description: "Every Ingress names its ingress class in spec.ingressClassName.",
@@ -356,6 +374,7 @@ export const resourcePolicies: readonly ResourceValidationPolicy[] = [
     noExternalServices,
     allowedStorageClasses,
     noSecretsInConfigMaps,
+    noSecretsInEnv,
     ingressClass,
 ];
 

@@ -18,7 +18,8 @@ describe("each component on its own, with minimal args", () => {
         assert.strictEqual(ns.metadata.labels["app.kubernetes.io/instance"], "other");
         assert.deepStrictEqual(one(run, "ResourceQuota", "sample-app-quota").spec.hard, c.quotaHard(c.DEFAULT_QUOTA));
         const limits = one(run, "LimitRange", "sample-app-limits").spec.limits[0];
-        assert.deepStrictEqual(limits.default, { cpu: "500m", memory: "256Mi" });
+        assert.deepStrictEqual(limits.default, { cpu: "500m", memory: "256Mi", "ephemeral-storage": "256Mi" });
+        assert.deepStrictEqual(limits.defaultRequest, { cpu: "50m", memory: "64Mi", "ephemeral-storage": "64Mi" });
         assert.strictEqual(run.outputs.name, "team-a");
     });
 
@@ -46,8 +47,8 @@ describe("each component on its own, with minimal args", () => {
         assert.ok(isSecretValue(secret.stringData));
         assert.strictEqual(reveal(secret.stringData).password, MOCK_PASSWORD);
         assert.match(reveal(secret.stringData)["auth.conf"], /^requirepass /);
-        assert.match(container.readinessProbe.exec.command.join(" "), /redis-cli .*ping/);
-        assert.deepStrictEqual(container.env.find((e: KObj) => e.name === "REDISCLI_AUTH").valueFrom.secretKeyRef, { name: "cache-auth", key: "password" });
+        assert.match(container.readinessProbe.exec.command.join(" "), /REDISCLI_AUTH="\$\(cat \/etc\/redis\/auth\/password\)" redis-cli .*ping/);
+        assert.ok(!(container.env as KObj[]).some(e => e.valueFrom?.secretKeyRef), "no Secret in the environment");
         assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget"), []);
         assert.strictEqual(one(run, "ServiceAccount", "cache").automountServiceAccountToken, false);
         assert.deepStrictEqual(run.outputs, { host: "cache.team-a.svc.cluster.local", port: 6379, password: MOCK_PASSWORD });
@@ -82,7 +83,13 @@ describe("each component on its own, with minimal args", () => {
         assert.strictEqual(env.PORT, "8080");
         assert.strictEqual(env.REDIS_ADDR, "redis.shared.svc.cluster.local:6379");
         assert.strictEqual(env.LOG_LEVEL, "info");
-        assert.deepStrictEqual(env.REDIS_PASSWORD, { secretKeyRef: { name: "redis-auth", key: "password" } });
+        assert.strictEqual(env.REDIS_PASSWORD, undefined, "the password is never an environment variable");
+        assert.strictEqual(env.REDIS_PASSWORD_FILE, "/etc/sample-app/redis/password");
+        const mount = (container.volumeMounts as KObj[]).find(m => m.mountPath === "/etc/sample-app/redis");
+        assert.strictEqual(mount?.readOnly, true);
+        const volume = (d.spec.template.spec.volumes as KObj[]).find(v => v.name === mount?.name);
+        assert.deepStrictEqual(volume?.secret, { secretName: "redis-auth", items: [{ key: "password", path: "password" }], defaultMode: 0o440 });
+        assert.strictEqual(d.spec.template.spec.securityContext.fsGroup, 65532, "the 0440 file is readable by the API's group");
         assert.deepStrictEqual(d.spec.template.spec.topologySpreadConstraints.map((t: KObj) => t.topologyKey), ["kubernetes.io/hostname"]);
         assert.strictEqual(one(run, "ServiceAccount", "users").automountServiceAccountToken, false);
         assert.deepStrictEqual(ofKind(run, "HorizontalPodAutoscaler"), []);

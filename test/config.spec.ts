@@ -77,6 +77,8 @@ describe("stack configuration", () => {
         { what: "a group list that is not a list", stack: "dev", overrides: { viewerGroups: "ops" }, expect: [/sample-app:viewerGroups = "ops": must be a list of non-empty strings/] },
         { what: "Redis replicas whose volumes overflow the storage quota", stack: "prod", overrides: { redisReplicas: 3 }, expect: [/sample-app:quotaStorage = "50Gi": must admit every workload at its maximum scale plus a rolling-update surge pod: redis 3 x 20Gi/] },
         { what: "an HPA maximum the CPU limit quota cannot hold", stack: "prod", overrides: { apiMaxReplicas: 20 }, expect: [/sample-app:quotaLimitsCpu = "12": must admit every workload at its maximum scale plus a rolling-update surge pod: frontend 11 x 250m, api 21 x 500m, redis 1 x 500m/] },
+        { what: "a local disk limit quota the pods' ephemeral-storage overflows", stack: "prod", overrides: { quotaLimitsEphemeralStorage: "1Gi" }, expect: [/sample-app:quotaLimitsEphemeralStorage = "1Gi": must admit every workload .*: frontend 11 x 192Mi, api 11 x 128Mi, redis 1 x 128Mi/] },
+        { what: "a local disk request quota that is not a quantity", stack: "dev", overrides: { quotaRequestsEphemeralStorage: "lots" }, expect: [/sample-app:quotaRequestsEphemeralStorage = "lots": must be a Kubernetes quantity/] },
         { what: "more pods than the pod quota", stack: "test", overrides: { quotaPods: 10 }, expect: [/sample-app:quotaPods = "10": must admit every workload .*: frontend 5 x 1 pod, api 5 x 1 pod, redis 1 x 1 pod/] },
         { what: "a log level the API does not know", stack: "dev", overrides: { logLevel: "verbose" }, expect: [/sample-app:logLevel = "verbose": must be one of debug, info, warn, error/] },
     ];

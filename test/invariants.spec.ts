@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, runStack, STACKS, StackRun, workloads } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
+import { parseQuantity } from "../config";
 import { stackRun } from "./runs";
 
 const STANDARD_LABEL_KEYS = [
@@ -101,6 +102,44 @@ for (const stack of STACKS) {
                 assert.ok(/:[^/]+$/.test(container.image) || container.image.includes("@sha256:"), `${where} image ${container.image} is not pinned`);
                 assert.ok(!container.image.endsWith(":latest"), `${where} uses latest`);
             }
+        });
+
+        it("gives every container a local disk (ephemeral-storage) request and limit that holds its emptyDirs and logs", () => {
+            for (const { workload, container } of containers(run)) {
+                const where = `${workload.metadata.name}/${container.name}`;
+                const request = parseQuantity(container.resources?.requests?.["ephemeral-storage"] ?? "");
+                const limit = parseQuantity(container.resources?.limits?.["ephemeral-storage"] ?? "");
+                assert.ok(request !== undefined && limit !== undefined && request <= limit, `${where}: ephemeral-storage ${request} / ${limit}`);
+                const emptyDirs = (workload.spec.template.spec.volumes as KObj[])
+                    .filter(v => v.emptyDir)
+                    .reduce((sum, v) => sum + parseQuantity(v.emptyDir.sizeLimit)!, 0);
+                // The kubelet keeps up to 5 rotated log files of 10Mi per container.
+                assert.ok(limit! >= emptyDirs + 50 * 2 ** 20, `${where}: limit ${limit} cannot hold ${emptyDirs} of emptyDirs and 50Mi of logs`);
+            }
+            const limits = one(run, "LimitRange", "sample-app-limits").spec.limits[0];
+            assert.ok(limits.default["ephemeral-storage"] && limits.defaultRequest["ephemeral-storage"], "LimitRange defaults for containers that set none");
+            const hard = one(run, "ResourceQuota", "sample-app-quota").spec.hard;
+            assert.ok(hard["requests.ephemeral-storage"] && hard["limits.ephemeral-storage"], "quota counts local disk");
+        });
+
+        it("hands no container a Secret through env or envFrom (Secrets are mounted read-only files)", () => {
+            for (const { workload, container } of containers(run)) {
+                const where = `${workload.metadata.name}/${container.name}`;
+                for (const e of (container.env ?? []) as KObj[]) {
+                    assert.ok(!e.valueFrom?.secretKeyRef, `${where} env ${e.name} comes from Secret ${e.valueFrom?.secretKeyRef?.name}`);
+                }
+                for (const e of (container.envFrom ?? []) as KObj[]) {
+                    assert.ok(!e.secretRef, `${where} envFrom Secret ${e.secretRef?.name}`);
+                }
+                for (const m of (container.volumeMounts ?? []) as KObj[]) {
+                    const volume = (workload.spec.template.spec.volumes as KObj[]).find(v => v.name === m.name);
+                    if (volume?.secret) {
+                        assert.strictEqual(m.readOnly, true, `${where} mounts Secret ${volume.secret.secretName} writable`);
+                    }
+                }
+            }
+            const api = containers(run).find(x => x.workload.metadata.name === "user-api")!.container;
+            assert.ok((api.env as KObj[]).some(e => e.name === "REDIS_PASSWORD_FILE"), "the API reads the password from a file");
         });
 
         it("mounts a writable emptyDir at /tmp in every pod, since root filesystems are read-only", () => {

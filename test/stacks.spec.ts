@@ -102,7 +102,9 @@ describe("the environment matrix", () => {
             assert.strictEqual(ref?.inputs.name, "organization/sample-app/prod");
             const api = one(run, "Deployment", "user-api").spec.template.spec.containers[0];
             assert.strictEqual(envOf(api, "REDIS_ADDR")?.value, `${PROD_OUTPUTS.redisHost}:6379`);
-            assert.deepStrictEqual(envOf(api, "REDIS_PASSWORD")?.valueFrom, { secretKeyRef: { name: "redis-auth", key: "password" } });
+            assert.strictEqual(envOf(api, "REDIS_PASSWORD_FILE")?.value, "/etc/sample-app/redis/password");
+            const auth = (one(run, "Deployment", "user-api").spec.template.spec.volumes as KObj[]).find(v => v.secret);
+            assert.strictEqual(auth?.secret.secretName, "redis-auth", "the API mounts the copied password");
             const stringData = one(run, "Secret", "redis-auth").stringData;
             assert.ok(isSecretValue(stringData), "the copied password stays a Pulumi secret");
             assert.strictEqual(reveal(stringData).password, MOCK_PASSWORD);
@@ -212,7 +214,10 @@ describe("namespace quotas", () => {
         it(`let every ${stack} workload reach its maximum scale during a rolling update`, async () => {
             const run = await stackRun(stack);
             const hard = one(run, "ResourceQuota", "sample-app-quota").spec.hard;
-            const total: Record<string, number> = { pods: 0, "requests.cpu": 0, "requests.memory": 0, "limits.cpu": 0, "limits.memory": 0, "requests.storage": 0, persistentvolumeclaims: 0 };
+            const total: Record<string, number> = {
+                pods: 0, "requests.cpu": 0, "requests.memory": 0, "limits.cpu": 0, "limits.memory": 0, "requests.storage": 0, persistentvolumeclaims: 0,
+                "requests.ephemeral-storage": 0, "limits.ephemeral-storage": 0,
+            };
             for (const w of workloads(run)) {
                 const n = maxPods(run, w);
                 total.pods += n;
@@ -220,6 +225,7 @@ describe("namespace quotas", () => {
                     for (const kind of ["requests", "limits"]) {
                         total[`${kind}.cpu`] += n * parseQuantity(c.resources[kind].cpu)!;
                         total[`${kind}.memory`] += n * parseQuantity(c.resources[kind].memory)!;
+                        total[`${kind}.ephemeral-storage`] += n * parseQuantity(c.resources[kind]["ephemeral-storage"])!;
                     }
                 }
                 for (const vct of w.spec.volumeClaimTemplates ?? []) {

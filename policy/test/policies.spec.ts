@@ -12,6 +12,7 @@ import {
     ingressClass,
     noExternalServices,
     noSecretsInConfigMaps,
+    noSecretsInEnv,
     pinnedImageTags,
     restrictedSecurityContext,
 } from "../policies";
@@ -280,3 +281,34 @@ describe("policy hpa-deployment-without-replicas (stack)", () => {
         assert.strictEqual((await validateStack(hpaDeploymentWithoutReplicas, [d, h])).length, 1);
     });
 });
+
+describe("policy no-secrets-in-env", () => {
+    it("passes a container that reads its Secret from a mounted file", async () => {
+        const c = container();
+        c.env = [{ name: "REDIS_PASSWORD_FILE", value: "/etc/sample-app/redis/password" }, { name: "LOG_LEVEL", value: "info" }];
+        c.volumeMounts = [{ name: "redis-auth", mountPath: "/etc/sample-app/redis", readOnly: true }];
+        const spec = podSpec([c]);
+        spec.volumes = [{ name: "redis-auth", secret: { secretName: "redis-auth" } }];
+        assert.deepStrictEqual(await validate(noSecretsInEnv, deployment("user-api", spec)), []);
+    });
+
+    it("names every env and envFrom entry that takes a Secret, in containers and init containers", async () => {
+        const c = container();
+        c.env = [
+            { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } },
+            { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
+        ];
+        c.envFrom = [{ configMapRef: { name: "settings" } }, { secretRef: { name: "tokens" } }];
+        assertOne(await validate(noSecretsInEnv, deployment("user-api", podSpec([c]))),
+            /^Deployment "user-api": container "api" gets a Secret through its environment: env REDIS_PASSWORD \(Secret "redis-auth"\), envFrom Secret "tokens"; mount the Secret/);
+        const spec = podSpec();
+        spec.initContainers = [{ ...container("migrate"), envFrom: [{ secretRef: { name: "db" } }] }];
+        assertOne(await validate(noSecretsInEnv, statefulSetWith(spec)), /init container "migrate" gets a Secret .*envFrom Secret "db"/);
+    });
+});
+
+function statefulSetWith(spec: ReturnType<typeof podSpec>) {
+    const sts = statefulSet();
+    sts.props.spec.template.spec = spec;
+    return sts;
+}

@@ -95,6 +95,7 @@ describe("deliberately broken inputs are rejected", () => {
         find("Service", "frontend").spec.type = "LoadBalancer";               // no-external-services
         find("StatefulSet", "redis").spec.volumeClaimTemplates[0].spec.storageClassName = "gp2"; // allowed-storage-classes
         find("ConfigMap", "redis-config").data["redis.conf"] += "requirepass hunter2\n"; // no-secrets-in-configmaps
+        api.env.push({ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } }); // no-secrets-in-env
         delete find("Ingress", "sample-app").spec.ingressClassName;           // ingress-class
         find("Deployment", "user-api").spec.replicas = 2;                     // hpa-deployment-without-replicas
 

@@ -186,7 +186,10 @@ describe("sample-app as a component package (other languages)", function () {
         await fromRoot("@pulumi/pulumi/runtime/settings").waitForRPCs();
         const deploy = registered.find(r => r.type === "kubernetes:apps/v1:Deployment" && r.name === "api");
         const env = Object.fromEntries(deploy!.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e]));
-        assert.deepStrictEqual(env.REDIS_PASSWORD.valueFrom.secretKeyRef, { name: "cache-auth", key: "password" });
+        assert.strictEqual(env.REDIS_PASSWORD, undefined);
+        const auth = deploy!.inputs.spec.template.spec.volumes.find((v: any) => v.secret);
+        assert.deepStrictEqual(auth.secret.items, [{ key: "password", path: "password" }]);
+        assert.strictEqual(auth.secret.secretName, "cache-auth");
         components.useComponentPackageTokens(false);
     });
 });

@@ -94,7 +94,7 @@ describe("reuse-example", () => {
         const sts = one(dev, "StatefulSet", "orders-cache");
         assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "256Mi");
         assert.strictEqual(sts.spec.template.spec.containers[0].image, "redis:7.4.2-alpine");
-        assert.deepStrictEqual(sts.spec.template.spec.containers[0].resources.limits, { cpu: "250m", memory: "96Mi" });
+        assert.deepStrictEqual(sts.spec.template.spec.containers[0].resources.limits, { cpu: "250m", memory: "96Mi", "ephemeral-storage": "128Mi" }, "its own CPU and memory, the component's local disk default");
         assert.match(one(dev, "ConfigMap", "orders-cache-config").data["redis.conf"], /^maxmemory 48mb$/m);
         const deploy = one(dev, "Deployment", "orders-api");
         assert.strictEqual(deploy.spec.replicas, 2);
@@ -108,9 +108,12 @@ describe("reuse-example", () => {
         assert.ok(isSecret(secret.stringData), "the Secret's data is a Pulumi secret");
         assert.strictEqual(plain(secret.stringData).password, MOCK_PASSWORD);
 
-        const env: Obj[] = one(dev, "Deployment", "orders-api").spec.template.spec.containers[0].env;
+        const pod = one(dev, "Deployment", "orders-api").spec.template.spec;
+        const env: Obj[] = pod.containers[0].env;
         const byName = Object.fromEntries(env.map(e => [e.name, e]));
-        assert.deepStrictEqual(byName.REDIS_PASSWORD.valueFrom.secretKeyRef, { name: "orders-cache-auth", key: "password" });
+        assert.ok(!env.some(e => e.valueFrom?.secretKeyRef), "no Secret in the environment");
+        assert.strictEqual(byName.REDIS_PASSWORD_FILE.value, "/etc/sample-app/redis/password");
+        assert.deepStrictEqual(pod.volumes.find((v: Obj) => v.secret).secret.secretName, "orders-cache-auth");
         assert.strictEqual(byName.REDIS_ADDR.value, "orders-cache.reuse-example.svc.cluster.local:6379");
 
         assert.ok(!JSON.stringify(one(dev, "ConfigMap", "orders-cache-config")).includes(MOCK_PASSWORD));
