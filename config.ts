@@ -17,6 +17,16 @@ export const PROJECT = "sample-app";
 export const ENVIRONMENTS = ["dev", "test", "gray", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+/** Pods in a namespace, selected by labels: an in-cluster proxy that forwards public traffic to the frontend. */
+export interface PodSource {
+    readonly namespace: string;
+    readonly podSelector: Readonly<Record<string, string>>;
+}
+
+export const ROUTINGS = ["gateway", "ingress"] as const;
+/** `gateway`: HTTPRoute on a Gateway (Gateway API); `ingress`: a networking.k8s.io/v1 Ingress. */
+export type Routing = (typeof ROUTINGS)[number];
+
 /** What differs between the clusters the app runs on. */
 export interface ClusterProfile {
     readonly name: "minikube" | "ack" | "local";
@@ -29,7 +39,15 @@ export interface ClusterProfile {
     /** Ingress classes the cluster has; the first is the default. */
     readonly ingressClasses: readonly string[];
     /** Where each in-cluster ingress controller runs (absent: traffic comes from outside the cluster, e.g. ALB). */
-    readonly ingressControllers: Readonly<Record<string, { readonly namespace: string; readonly podSelector: Readonly<Record<string, string>> }>>;
+    readonly ingressControllers: Readonly<Record<string, PodSource>>;
+    /** Routing when `routing` is not set: through the Gateway API or an Ingress. */
+    readonly routing: Routing;
+    /** GatewayClasses the cluster has; the first is the class of a Gateway the stack creates by default. */
+    readonly gatewayClasses: readonly string[];
+    /** Where each class's in-cluster data plane (the proxies) runs (absent: outside the cluster, e.g. ALB). */
+    readonly gatewayDataPlanes: Readonly<Record<string, PodSource>>;
+    /** Listener ports of a Gateway the stack creates (Traefik: they must equal its entryPoints' ports). */
+    readonly gatewayPorts: { readonly http: number; readonly https: number };
     /** Whether images need a registry prefix (no local image store to load into). */
     readonly registryRequired: boolean;
     readonly imagePullPolicy: "IfNotPresent" | "Always";
@@ -46,6 +64,12 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         ingressClasses: ["nginx"],
         // The minikube `ingress` addon.
         ingressControllers: { nginx: { namespace: "ingress-nginx", podSelector: { "app.kubernetes.io/name": "ingress-nginx" } } },
+        // Traefik v3 (Helm chart, installed into namespace traefik with its Gateway provider on) implements Gateway API v1.4.
+        routing: "gateway",
+        gatewayClasses: ["traefik"],
+        gatewayDataPlanes: { traefik: { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } } },
+        // The Traefik Helm chart's entryPoints web and websecure (its Service maps 80 and 443 to them).
+        gatewayPorts: { http: 8000, https: 8443 },
         registryRequired: false,
         imagePullPolicy: "IfNotPresent",
         defaultKubeContext: "minikube",
@@ -59,6 +83,11 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         ingressClasses: ["nginx", "alb"],
         // ACK's managed nginx-ingress-controller component runs in kube-system beside DNS, so match its pods too.
         ingressControllers: { nginx: { namespace: "kube-system", podSelector: { app: "ingress-nginx" } } },
+        // The ALB Ingress Controller (2.17 and later) serves GatewayClass alb; ALB reaches the pods from outside the cluster.
+        routing: "gateway",
+        gatewayClasses: ["alb"],
+        gatewayDataPlanes: {},
+        gatewayPorts: { http: 80, https: 443 },
         registryRequired: true,
         imagePullPolicy: "IfNotPresent",
     },
@@ -78,6 +107,16 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         defaultKubeContext: "sample-app-local",
     },
 };
+
+/** Routing gateway: create a Gateway of a class, or attach to a shared one. Exactly one is set. */
+export interface GatewaySettings {
+    /** Create a Gateway of this GatewayClass in the stack's namespace. */
+    readonly className?: string;
+    /** Listener ports of the created Gateway. */
+    readonly ports?: { readonly http: number; readonly https: number };
+    /** Attach to this existing Gateway. */
+    readonly shared?: { readonly name: string; readonly namespace: string };
+}
 
 /** Replicas and autoscaling of one stateless workload. */
 export interface ScalingSettings {
@@ -99,8 +138,16 @@ export interface Settings {
     /** Public host; undefined in gray, which takes prod's. */
     readonly host?: string;
     readonly tlsSecretName?: string;
+    /** How public traffic reaches the frontend: an HTTPRoute on a Gateway, or an Ingress. */
+    readonly routing: Routing;
+    /** Ingress class (routing ingress; with routing gateway the profile's default, unused). */
     readonly ingressClass: string;
+    /** Routing gateway: the Gateway the HTTPRoute attaches to. */
+    readonly gateway?: GatewaySettings;
+    /** Where public traffic to the frontend comes from: the ingress controller's or the gateway data plane's pods, or CIDRs. */
     readonly ingressSource: IngressSource;
+    /** Prod, routing gateway: percent of plain requests its HTTPRoute sends to gray's frontend (in grayNamespace); 0: none. */
+    readonly grayWeight: number;
     readonly images: { readonly api: string; readonly web: string; readonly redis: string };
     readonly logLevel: LogLevel;
     readonly frontend: ScalingSettings;
@@ -139,6 +186,15 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     tlsSecretName: { type: "string", default: "" },
     ingressClass: { type: "string", default: "" },
     ingressAllowedCidrs: { type: "array", default: [] },
+    routing: { type: "string", default: "" },
+    gatewayClass: { type: "string", default: "" },
+    gatewayName: { type: "string", default: "" },
+    gatewayNamespace: { type: "string", default: "" },
+    gatewayPodNamespace: { type: "string", default: "" },
+    gatewayPodLabels: { type: "array", default: [] },
+    gatewayHttpPort: { type: "integer", default: 0 },
+    gatewayHttpsPort: { type: "integer", default: 0 },
+    grayWeight: { type: "integer", default: 0 },
     imageRegistry: { type: "string", default: "" },
     imageTag: { type: "string", default: "0.1.0" },
     redisImage: { type: "string", default: "redis:7.4.2-alpine" },
@@ -180,6 +236,8 @@ const REGISTRY = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([-a-z0-9.
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/;
 const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const STACK_REF = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL = /^((?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 const SUFFIX: Readonly<Record<string, number>> = {
@@ -350,6 +408,140 @@ function validCidr(c: string): boolean {
     return m !== null && m.slice(1, 5).every(o => Number(o) <= 255) && Number(m[5]) <= 32;
 }
 
+/** What routingSettings needs from the rest of the settings. */
+interface RoutingContext {
+    readonly namespace: string;
+    /** The stack is a canary (prodStack set). */
+    readonly canary: boolean;
+    readonly tlsSecretName: string;
+    readonly grayNamespace: string;
+}
+
+type RoutingPart = Pick<Settings, "routing" | "ingressClass" | "gateway" | "ingressSource" | "grayWeight">;
+
+/** Keys that only mean something with routing gateway (grayWeight, an integer, is checked apart). */
+const GATEWAY_ONLY_KEYS = ["gatewayClass", "gatewayName", "gatewayNamespace", "gatewayPodNamespace"] as const;
+
+/** `key=value` label strings as a map; a problem for each malformed one. */
+function labelMap(r: Reader, key: string, items: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const item of items) {
+        const m = LABEL.exec(item);
+        if (!m) {
+            r.problem(key, item, "must be labels written key=value, e.g. app.kubernetes.io/name=traefik");
+        } else {
+            out[m[1]] = m[4] ?? "";
+        }
+    }
+    return out;
+}
+
+/**
+ * The routing mode and everything that depends on it: the Gateway (created or
+ * shared) or the ingress class, and where the frontend's public traffic comes
+ * from (for the NetworkPolicies). Rejects keys that do not fit the mode.
+ */
+function routingSettings(r: Reader, profile: ClusterProfile, ctx: RoutingContext): RoutingPart {
+    const routing = r.oneOf("routing", r.string("routing") || profile.routing, ROUTINGS);
+    const cidrs = r.stringArray("ingressAllowedCidrs");
+    cidrs.filter(c => !validCidr(c)).forEach(c => r.problem("ingressAllowedCidrs", c, "must be IPv4 CIDRs such as 10.0.0.0/8"));
+    const grayWeight = r.integer("grayWeight", 0, 100);
+    const httpPort = r.integer("gatewayHttpPort", 0, 65535);
+    const httpsPort = r.integer("gatewayHttpsPort", 0, 65535);
+    const podLabels = r.stringArray("gatewayPodLabels");
+    const ingressClassRaw = r.string("ingressClass");
+    let ingressClass = ingressClassRaw || profile.ingressClasses[0];
+    let source: PodSource | undefined;
+    let proxy: string;
+    let gateway: GatewaySettings | undefined;
+
+    if (routing === "ingress") {
+        for (const key of GATEWAY_ONLY_KEYS) {
+            if (r.string(key) !== "") {
+                r.problem(key, r.string(key), "only applies with routing gateway (this stack routes through an Ingress)");
+            }
+        }
+        if (podLabels.length > 0) {
+            r.problem("gatewayPodLabels", podLabels, "only applies with routing gateway (this stack routes through an Ingress)");
+        }
+        if (grayWeight > 0) {
+            r.problem("grayWeight", grayWeight, "only applies with routing gateway; with routing ingress the canary stack's canaryWeight sets gray's share");
+        }
+        for (const [key, value] of [["gatewayHttpPort", httpPort], ["gatewayHttpsPort", httpsPort]] as const) {
+            if (value > 0) {
+                r.problem(key, value, "only applies with routing gateway (this stack routes through an Ingress)");
+            }
+        }
+        ingressClass = r.oneOf("ingressClass", ingressClass, profile.ingressClasses);
+        source = profile.ingressControllers[ingressClass];
+        proxy = `the ${ingressClass} load balancer`;
+    } else {
+        if (ingressClassRaw !== "") {
+            r.problem("ingressClass", ingressClassRaw, "only applies with routing ingress (this stack routes through a Gateway: see gatewayClass, gatewayName)");
+        }
+        const name = r.string("gatewayName");
+        const namespace = r.string("gatewayNamespace");
+        const cls = r.string("gatewayClass");
+        if (name !== "") {
+            r.matching("gatewayName", name, DNS_SUBDOMAIN, "must be the name of a Gateway (a DNS subdomain)");
+        }
+        if (namespace !== "") {
+            r.matching("gatewayNamespace", namespace, DNS_LABEL, "must be a namespace name (a DNS label)");
+            if (name === "") {
+                r.problem("gatewayNamespace", namespace, "needs gatewayName: it is the namespace of the shared Gateway to attach to");
+            }
+        }
+        if (cls !== "") {
+            r.matching("gatewayClass", cls, DNS_SUBDOMAIN, "must be the name of a GatewayClass (a DNS subdomain)");
+            if (name !== "") {
+                r.problem("gatewayClass", cls, "conflicts with gatewayName: set gatewayClass to create a Gateway, or gatewayName to attach to a shared one, not both");
+            }
+        }
+        if (ctx.canary) {
+            if (name === "") {
+                r.problem("gatewayName", "", "is required in a canary stack (prodStack set) with routing gateway: its header route attaches to prod's Gateway; set gatewayName and gatewayNamespace to it");
+            }
+            if (ctx.tlsSecretName !== "") {
+                r.problem("tlsSecretName", ctx.tlsSecretName, "does not fit a canary stack with routing gateway: prod's Gateway terminates TLS for prod's host; remove it");
+            }
+            if (grayWeight > 0) {
+                r.problem("grayWeight", grayWeight, "is prod's key (prod's HTTPRoute splits the plain requests); remove it from the canary stack");
+            }
+        } else if (grayWeight > 0 && ctx.grayNamespace === "") {
+            r.problem("grayWeight", grayWeight, "needs grayNamespace: the namespace of gray's frontend Service the share goes to");
+        }
+        const className = name === "" ? cls || profile.gatewayClasses[0] : undefined;
+        if (name === "" && className === undefined && !ctx.canary) {
+            r.problem("gatewayName", "", `is required with routing gateway on cluster profile ${profile.name}, which has no default GatewayClass: set gatewayName (and gatewayNamespace) to attach to a shared Gateway, or gatewayClass to create one`);
+        }
+        for (const [key, value] of [["gatewayHttpPort", httpPort], ["gatewayHttpsPort", httpsPort]] as const) {
+            if (value > 0 && name !== "") {
+                r.problem(key, value, "only applies to a Gateway the stack creates; the shared Gateway's owner sets its listeners");
+            }
+        }
+        const ports = { http: httpPort || profile.gatewayPorts.http, https: httpsPort || profile.gatewayPorts.https };
+        gateway = name !== "" ? { shared: { name, namespace: namespace || ctx.namespace } } : { className, ports };
+
+        const podNamespace = r.string("gatewayPodNamespace");
+        const podSelector = labelMap(r, "gatewayPodLabels", podLabels);
+        if (podNamespace !== "") {
+            r.matching("gatewayPodNamespace", podNamespace, DNS_LABEL, "must be a namespace name (a DNS label)");
+            source = { namespace: podNamespace, podSelector };
+        } else {
+            if (podLabels.length > 0) {
+                r.problem("gatewayPodLabels", podLabels, "needs gatewayPodNamespace: the namespace of the gateway's data-plane pods");
+            }
+            source = profile.gatewayDataPlanes[className ?? profile.gatewayClasses[0] ?? ""];
+        }
+        proxy = "the Gateway's load balancer";
+    }
+    if (source === undefined && cidrs.length === 0) {
+        r.problem("ingressAllowedCidrs", [], `must list the CIDRs ${proxy} reaches the pods from (e.g. the vSwitch ranges)`);
+    }
+    const ingressSource: IngressSource = source ? { namespace: source.namespace, podSelector: { ...source.podSelector } } : { cidrs };
+    return { routing, ingressClass, gateway, ingressSource, grayWeight };
+}
+
 /**
  * Turns raw config (project keys without the `sample-app:` prefix, values as
  * Pulumi passes them: strings, arrays as JSON) into Settings, or throws a
@@ -384,14 +576,8 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
         r.matching("tlsSecretName", tlsSecretName, DNS_LABEL, "must be the name of a Secret (a DNS label)");
     }
 
-    const ingressClass = r.oneOf("ingressClass", r.string("ingressClass") || profile.ingressClasses[0], profile.ingressClasses);
-    const controller = profile.ingressControllers[ingressClass];
-    const cidrs = r.stringArray("ingressAllowedCidrs");
-    cidrs.filter(c => !validCidr(c)).forEach(c => r.problem("ingressAllowedCidrs", c, "must be IPv4 CIDRs such as 10.0.0.0/8"));
-    if (controller === undefined && cidrs.length === 0) {
-        r.problem("ingressAllowedCidrs", [], `must list the CIDRs the ${ingressClass} load balancer reaches the pods from (e.g. the vSwitch ranges)`);
-    }
-    const ingressSource: IngressSource = controller ?? { cidrs };
+    const grayNamespace = r.string("grayNamespace");
+    const routing = routingSettings(r, profile, { namespace, canary: prodStack !== "", tlsSecretName, grayNamespace });
 
     const registry = r.string("imageRegistry").replace(/\/+$/, "");
     if (registry === "" && profile.registryRequired) {
@@ -445,7 +631,6 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
             header: r.matching("canaryHeader", r.string("canaryHeader"), HEADER, "must be an HTTP header name"),
         };
     }
-    const grayNamespace = r.string("grayNamespace");
     const metricsNamespace = r.string("metricsNamespace");
     for (const [key, value] of [["grayNamespace", grayNamespace], ["metricsNamespace", metricsNamespace]]) {
         if (value !== "") {
@@ -482,7 +667,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
         throw new ConfigError(r.problems);
     }
     return {
-        project: PROJECT, stack, env, profile, kubeContext, protect, namespace, host, ingressClass, ingressSource, images, logLevel,
+        project: PROJECT, stack, env, profile, kubeContext, protect, namespace, host, ...routing, images, logLevel,
         frontend, api, redis, canary, viewerGroups, deployerGroups, quota,
         ...(tlsSecretName ? { tlsSecretName } : {}),
         ...(grayNamespace ? { grayNamespace } : {}),

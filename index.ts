@@ -76,16 +76,35 @@ export = async () => {
     }, opts);
 
     const host = s.host ?? (prod!.requireOutput("host") as pulumi.Output<string>);
-    const ingress = new c.PublicIngress("sample-app", {
-        namespace: ns.name,
-        host,
-        serviceName: frontend.serviceName,
-        servicePort: frontend.servicePort,
-        ingressClassName: s.ingressClass,
-        tlsSecretName: s.tlsSecretName,
-        canary: s.canary ? { weight: s.canary.weight, header: s.canary.header } : undefined,
-        ...identity,
-    }, opts);
+    // Gateway API: prod owns the HTTPRoute with the weighted split (grayWeight), gray owns a header-only
+    // route on prod's Gateway and the grant that lets prod's route reach its frontend (README "Routing").
+    const entry = s.routing === "gateway"
+        ? new c.GatewayRoute("sample-app", {
+            namespace: ns.name,
+            host,
+            serviceName: frontend.serviceName,
+            servicePort: frontend.servicePort,
+            gatewayClassName: s.gateway!.className,
+            httpPort: s.gateway!.ports?.http,
+            httpsPort: s.gateway!.ports?.https,
+            parentGateway: s.gateway!.shared,
+            tlsSecretName: s.tlsSecretName,
+            admitRoutesFrom: s.grayNamespace ? [s.grayNamespace] : undefined,
+            headerMatch: s.canary ? { header: s.canary.header } : undefined,
+            weightedBackend: s.grayWeight > 0 ? { namespace: s.grayNamespace!, serviceName: FRONTEND, servicePort: frontend.servicePort, weight: s.grayWeight } : undefined,
+            grantRoutesFrom: prod?.requireOutput("namespace") as pulumi.Output<string> | undefined,
+            ...identity,
+        }, opts)
+        : new c.PublicIngress("sample-app", {
+            namespace: ns.name,
+            host,
+            serviceName: frontend.serviceName,
+            servicePort: frontend.servicePort,
+            ingressClassName: s.ingressClass,
+            tlsSecretName: s.tlsSecretName,
+            canary: s.canary ? { weight: s.canary.weight, header: s.canary.header } : undefined,
+            ...identity,
+        }, opts);
 
     new c.NetworkPolicies("sample-app", {
         namespace: ns.name,
@@ -104,7 +123,7 @@ export = async () => {
     return {
         namespace: ns.name,
         host,
-        publicUrl: ingress.url,
+        publicUrl: entry.url,
         apiUrl: api.url,
         redisHost: redis.host,
         redisPort: redis.port,

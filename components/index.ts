@@ -12,5 +12,7 @@ export * from "./externalRedis";
 export * from "./userApi";
 export * from "./frontend";
 export * from "./publicIngress";
+export * from "./gatewayApi";
+export * from "./gatewayRoute";
 export * from "./networkPolicies";
 export * from "./accessControl";

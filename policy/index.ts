@@ -12,7 +12,7 @@ import { policies } from "./policies";
 
 new PolicyPack("sample-app", {
     description: "The Kubernetes rules of sample-app's DESIGN.md: resources, probes, restricted security context, pinned images, " +
-        "no external Services, allowed storage classes, no credentials in ConfigMaps, ingress classes, HPA-owned replicas.",
+        "no external Services, allowed storage classes, no credentials in ConfigMaps, ingress classes, scoped HTTPRoutes, HPA-owned replicas.",
     enforcementLevel: "mandatory",
     policies: [...policies],
 });

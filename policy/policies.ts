@@ -32,7 +32,7 @@ export const DEFAULT_ALLOWED_STORAGE_CLASSES: readonly string[] = [
     "alicloud-disk-efficiency",
 ];
 
-/** Service types that expose pods outside the cluster without the Ingress. */
+/** Service types that expose pods outside the cluster without the Gateway or the Ingress. */
 export const EXTERNAL_SERVICE_TYPES: readonly string[] = ["LoadBalancer", "NodePort"];
 
 /** Seccomp profile types the Pod Security Standard `restricted` accepts. */
@@ -160,8 +160,8 @@ export interface ExternalServicesConfig {
 
 export const noExternalServices = kubePolicy({
     name: "no-external-services",
-    description: "No Service of type LoadBalancer or NodePort (traffic enters through the Ingress) unless the policy config allows it.",
-    remediationSteps: "Use type ClusterIP behind the Ingress, or allow the Service in the policy config (allowedServices or allowedTypes).",
+    description: "No Service of type LoadBalancer or NodePort (traffic enters through the Gateway or the Ingress) unless the policy config allows it.",
+    remediationSteps: "Use type ClusterIP behind the Gateway or the Ingress, or allow the Service in the policy config (allowedServices or allowedTypes).",
     configSchema: {
         properties: {
             allowedServices: {
@@ -197,7 +197,7 @@ export const noExternalServices = kubePolicy({
             return;
         }
     }
-    report(`${describe(t.kind, args.props, args.name)} is of type ${type}: expose it through the Ingress, ` +
+    report(`${describe(t.kind, args.props, args.name)} is of type ${type}: expose it through the Gateway or the Ingress, ` +
         `or allow it in the policy config (no-external-services.allowedServices or allowedTypes).`);
 });
 
@@ -302,7 +302,7 @@ export const ingressClass = kubePolicy({
     }
 });
 
-/** A value read in a stack policy: UNKNOWN when it is not known yet (during a preview). */
+/** A value read in a policy: UNKNOWN when it is not known yet (during a preview). */
 const UNKNOWN = Symbol("unknown");
 
 function known(read: () => unknown): unknown {
@@ -321,6 +321,31 @@ function pulumiOwnsReplicas(managedFields: unknown): boolean {
     return Array.isArray(managedFields) && managedFields.some((m: Obj) =>
         typeof m?.manager === "string" && m.manager.startsWith("pulumi") && at(m, "fieldsV1", "f:spec", "f:replicas") !== undefined);
 }
+
+export const httpRouteScope = kubePolicy({
+    name: "httproute-scope",
+    description: "Every Gateway API HTTPRoute attaches to a named Gateway (spec.parentRefs) and names the exact hosts it serves " +
+        "(spec.hostnames, no wildcard): a route without hostnames takes every host of a shared Gateway.",
+    remediationSteps: "Build routes with GatewayRoute (components/gatewayRoute.ts), which sets parentRefs and hostnames from the stack's gateway and host settings.",
+}, (args, t, report) => {
+    if (t.group !== "gateway.networking.k8s.io" || t.kind !== "HTTPRoute") {
+        return;
+    }
+    const where = describe(t.kind, args.props, args.name);
+    const parents = known(() => at(args.props, "spec", "parentRefs"));
+    if (parents !== UNKNOWN && (!Array.isArray(parents) || parents.length === 0 || parents.some((p: Obj) => typeof p?.name !== "string" || p.name === ""))) {
+        report(`${where} names no parent Gateway in spec.parentRefs; attach it to the stack's Gateway.`);
+    }
+    const hostnames = known(() => at(args.props, "spec", "hostnames"));
+    if (hostnames === UNKNOWN) {
+        return;
+    }
+    if (!Array.isArray(hostnames) || hostnames.length === 0) {
+        report(`${where} has no spec.hostnames, so it takes every host of its Gateway; name the host it serves.`);
+    } else if (hostnames.some(h => typeof h === "string" && h.includes("*"))) {
+        report(`${where} has a wildcard hostname (${hostnames.filter(h => typeof h === "string" && h.includes("*")).join(", ")}); name the exact host it serves.`);
+    }
+});
 
 export const hpaDeploymentWithoutReplicas: StackValidationPolicy = {
     name: "hpa-deployment-without-replicas",
@@ -376,6 +401,7 @@ export const resourcePolicies: readonly ResourceValidationPolicy[] = [
     noSecretsInConfigMaps,
     noSecretsInEnv,
     ingressClass,
+    httpRouteScope,
 ];
 
 export const stackPolicies: readonly StackValidationPolicy[] = [hpaDeploymentWithoutReplicas];

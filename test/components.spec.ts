@@ -169,6 +169,28 @@ describe("each component on its own, with minimal args", () => {
         assert.throws(() => c.ingressVariants("alb", { weight: 101 }), /from 0 to 100/);
     });
 
+    it("GatewayRoute creates a Gateway of the class with an HTTP listener and routes /api and / of the host to the Service", async () => {
+        const run = await standalone(() => ({ url: new c.GatewayRoute("www", { namespace: "team-a", host: "www.example.com", serviceName: "web", gatewayClassName: "eg" }).url }));
+        const gw = one(run, "Gateway", "www");
+        assert.strictEqual(gw.apiVersion, "gateway.networking.k8s.io/v1");
+        assert.deepStrictEqual(gw.spec.listeners.map((l: KObj) => `${l.name} ${l.protocol}/${l.port} ${l.hostname}`), ["http HTTP/80 www.example.com"]);
+        const route = one(run, "HTTPRoute", "www");
+        assert.deepStrictEqual(route.spec.rules.map((r: KObj) => [r.name, r.matches, r.backendRefs]), [
+            ["api", [{ path: { type: "PathPrefix", value: "/api" } }], [{ name: "web", port: 80, weight: 1 }]],
+            ["ui", [{ path: { type: "PathPrefix", value: "/" } }], [{ name: "web", port: 80, weight: 1 }]],
+        ]);
+        assert.deepStrictEqual(ofKind(run, "ReferenceGrant"), []);
+        assert.strictEqual(run.outputs.url, "http://www.example.com/");
+    });
+
+    it("GatewayRoute needs exactly one of a GatewayClass and a parent Gateway, and a weight from 0 to 100", async () => {
+        const args = { namespace: "team-a", host: "www.example.com", serviceName: "web" };
+        await assert.rejects(standalone(() => ({ r: new c.GatewayRoute("www", args).url })), /set exactly one of gatewayClassName .* and parentGateway/);
+        await assert.rejects(standalone(() => ({ r: new c.GatewayRoute("www", { ...args, gatewayClassName: "eg", parentGateway: { name: "shared" } }).url })), /set exactly one/);
+        assert.throws(() => c.routeBackends({ name: "web", port: 80, weight: 1 }, { namespace: "b", serviceName: "web", weight: 101 }), /from 0 to 100/);
+        assert.throws(() => c.httpRouteSpec({ parent: { name: "gw" }, host: "h.example.com", paths: ["api"], backends: [{ name: "web", port: 80, weight: 1 }] }), /must start with "\/"/);
+    });
+
     it("NetworkPolicies deny by default and admit the minikube ingress controller to the frontend", async () => {
         const run = await standalone(() => {
             new c.NetworkPolicies("np", {

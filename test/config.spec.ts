@@ -2,7 +2,9 @@ import * as assert from "assert";
 import { CONFIG_KEYS, ConfigError, parseQuantity, parseSettings, PROFILES } from "../config";
 import * as fs from "fs";
 import * as path from "path";
-import { failStack, projectConfigSchema, ROOT, stackConfig } from "./harness";
+import { failStack, projectConfigSchema, ROOT, routingOverrides, stackConfig } from "./harness";
+
+const INGRESS = routingOverrides("ingress");
 
 /** Raw config of a stack as the program sees it, without the project prefix. */
 function raw(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
@@ -67,9 +69,23 @@ describe("stack configuration", () => {
         { what: "the latest tag", stack: "dev", overrides: { imageTag: "latest" }, expect: [/sample-app:imageTag = "latest": must pin a version/] },
         { what: "an unpinned Redis image", stack: "dev", overrides: { redisImage: "redis" }, expect: [/sample-app:redisImage = "redis": must be an image pinned by tag/] },
         { what: "a missing kube context on ACK", stack: "prod", overrides: { kubeContext: undefined }, expect: [/sample-app:kubeContext = "": is required for cluster profile ack/] },
-        { what: "an ingress class the profile lacks", stack: "dev", overrides: { ingressClass: "alb" }, expect: [/sample-app:ingressClass = "alb": must be one of nginx/] },
-        { what: "ALB without the CIDRs it reaches pods from", stack: "prod", overrides: { ingressClass: "alb" }, expect: [/sample-app:ingressAllowedCidrs = \[\]: must list the CIDRs/] },
-        { what: "a malformed CIDR", stack: "prod", overrides: { ingressClass: "alb", ingressAllowedCidrs: ["10.0.0.0/33"] }, expect: [/sample-app:ingressAllowedCidrs = "10.0.0.0\/33": must be IPv4 CIDRs/] },
+        { what: "an ingress class the profile lacks", stack: "dev", overrides: { ...INGRESS, ingressClass: "alb" }, expect: [/sample-app:ingressClass = "alb": must be one of nginx/] },
+        { what: "ALB without the CIDRs it reaches pods from", stack: "prod", overrides: { ...INGRESS, ingressClass: "alb", ingressAllowedCidrs: undefined }, expect: [/sample-app:ingressAllowedCidrs = \[\]: must list the CIDRs the alb load balancer/] },
+        { what: "an ALB Gateway without the CIDRs it reaches pods from", stack: "prod", overrides: { ingressAllowedCidrs: undefined }, expect: [/sample-app:ingressAllowedCidrs = \[\]: must list the CIDRs the Gateway's load balancer reaches the pods from/] },
+        { what: "a malformed CIDR", stack: "prod", overrides: { ingressAllowedCidrs: ["10.0.0.0/33"] }, expect: [/sample-app:ingressAllowedCidrs = "10.0.0.0\/33": must be IPv4 CIDRs/] },
+        { what: "an unknown routing mode", stack: "dev", overrides: { routing: "istio" }, expect: [/sample-app:routing = "istio": must be one of gateway, ingress/] },
+        { what: "a canary with routing gateway but no Gateway to attach to", stack: "gray", overrides: { gatewayName: undefined, gatewayNamespace: undefined }, expect: [/sample-app:gatewayName = "": is required in a canary stack \(prodStack set\) with routing gateway/] },
+        { what: "a Gateway namespace without a Gateway name", stack: "dev", overrides: { gatewayNamespace: "infra" }, expect: [/sample-app:gatewayNamespace = "infra": needs gatewayName/] },
+        { what: "both creating and attaching to a Gateway", stack: "dev", overrides: { gatewayClass: "eg", gatewayName: "shared" }, expect: [/sample-app:gatewayClass = "eg": conflicts with gatewayName/] },
+        { what: "a TLS Secret in a canary with routing gateway", stack: "gray", overrides: { tlsSecretName: "gray-tls" }, expect: [/sample-app:tlsSecretName = "gray-tls": does not fit a canary stack with routing gateway: prod's Gateway terminates TLS/] },
+        { what: "a Gateway key with routing ingress", stack: "dev", overrides: { ...INGRESS, gatewayClass: "traefik" }, expect: [/sample-app:gatewayClass = "traefik": only applies with routing gateway/] },
+        { what: "an ingress class with routing gateway", stack: "dev", overrides: { ingressClass: "nginx" }, expect: [/sample-app:ingressClass = "nginx": only applies with routing ingress/] },
+        { what: "a gray share without gray's namespace", stack: "prod", overrides: { grayNamespace: undefined }, expect: [/sample-app:grayWeight = 10: needs grayNamespace/] },
+        { what: "a gray share set in the canary stack", stack: "gray", overrides: { grayWeight: 5 }, expect: [/sample-app:grayWeight = 5: is prod's key/] },
+        { what: "a gray share with routing ingress", stack: "prod", overrides: { ...INGRESS, grayWeight: 5 }, expect: [/sample-app:grayWeight = 5: only applies with routing gateway/] },
+        { what: "listener ports for a shared Gateway", stack: "prod", overrides: { gatewayHttpPort: 8080 }, expect: [/sample-app:gatewayHttpPort = 8080: only applies to a Gateway the stack creates/] },
+        { what: "a listener port out of range", stack: "dev", overrides: { gatewayHttpsPort: 70000 }, expect: [/sample-app:gatewayHttpsPort = "70000": must be an integer from 0 to 65535/] },
+        { what: "data-plane labels that are not key=value", stack: "dev", overrides: { gatewayPodNamespace: "traefik", gatewayPodLabels: ["traefik"] }, expect: [/sample-app:gatewayPodLabels = "traefik": must be labels written key=value/] },
         { what: "a canary weight over 100", stack: "gray", overrides: { canaryWeight: 150 }, expect: [/sample-app:canaryWeight = "150": must be an integer from 0 to 100/] },
         { what: "an unknown environment", stack: "dev", overrides: { environment: "staging" }, expect: [/sample-app:environment = "staging": must be one of dev, test, gray, prod/] },
         { what: "a boolean that is not one", stack: "dev", overrides: { autoscaling: "yes" }, expect: [/sample-app:autoscaling = "yes": must be true or false/] },
@@ -103,10 +119,34 @@ describe("stack configuration", () => {
     it("knows each profile's storage, ingress and registry rules", () => {
         assert.deepStrictEqual(PROFILES.minikube.storageClasses[0], "standard");
         assert.strictEqual(PROFILES.ack.minStorage, "20Gi");
-        const alb = parseSettings(raw("prod", { ingressClass: "alb", ingressAllowedCidrs: ["10.0.0.0/16"] }), "prod");
+        const alb = parseSettings(raw("prod", { ...INGRESS, ingressClass: "alb", ingressAllowedCidrs: ["10.0.0.0/16"] }), "prod");
         assert.deepStrictEqual(alb.ingressSource, { cidrs: ["10.0.0.0/16"] });
-        const nginx = parseSettings(raw("prod"), "prod");
+        const nginx = parseSettings(raw("prod", INGRESS), "prod");
         assert.deepStrictEqual(nginx.ingressSource, { namespace: "kube-system", podSelector: { app: "ingress-nginx" } });
+        const albGateway = parseSettings(raw("prod"), "prod");
+        assert.deepStrictEqual([albGateway.routing, albGateway.gateway, albGateway.ingressSource], ["gateway", { shared: { name: "public-alb", namespace: "gateway-system" } }, { cidrs: ["10.0.0.0/16"] }]);
+        const traefik = parseSettings(raw("dev"), "dev");
+        assert.deepStrictEqual([traefik.routing, traefik.gateway, traefik.ingressSource], ["gateway", { className: "traefik", ports: { http: 8000, https: 8443 } }, { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } }]);
+    });
+
+    it("routes through the Gateway API by default on both profiles, and through an Ingress when routing says so", () => {
+        assert.deepStrictEqual(Object.values(PROFILES).map(p => p.routing), ["gateway", "gateway"]);
+        for (const stack of ["dev", "test", "gray", "prod"]) {
+            assert.strictEqual(parseSettings(raw(stack), stack).routing, "gateway", stack);
+            const ingress = parseSettings(raw(stack, INGRESS), stack);
+            assert.deepStrictEqual([ingress.routing, ingress.ingressClass, ingress.gateway], ["ingress", "nginx", undefined], stack);
+        }
+    });
+
+    it("puts a stack on any Gateway API implementation through config alone: class, data-plane namespace and labels", () => {
+        const s = parseSettings(raw("dev", { routing: "gateway", gatewayClass: "eg", gatewayPodNamespace: "envoy-gateway-system", gatewayPodLabels: ["app.kubernetes.io/name=envoy", "gateway.envoyproxy.io/owning-gateway-name=sample-app"] }), "dev");
+        assert.deepStrictEqual(s.gateway, { className: "eg", ports: { http: 8000, https: 8443 } });
+        assert.deepStrictEqual(s.ingressSource, {
+            namespace: "envoy-gateway-system",
+            podSelector: { "app.kubernetes.io/name": "envoy", "gateway.envoyproxy.io/owning-gateway-name": "sample-app" },
+        });
+        const shared = parseSettings(raw("dev", { gatewayName: "shared" }), "dev");
+        assert.deepStrictEqual(shared.gateway, { shared: { name: "shared", namespace: "sample-app-dev" } }, "gatewayNamespace defaults to the stack's namespace");
     });
 });
 

@@ -174,6 +174,19 @@ export async function runProgram(
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const indexProgram = require("../index") as () => Promise<Record<string, unknown>>;
 
+export const ROUTINGS = ["gateway", "ingress"] as const;
+export type RoutingMode = (typeof ROUTINGS)[number];
+
+/** Keys only routing gateway takes: a stack file written for gateway mode carries some of them. */
+const GATEWAY_KEYS = ["gatewayClass", "gatewayName", "gatewayNamespace", "gatewayPodNamespace", "gatewayPodLabels", "gatewayHttpPort", "gatewayHttpsPort", "grayWeight"];
+
+/** Config overrides that put any stack in `mode`, dropping the other mode's keys from its stack file. */
+export function routingOverrides(mode: RoutingMode): Record<string, unknown> {
+    return mode === "ingress"
+        ? { routing: "ingress", ...Object.fromEntries(GATEWAY_KEYS.map(k => [k, undefined])) }
+        : { routing: "gateway", ingressClass: undefined };
+}
+
 /** Runs index.ts for `stack` under mocks, with its Pulumi.<stack>.yaml and `overrides`. */
 export function runStack(stack: string, overrides: Record<string, unknown> = {}, options: MockOptions = {}): Promise<StackRun> {
     return runProgram(stack, stackConfig(stack, overrides), indexProgram, options);

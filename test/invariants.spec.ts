@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, runStack, STACKS, StackRun, workloads } from "./harness";
+import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, routingOverrides, ROUTINGS, RoutingMode, runStack, StackName, STACKS, StackRun, workloads } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
 import { parseQuantity } from "../config";
 import { stackRun } from "./runs";
@@ -31,10 +31,23 @@ function labelledMetadata(o: KObj): { where: string; labels: Record<string, stri
     return out;
 }
 
-for (const stack of STACKS) {
-    describe(`every object of the ${stack} stack`, () => {
+/** The proxies that could forward public traffic, and the one that does for a stack in a routing mode. */
+function proxies(stack: StackName, mode: RoutingMode): { all: Endpoint[]; active: string } {
+    const minikube = stack === "dev" || stack === "test";
+    const all: Endpoint[] = [
+        { id: "traefik", namespace: "traefik", labels: { "app.kubernetes.io/name": "traefik" } },
+        minikube
+            ? { id: "ingress-nginx", namespace: "ingress-nginx", labels: { "app.kubernetes.io/name": "ingress-nginx" } }
+            : { id: "ingress-nginx", namespace: "kube-system", labels: { app: "ingress-nginx" } },
+        { id: "alb", namespace: "", labels: {}, ip: "10.0.3.4" },
+    ];
+    return { all, active: mode === "ingress" ? "ingress-nginx" : minikube ? "traefik" : "alb" };
+}
+
+for (const stack of STACKS) for (const mode of ROUTINGS) {
+    describe(`every object of the ${stack} stack with routing ${mode}`, () => {
         let run: StackRun;
-        before(async () => { run = await stackRun(stack); });
+        before(async () => { run = await stackRun(stack, mode); });
 
         it("carries the standard labels, env and tier", () => {
             assert.ok(run.objects.length > 20);
@@ -198,7 +211,7 @@ for (const stack of STACKS) {
         });
 
         it("lets a named monitoring namespace scrape the API and nothing else", async () => {
-            const scraped = await runStack(stack, { metricsNamespace: "monitoring" });
+            const scraped = await runStack(stack, { ...routingOverrides(mode), metricsNamespace: "monitoring" });
             const prometheus: Endpoint = { id: "prometheus", namespace: "monitoring", labels: { app: "prometheus" } };
             const targets = workloads(scraped).map(w => ({ id: w.metadata.name, namespace: `sample-app-${stack}`, labels: w.spec.template.metadata.labels }));
             const flows = allowedFlows(ofKind(scraped, "NetworkPolicy"), [prometheus, ...targets], [{ port: 8080, protocol: "TCP" }, { port: 6379, protocol: "TCP" }], `sample-app-${stack}`)
@@ -239,9 +252,7 @@ for (const stack of STACKS) {
                 const w = workloads(run).find(x => x.metadata.name === name);
                 return w && { id: name, namespace: ns, labels: w.spec.template.metadata.labels };
             };
-            const controller: Endpoint = stack === "dev" || stack === "test"
-                ? { id: "controller", namespace: "ingress-nginx", labels: { "app.kubernetes.io/name": "ingress-nginx" } }
-                : { id: "controller", namespace: "kube-system", labels: { app: "ingress-nginx" } };
+            const proxy = proxies(stack, mode);
             const grayApi: Endpoint = {
                 id: "gray-api", namespace: "sample-app-gray",
                 labels: { "app.kubernetes.io/name": "user-api", "app.kubernetes.io/component": "backend", "app.kubernetes.io/instance": "gray" },
@@ -252,7 +263,7 @@ for (const stack of STACKS) {
             };
             const endpoints: Endpoint[] = [
                 ...["frontend", "user-api", "redis"].map(podOf).filter((e): e is Endpoint => e !== undefined),
-                controller,
+                ...proxy.all,
                 { id: "dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } },
                 { id: "stranger", namespace: "default", labels: { app: "other" } },
                 { id: "internet", namespace: "", labels: {}, ip: "203.0.113.7" },
@@ -262,7 +273,7 @@ for (const stack of STACKS) {
             const own = endpoints.filter(e => e.namespace === ns).map(e => e.id);
             const expected = [
                 ...own.flatMap(id => [`${id} -> dns:53/TCP`, `${id} -> dns:53/UDP`]),
-                "controller -> frontend:8080/TCP",
+                `${proxy.active} -> frontend:8080/TCP`,
                 "frontend -> user-api:8080/TCP",
                 ...(stack === "gray" ? ["user-api -> prod-redis:6379/TCP"] : ["user-api -> redis:6379/TCP"]),
                 ...(stack === "prod" ? ["gray-api -> redis:6379/TCP"] : []),

@@ -33,12 +33,25 @@ describe("the environment matrix", () => {
             assert.strictEqual(vct.spec.resources.requests.storage, "1Gi");
         });
 
-        it("publishes sample-app.dev.local on the nginx ingress class without TLS", () => {
-            const ing = one(run, "Ingress", "sample-app");
+        it("publishes sample-app.dev.local through its own Gateway of class traefik, HTTP only, and no Ingress", () => {
+            const gw = one(run, "Gateway", "sample-app");
+            assert.strictEqual(gw.spec.gatewayClassName, "traefik");
+            assert.deepStrictEqual(gw.spec.listeners.map((l: KObj) => [l.name, l.protocol, l.port, l.hostname]), [["http", "HTTP", 8000, "sample-app.dev.local"]], "the port of Traefik's web entryPoint");
+            const route = one(run, "HTTPRoute", "sample-app");
+            assert.deepStrictEqual(route.spec.hostnames, ["sample-app.dev.local"]);
+            assert.deepStrictEqual(route.spec.parentRefs, [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "sample-app" }]);
+            assert.deepStrictEqual(ofKind(run, "Ingress"), []);
+            assert.strictEqual(run.outputs.publicUrl, "http://sample-app.dev.local/");
+        });
+
+        it("publishes sample-app.dev.local on the nginx ingress class without TLS with routing ingress", async () => {
+            const ingressRun = await stackRun("dev", "ingress");
+            assert.deepStrictEqual(ingressRun.objects.filter(o => o.apiVersion.startsWith("gateway.networking.k8s.io/")), []);
+            const ing = one(ingressRun, "Ingress", "sample-app");
             assert.strictEqual(ing.spec.ingressClassName, "nginx");
             assert.strictEqual(ing.spec.rules[0].host, "sample-app.dev.local");
             assert.strictEqual(ing.spec.tls, undefined);
-            assert.strictEqual(run.outputs.publicUrl, "http://sample-app.dev.local/");
+            assert.strictEqual(ingressRun.outputs.publicUrl, "http://sample-app.dev.local/");
         });
 
         it("uses local images that minikube already has", () => {
@@ -81,9 +94,10 @@ describe("the environment matrix", () => {
             assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget").map(p => p.metadata.name).sort(), ["frontend", "user-api"]);
         });
 
-        it("keeps its own 1Gi Redis and publishes sample-app.test.local", () => {
+        it("keeps its own 1Gi Redis and publishes sample-app.test.local", async () => {
             assert.strictEqual(one(run, "StatefulSet", "redis").spec.volumeClaimTemplates[0].spec.resources.requests.storage, "1Gi");
-            assert.strictEqual(one(run, "Ingress", "sample-app").spec.rules[0].host, "sample-app.test.local");
+            assert.deepStrictEqual(one(run, "HTTPRoute", "sample-app").spec.hostnames, ["sample-app.test.local"]);
+            assert.strictEqual(one(await stackRun("test", "ingress"), "Ingress", "sample-app").spec.rules[0].host, "sample-app.test.local");
         });
     });
 
@@ -119,8 +133,26 @@ describe("the environment matrix", () => {
             assert.strictEqual(ofKind(run, "PodDisruptionBudget").length, 2);
         });
 
-        it("publishes a weighted, header-forced canary on prod's host", () => {
-            const ing = one(run, "Ingress", "sample-app-canary");
+        it("routes only header requests to itself, on prod's host and prod's Gateway, and lets prod's route reach its frontend", () => {
+            const route = one(run, "HTTPRoute", "sample-app-canary");
+            assert.deepStrictEqual(route.spec.hostnames, [PROD_OUTPUTS.host]);
+            assert.deepStrictEqual(route.spec.parentRefs, [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "public-alb", namespace: "gateway-system" }]);
+            for (const rule of route.spec.rules) {
+                assert.deepStrictEqual(rule.matches.map((m: KObj) => m.headers), [[{ type: "Exact", name: "X-Canary", value: "always" }]]);
+                assert.deepStrictEqual(rule.backendRefs, [{ name: "frontend", port: 80, weight: 1 }]);
+            }
+            const grant = one(run, "ReferenceGrant", "sample-app-backend");
+            assert.deepStrictEqual(grant.spec, {
+                from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: PROD_OUTPUTS.namespace }],
+                to: [{ group: "", kind: "Service", name: "frontend" }],
+            });
+            assert.deepStrictEqual(ofKind(run, "Gateway"), [], "gray never owns the Gateway prod's traffic depends on");
+            assert.deepStrictEqual(ofKind(run, "Ingress"), []);
+        });
+
+        it("publishes a weighted, header-forced canary Ingress on prod's host with routing ingress", async () => {
+            const ingressRun = await stackRun("gray", "ingress");
+            const ing = one(ingressRun, "Ingress", "sample-app-canary");
             assert.strictEqual(ing.spec.rules[0].host, PROD_OUTPUTS.host);
             assert.strictEqual(ing.metadata.namespace, "sample-app-gray");
             assert.deepStrictEqual(ing.metadata.annotations, {
@@ -129,7 +161,7 @@ describe("the environment matrix", () => {
                 "nginx.ingress.kubernetes.io/canary-by-header": "X-Canary",
                 "nginx.ingress.kubernetes.io/canary-by-header-value": "always",
             });
-            assert.strictEqual(ofKind(run, "Ingress").length, 1);
+            assert.strictEqual(ofKind(ingressRun, "Ingress").length, 1);
         });
 
         it("pulls images from the configured registry", () => {
@@ -161,11 +193,30 @@ describe("the environment matrix", () => {
             assert.strictEqual(vct.spec.resources.requests.storage, "20Gi");
         });
 
-        it("serves its host over TLS from config", () => {
-            const ing = one(run, "Ingress", "sample-app");
-            assert.deepStrictEqual(ing.spec.tls, [{ hosts: ["sample-app.example.com"], secretName: "sample-app-tls" }]);
+        it("attaches to the shared Gateway, lends it the TLS Secret, and splits plain requests with gray", () => {
+            const route = one(run, "HTTPRoute", "sample-app");
+            assert.deepStrictEqual(route.spec.parentRefs, [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "public-alb", namespace: "gateway-system" }]);
+            assert.deepStrictEqual(route.spec.rules.map((r: KObj) => r.matches[0].path.value), ["/api", "/"]);
+            for (const rule of route.spec.rules) {
+                assert.deepStrictEqual(rule.backendRefs, [
+                    { name: "frontend", port: 80, weight: 90 },
+                    { name: "frontend", namespace: "sample-app-gray", port: 80, weight: 10 },
+                ]);
+            }
+            assert.deepStrictEqual(one(run, "ReferenceGrant", "sample-app-tls").spec, {
+                from: [{ group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "gateway-system" }],
+                to: [{ group: "", kind: "Secret", name: "sample-app-tls" }],
+            });
+            assert.deepStrictEqual(ofKind(run, "Gateway"), []);
             assert.strictEqual(run.outputs.publicUrl, "https://sample-app.example.com/");
-            assert.strictEqual(run.outputs.host, "sample-app.example.com");
+        });
+
+        it("serves its host over TLS from config with routing ingress", async () => {
+            const ingressRun = await stackRun("prod", "ingress");
+            const ing = one(ingressRun, "Ingress", "sample-app");
+            assert.deepStrictEqual(ing.spec.tls, [{ hosts: ["sample-app.example.com"], secretName: "sample-app-tls" }]);
+            assert.strictEqual(ingressRun.outputs.publicUrl, "https://sample-app.example.com/");
+            assert.strictEqual(ingressRun.outputs.host, "sample-app.example.com");
         });
 
         it("protects the namespace and Redis, and nothing else, from deletion", () => {
@@ -186,9 +237,10 @@ describe("the environment matrix", () => {
         });
     });
 
-    it("puts canary annotations in gray only", async () => {
+    it("puts canary annotations in gray only, and none with routing gateway", async () => {
         for (const stack of STACKS) {
-            const keys = annotationKeys(await stackRun(stack)).filter(k => k.includes("canary"));
+            assert.deepStrictEqual(annotationKeys(await stackRun(stack, "gateway")).filter(k => k.includes("canary")), [], stack);
+            const keys = annotationKeys(await stackRun(stack, "ingress")).filter(k => k.includes("canary"));
             assert.strictEqual(keys.length > 0, stack === "gray", `${stack}: ${keys.join(", ")}`);
         }
     });

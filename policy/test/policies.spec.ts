@@ -9,6 +9,7 @@ import {
     containerResources,
     DEFAULT_ALLOWED_STORAGE_CLASSES,
     hpaDeploymentWithoutReplicas,
+    httpRouteScope,
     ingressClass,
     noExternalServices,
     noSecretsInConfigMaps,
@@ -148,7 +149,7 @@ describe("policy no-external-services", () => {
 
     it("rejects LoadBalancer and NodePort", async () => {
         assertOne(await validate(noExternalServices, service("LoadBalancer")),
-            /^Service "frontend" is of type LoadBalancer: expose it through the Ingress, or allow it in the policy config/);
+            /^Service "frontend" is of type LoadBalancer: expose it through the Gateway or the Ingress, or allow it in the policy config/);
         assertOne(await validate(noExternalServices, service("NodePort")), /is of type NodePort/);
     });
 
@@ -233,6 +234,26 @@ describe("policy ingress-class", () => {
     it("rejects an Ingress without one, even with the deprecated annotation", async () => {
         assertOne(await validate(ingressClass, ingress({})), /^Ingress "sample-app" has no spec\.ingressClassName; name the ingress class/);
         assertOne(await validate(ingressClass, ingress({}, { "kubernetes.io/ingress.class": "nginx" })), /deprecated/);
+    });
+});
+
+describe("policy httproute-scope", () => {
+    const route = (spec: Record<string, unknown>) =>
+        kube("gateway.networking.k8s.io/v1", "HTTPRoute", { metadata: { name: "sample-app" }, spec: { rules: [], ...spec } });
+    const parentRefs = [{ name: "public-alb", namespace: "gateway-system" }];
+
+    it("passes an HTTPRoute attached to a named Gateway for an exact host", async () => {
+        assert.deepStrictEqual(await validate(httpRouteScope, route({ parentRefs, hostnames: ["a.example.com"] })), []);
+    });
+
+    it("rejects an HTTPRoute without a parent Gateway, without hostnames, or with a wildcard hostname", async () => {
+        assertOne(await validate(httpRouteScope, route({ hostnames: ["a.example.com"] })), /^HTTPRoute "sample-app" names no parent Gateway in spec\.parentRefs/);
+        assertOne(await validate(httpRouteScope, route({ parentRefs })), /^HTTPRoute "sample-app" has no spec\.hostnames, so it takes every host of its Gateway/);
+        assertOne(await validate(httpRouteScope, route({ parentRefs, hostnames: ["*.example.com"] })), /has a wildcard hostname \(\*\.example\.com\)/);
+    });
+
+    it("leaves other kinds alone", async () => {
+        assert.deepStrictEqual(await validate(httpRouteScope, kube("networking.k8s.io/v1", "Ingress", { metadata: { name: "x" }, spec: {} })), []);
     });
 });
 

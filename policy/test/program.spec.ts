@@ -9,7 +9,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Redis, UserApi } from "../../components";
-import { runProgram, runStack, stackConfig, STACKS, StackRun } from "../../test/harness";
+import { routingOverrides, ROUTINGS, RoutingMode, runProgram, runStack, stackConfig, STACKS, StackRun } from "../../test/harness";
 import { resourcePolicies, stackPolicies } from "../policies";
 import { clone, Resource, resourcesOf, validateAll, Violation } from "./helpers";
 import { profileConfig, stackProfile } from "./profiles";
@@ -21,21 +21,22 @@ function show(violations: Violation[]): string {
 }
 
 const runs = new Map<string, Promise<StackRun>>();
-function stackRun(stack: string): Promise<StackRun> {
-    if (!runs.has(stack)) {
-        runs.set(stack, runStack(stack));
+function stackRun(stack: string, mode?: RoutingMode): Promise<StackRun> {
+    const key = `${stack}:${mode ?? ""}`;
+    if (!runs.has(key)) {
+        runs.set(key, runStack(stack, mode ? routingOverrides(mode) : {}));
     }
-    return runs.get(stack)!;
+    return runs.get(key)!;
 }
 
-for (const stack of STACKS) {
-    describe(`the ${stack} stack's objects`, () => {
+for (const stack of STACKS) for (const mode of ROUTINGS) {
+    describe(`the ${stack} stack's objects with routing ${mode}`, () => {
         let resources: Resource[];
-        before(async () => { resources = resourcesOf(await stackRun(stack)); });
+        before(async () => { resources = resourcesOf(await stackRun(stack, mode)); });
 
         it("include what every policy looks at (so zero violations is not vacuous)", () => {
             const kinds = new Set(resources.map(r => r.type.split(":").pop()));
-            for (const kind of ["Deployment", "Service", "ConfigMap", "Ingress"]) {
+            for (const kind of ["Deployment", "Service", "ConfigMap", mode === "gateway" ? "HTTPRoute" : "Ingress"]) {
                 assert.ok(kinds.has(kind), `${stack} registers no ${kind}`);
             }
             if (stack !== "gray") {
@@ -79,8 +80,8 @@ describe("deliberately broken inputs are rejected", () => {
         ]);
     });
 
-    it("one mutation per policy on a copy of the test stack: each is caught by its policy, and only by it", async () => {
-        const resources = clone(resourcesOf(await stackRun("test")));
+    it("one mutation per policy on a copy of the test stack (its objects in both routing modes): each is caught by its policy, and only by it", async () => {
+        const resources = clone([...resourcesOf(await stackRun("test", "gateway")), ...resourcesOf(await stackRun("test", "ingress")).filter(r => r.type.endsWith(":Ingress"))]);
         const find = (kind: string, name: string) => {
             const r = resources.find(x => x.type.endsWith(`:${kind}`) && x.props.metadata?.name === name);
             assert.ok(r, `test stack has no ${kind} ${name}`);
@@ -97,6 +98,7 @@ describe("deliberately broken inputs are rejected", () => {
         find("ConfigMap", "redis-config").data["redis.conf"] += "requirepass hunter2\n"; // no-secrets-in-configmaps
         api.env.push({ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } }); // no-secrets-in-env
         delete find("Ingress", "sample-app").spec.ingressClassName;           // ingress-class
+        find("HTTPRoute", "sample-app").spec.hostnames = [];                  // httproute-scope
         find("Deployment", "user-api").spec.replicas = 2;                     // hpa-deployment-without-replicas
 
         const violations = await validateAll(PACK, resources, profileConfig("minikube"));

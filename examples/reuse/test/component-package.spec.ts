@@ -31,7 +31,7 @@ const PACKAGE = "sample-app";
 const rootPackage = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 
 /** Every component the package serves: what provider.ts passes to componentProviderHost. */
-const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend", "NetworkPolicies", "PublicIngress", "Redis", "UserApi"];
+const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend", "GatewayRoute", "NetworkPolicies", "PublicIngress", "Redis", "UserApi"];
 
 /**
  * Properties whose type the analyzer cannot turn into a schema type today, with
