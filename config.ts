@@ -48,6 +48,8 @@ export interface ClusterProfile {
     readonly gatewayDataPlanes: Readonly<Record<string, PodSource>>;
     /** Listener ports of a Gateway the stack creates (Traefik: they must equal its entryPoints' ports). */
     readonly gatewayPorts: { readonly http: number; readonly https: number };
+    /** A Gateway the cluster provides for every app: stacks attach to it unless gatewayName or gatewayClass say otherwise. */
+    readonly sharedGateway?: { readonly name: string; readonly namespace: string };
     /** Whether images need a registry prefix (no local image store to load into). */
     readonly registryRequired: boolean;
     readonly imagePullPolicy: "IfNotPresent" | "Always";
@@ -101,6 +103,13 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         ingressClasses: ["traefik"],
         // Traefik v3 runs in namespace traefik (host network, a loopback port) and serves Ingress and the Gateway API.
         ingressControllers: { traefik: { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } } },
+        // Gateway API through the same Traefik: stacks attach to the cluster's shared Gateway traefik/sample-app-local.
+        routing: "gateway",
+        gatewayClasses: ["traefik"],
+        gatewayDataPlanes: { traefik: { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } } },
+        // A Gateway a stack creates must listen on Traefik's web entryPoint (scripts/cluster/lib.sh HTTP_PORT); there is no HTTPS entryPoint.
+        gatewayPorts: { http: 18080, https: 18443 },
+        sharedGateway: { name: "sample-app-local", namespace: "traefik" },
         registryRequired: false,
         // Images are imported into the node's containerd by scripts/cluster/images.sh; there is no registry to pull from.
         imagePullPolicy: "IfNotPresent",
@@ -497,9 +506,11 @@ function routingSettings(r: Reader, profile: ClusterProfile, ctx: RoutingContext
                 r.problem("gatewayClass", cls, "conflicts with gatewayName: set gatewayClass to create a Gateway, or gatewayName to attach to a shared one, not both");
             }
         }
+        const shared = name !== "" ? { name, namespace: namespace || ctx.namespace } : cls === "" ? profile.sharedGateway : undefined;
+        const className = shared ? undefined : cls || profile.gatewayClasses[0];
         if (ctx.canary) {
-            if (name === "") {
-                r.problem("gatewayName", "", "is required in a canary stack (prodStack set) with routing gateway: its header route attaches to prod's Gateway; set gatewayName and gatewayNamespace to it");
+            if (shared === undefined) {
+                r.problem("gatewayName", name, "is required in a canary stack (prodStack set) with routing gateway: its header route attaches to prod's Gateway; set gatewayName and gatewayNamespace to it");
             }
             if (ctx.tlsSecretName !== "") {
                 r.problem("tlsSecretName", ctx.tlsSecretName, "does not fit a canary stack with routing gateway: prod's Gateway terminates TLS for prod's host; remove it");
@@ -510,17 +521,16 @@ function routingSettings(r: Reader, profile: ClusterProfile, ctx: RoutingContext
         } else if (grayWeight > 0 && ctx.grayNamespace === "") {
             r.problem("grayWeight", grayWeight, "needs grayNamespace: the namespace of gray's frontend Service the share goes to");
         }
-        const className = name === "" ? cls || profile.gatewayClasses[0] : undefined;
-        if (name === "" && className === undefined && !ctx.canary) {
+        if (shared === undefined && className === undefined && !ctx.canary) {
             r.problem("gatewayName", "", `is required with routing gateway on cluster profile ${profile.name}, which has no default GatewayClass: set gatewayName (and gatewayNamespace) to attach to a shared Gateway, or gatewayClass to create one`);
         }
         for (const [key, value] of [["gatewayHttpPort", httpPort], ["gatewayHttpsPort", httpsPort]] as const) {
-            if (value > 0 && name !== "") {
+            if (value > 0 && shared !== undefined) {
                 r.problem(key, value, "only applies to a Gateway the stack creates; the shared Gateway's owner sets its listeners");
             }
         }
         const ports = { http: httpPort || profile.gatewayPorts.http, https: httpsPort || profile.gatewayPorts.https };
-        gateway = name !== "" ? { shared: { name, namespace: namespace || ctx.namespace } } : { className, ports };
+        gateway = shared ? { shared } : { className, ports };
 
         const podNamespace = r.string("gatewayPodNamespace");
         const podSelector = labelMap(r, "gatewayPodLabels", podLabels);

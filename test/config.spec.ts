@@ -80,7 +80,7 @@ describe("stack configuration", () => {
         { what: "a TLS Secret in a canary with routing gateway", stack: "gray", overrides: { tlsSecretName: "gray-tls" }, expect: [/sample-app:tlsSecretName = "gray-tls": does not fit a canary stack with routing gateway: prod's Gateway terminates TLS/] },
         { what: "a Gateway key with routing ingress", stack: "dev", overrides: { ...INGRESS, gatewayClass: "traefik" }, expect: [/sample-app:gatewayClass = "traefik": only applies with routing gateway/] },
         { what: "an ingress class with routing gateway", stack: "dev", overrides: { ingressClass: "nginx" }, expect: [/sample-app:ingressClass = "nginx": only applies with routing ingress/] },
-        { what: "a gray share without gray's namespace", stack: "prod", overrides: { grayNamespace: undefined }, expect: [/sample-app:grayWeight = 10: needs grayNamespace/] },
+        { what: "a gray share without gray's namespace", stack: "prod", overrides: { grayWeight: 10, grayNamespace: undefined }, expect: [/sample-app:grayWeight = 10: needs grayNamespace/] },
         { what: "a gray share set in the canary stack", stack: "gray", overrides: { grayWeight: 5 }, expect: [/sample-app:grayWeight = 5: is prod's key/] },
         { what: "a gray share with routing ingress", stack: "prod", overrides: { ...INGRESS, grayWeight: 5 }, expect: [/sample-app:grayWeight = 5: only applies with routing gateway/] },
         { what: "listener ports for a shared Gateway", stack: "prod", overrides: { gatewayHttpPort: 8080 }, expect: [/sample-app:gatewayHttpPort = 8080: only applies to a Gateway the stack creates/] },
@@ -130,12 +130,20 @@ describe("stack configuration", () => {
     });
 
     it("routes through the Gateway API by default on both profiles, and through an Ingress when routing says so", () => {
-        assert.deepStrictEqual(Object.values(PROFILES).map(p => p.routing), ["gateway", "gateway"]);
+        assert.deepStrictEqual(Object.fromEntries(Object.values(PROFILES).map(p => [p.name, p.routing])), { minikube: "gateway", ack: "gateway", local: "gateway" });
         for (const stack of ["dev", "test", "gray", "prod"]) {
             assert.strictEqual(parseSettings(raw(stack), stack).routing, "gateway", stack);
             const ingress = parseSettings(raw(stack, INGRESS), stack);
             assert.deepStrictEqual([ingress.routing, ingress.ingressClass, ingress.gateway], ["ingress", "nginx", undefined], stack);
         }
+    });
+
+    it("attaches a stack on the local cluster to its shared Gateway traefik/sample-app-local, or to an own Gateway on Traefik's entryPoint", () => {
+        const local = { clusterProfile: "local", kubeContext: "sample-app-local", host: "sample-app.dev.localhost" };
+        const s = parseSettings(raw("dev", local), "dev");
+        assert.deepStrictEqual([s.routing, s.gateway, s.ingressSource], ["gateway", { shared: { name: "sample-app-local", namespace: "traefik" } }, { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } }]);
+        assert.deepStrictEqual(parseSettings(raw("dev", { ...local, gatewayClass: "traefik" }), "dev").gateway, { className: "traefik", ports: { http: 18080, https: 18443 } });
+        assert.deepStrictEqual(parseSettings(raw("dev", { ...local, ...INGRESS }), "dev").ingressClass, "traefik");
     });
 
     it("puts a stack on any Gateway API implementation through config alone: class, data-plane namespace and labels", () => {

@@ -110,9 +110,9 @@ describe("routing through the Gateway API", () => {
         let gray: StackRun;
         let prodAlone: StackRun;
         before(async () => {
-            prod = await stackRun("prod", "gateway");
+            prod = await runStack("prod", { grayWeight: 10 });
             gray = await stackRun("gray", "gateway");
-            prodAlone = await runStack("prod", { grayWeight: 0 });
+            prodAlone = await stackRun("prod", "gateway");
         });
         const both = (p: StackRun, g?: StackRun) => [...p.objects, ...(g?.objects ?? [])];
 
@@ -162,7 +162,7 @@ describe("routing through the Gateway API", () => {
         });
 
         it("works the same on a Gateway prod creates, which admits gray's namespace and no other", async () => {
-            const own = { gatewayName: undefined, gatewayNamespace: undefined, gatewayClass: "alb" };
+            const own = { gatewayName: undefined, gatewayNamespace: undefined, gatewayClass: "alb", grayWeight: 10 };
             const p = await runStack("prod", own);
             const g = await runStack("gray", { gatewayName: "sample-app", gatewayNamespace: PROD_OUTPUTS.namespace });
             const gw: GatewayId = { namespace: PROD_OUTPUTS.namespace, name: "sample-app" };

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { isSecretValue, KObj, one, reveal, ofKind, PROD_OUTPUTS, STACKS, StackRun, workloads, MOCK_PASSWORD } from "./harness";
+import { isSecretValue, KObj, one, reveal, ofKind, PROD_OUTPUTS, runStack, STACKS, StackRun, workloads, MOCK_PASSWORD } from "./harness";
 import { parseQuantity } from "../config";
 import { stackRun } from "./runs";
 
@@ -193,8 +193,9 @@ describe("the environment matrix", () => {
             assert.strictEqual(vct.spec.resources.requests.storage, "20Gi");
         });
 
-        it("attaches to the shared Gateway, lends it the TLS Secret, and splits plain requests with gray", () => {
-            const route = one(run, "HTTPRoute", "sample-app");
+        it("attaches to the shared Gateway, lends it the TLS Secret, and splits plain requests with gray once grayWeight is set", async () => {
+            assert.ok(!JSON.stringify(one(run, "HTTPRoute", "sample-app").spec).includes("sample-app-gray"), "no share for gray until prod's config says so");
+            const route = one(await runStack("prod", { grayWeight: 10 }), "HTTPRoute", "sample-app");
             assert.deepStrictEqual(route.spec.parentRefs, [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "public-alb", namespace: "gateway-system" }]);
             assert.deepStrictEqual(route.spec.rules.map((r: KObj) => r.matches[0].path.value), ["/api", "/"]);
             for (const rule of route.spec.rules) {
