@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Validates every manifest under rendered/mock/<stack>/ in strict mode (unknown
-# fields are errors) against the Kubernetes OpenAPI schemas of the versions we
-# target: 1.31 (ACK) and 1.33 (minikube). The schemas come from the PyPI package
-# kubernetes-validate, installed once into a venv under ~/.cache: no download at
-# validation time.
+# Validates every manifest under rendered/mock/<stack>/ and its variants
+# rendered/mock/<stack>-<variant>/ (scripts/manifests.ts) in strict mode (unknown fields are errors):
+#  - Kubernetes objects against the OpenAPI schemas of the versions we target,
+#    1.31 (ACK) and 1.33 (minikube), from the PyPI package kubernetes-validate;
+#  - Gateway API objects (gateway.networking.k8s.io) against the CRD schemas of
+#    the pinned Gateway API version (scripts/gateway-api-crds.sh, from the Go
+#    module cache), with scripts/validate-crds.py; first it proves on a copy of a
+#    rendered HTTPRoute that a misspelt field fails.
+# kubernetes-validate is installed once into a venv under ~/.cache and the CRDs
+# are downloaded once: after that, validation is offline.
 #
 #   scripts/validate-manifests.sh [stack ...]     (default: all four)
 set -euo pipefail
@@ -20,22 +25,54 @@ if [ ! -x "$venv/bin/kubernetes-validate" ]; then
   # The venv's scripts name the temp path in their shebang: point them at the final one.
   sed -i "1s|$venv.tmp|$venv|" "$venv"/bin/*
 fi
+crds="$(scripts/gateway-api-crds.sh)"
+validate_crds() { "$venv/bin/python" scripts/validate-crds.py "$crds" "$@"; }
+indent() { sed 's/^/     /'; }
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
 
 stacks=("$@"); [ ${#stacks[@]} -gt 0 ] || stacks=(dev test gray prod)
 passed=0; failed=0
 for stack in "${stacks[@]}"; do
-  dir="rendered/mock/$stack"
-  files=("$dir"/*.yaml)
-  [ -e "${files[0]}" ] || { echo "validate: no manifests in $dir; run scripts/manifests.ts first" >&2; exit 1; }
-  for k in "${K8S_VERSIONS[@]}"; do
-    if out=$("$venv/bin/kubernetes-validate" --strict --quiet -k "$k" "${files[@]}" 2>&1); then
-      echo "ok   $stack: ${#files[@]} manifests valid against Kubernetes $k (strict)"
+  for dir in "rendered/mock/$stack" "rendered/mock/$stack"-*; do
+    [ -d "$dir" ] || [ "$dir" = "rendered/mock/$stack" ] || continue
+    name="${dir#rendered/mock/}"
+    all=("$dir"/*.yaml)
+    [ -e "${all[0]}" ] || { echo "validate: no manifests in $dir; run scripts/manifests.ts first" >&2; exit 1; }
+    core=(); gateway=()
+    for f in "${all[@]}"; do
+      if grep -q '^apiVersion: gateway\.networking\.k8s\.io/' "$f"; then gateway+=("$f"); else core+=("$f"); fi
+    done
+    for k in "${K8S_VERSIONS[@]}"; do
+      if out=$("$venv/bin/kubernetes-validate" --strict --quiet -k "$k" "${core[@]}" 2>&1); then
+        echo "ok   $name: ${#core[@]} manifests valid against Kubernetes $k (strict)"
+        passed=$((passed + 1))
+      else
+        echo "FAIL $name against Kubernetes $k (strict):"; indent <<<"$out"
+        failed=$((failed + 1))
+      fi
+    done
+    [ ${#gateway[@]} -gt 0 ] || continue
+    if out=$(validate_crds "${gateway[@]}" 2>&1); then
+      echo "ok   $name: ${#gateway[@]} Gateway API manifests valid against the Gateway API CRDs in $crds (strict; ${out##*(}"
       passed=$((passed + 1))
     else
-      echo "FAIL $stack against Kubernetes $k (strict):"; echo "$out" | sed 's/^/     /'
+      echo "FAIL $name against the Gateway API CRDs (strict):"; indent <<<"$out"
       failed=$((failed + 1))
     fi
   done
 done
+
+# The Gateway API check must be able to fail: a rendered HTTPRoute with a misspelt field.
+route="$(grep -l '^kind: HTTPRoute' rendered/mock/*/*.yaml | head -n 1)"
+sed 's/backendRefs:/backendRef:/' "$route" >"$tmp/misspelt-httproute.yaml"
+if validate_crds "$tmp/misspelt-httproute.yaml" >/dev/null 2>&1; then
+  echo "FAIL the Gateway API check accepts an HTTPRoute with a misspelt field (backendRef, from $route)"
+  failed=$((failed + 1))
+else
+  echo "ok   the Gateway API check rejects an HTTPRoute with a misspelt field (backendRef)"
+  passed=$((passed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
