@@ -206,6 +206,8 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     grayWeight: { type: "integer", default: 0 },
     imageRegistry: { type: "string", default: "" },
     imageTag: { type: "string", default: "0.1.0" },
+    apiImageDigest: { type: "string", default: "" },
+    webImageDigest: { type: "string", default: "" },
     redisImage: { type: "string", default: "redis:7.4.2-alpine" },
     logLevel: { type: "string", default: "info" },
     frontendReplicas: { type: "integer", default: 1 },
@@ -241,6 +243,9 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** `name:tag`, `name:tag@sha256:…` or `name@sha256:…` (name: path segments, an optional registry host:port). */
+const IMAGE_REF = /^([a-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const REGISTRY = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$/;
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/;
 const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -599,15 +604,21 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     if (tag === "latest") {
         r.problem("imageTag", tag, "must pin a version: `latest` is not allowed");
     }
+    const digest = (key: string): string => {
+        const d = r.string(key);
+        return d === "" ? "" : `@${r.matching(key, d, DIGEST, "must be an image digest sha256:<64 lowercase hex digits>, as `docker buildx build --push` prints it")}`;
+    };
     const redisImage = r.string("redisImage");
-    const redisTag = /:([^/:]+)$/.exec(redisImage)?.[1];
-    if (redisTag === undefined || redisTag === "latest") {
-        r.problem("redisImage", redisImage, "must be an image pinned by tag, e.g. redis:7.4.2-alpine");
+    const redisRef = /^(.*?)(?::([^/:@]+))?(@.*)?$/.exec(redisImage)!;
+    if (redisRef[3] !== undefined && !DIGEST.test(redisRef[3].slice(1))) {
+        r.problem("redisImage", redisImage, "has a malformed digest: want <name>:<tag>@sha256:<64 lowercase hex digits>");
+    } else if (!IMAGE_REF.test(redisImage) || (redisRef[3] === undefined && (redisRef[2] === undefined || redisRef[2] === "latest"))) {
+        r.problem("redisImage", redisImage, "must be an image pinned by tag or digest, e.g. redis:7.4.2-alpine or redis:7.4.2-alpine@sha256:<64 hex digits>");
     }
     const prefix = registry === "" ? `${PROJECT}/` : `${registry}/${PROJECT}-`;
     const images = {
-        api: `${prefix}api:${tag}`,
-        web: `${prefix}web:${tag}`,
+        api: `${prefix}api:${tag}${digest("apiImageDigest")}`,
+        web: `${prefix}web:${tag}${digest("webImageDigest")}`,
         redis: registry === "" ? redisImage : `${registry}/${redisImage.split("/").pop()}`,
     };
 

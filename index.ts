@@ -60,6 +60,8 @@ export = async () => {
         imagePullPolicy: s.profile.imagePullPolicy,
         redis,
         logLevel: s.logLevel,
+        // Scrape annotations only where a Prometheus is let through the NetworkPolicies.
+        prometheusScrape: s.metricsNamespace !== undefined,
         serviceAccountName: access.serviceAccountNames[API],
         ...s.api,
         ...identity,

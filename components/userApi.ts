@@ -34,6 +34,12 @@ export interface UserApiArgs extends ScalingArgs {
     readonly resources?: ContainerResources;
     /** ServiceAccount to run as. Default: a new one named like the component, without token automount. */
     readonly serviceAccountName?: pulumi.Input<string>;
+    /**
+     * Annotate the pods (`prometheus.io/scrape`, `port`, `path: /metrics`) for a Prometheus that discovers pods by
+     * annotation. Set it only where such a Prometheus may reach the pods (NetworkPolicies' `metricsNamespace`),
+     * so the annotations never promise scraping that the policies block. Default: false.
+     */
+    readonly prometheusScrape?: boolean;
     /** Seconds from SIGTERM to SIGKILL; the API drains within this minus 5s. Default: 30. */
     readonly terminationGracePeriodSeconds?: number;
 }
@@ -90,7 +96,9 @@ export class UserApi extends pulumi.ComponentResource {
             serviceAccountName: args.serviceAccountName,
             runAs: { user: USER_API_DEFAULTS.uid, group: USER_API_DEFAULTS.uid },
             terminationGracePeriodSeconds: grace,
-            podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" },
+            podAnnotations: args.prometheusScrape
+                ? { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" }
+                : {},
             container: {
                 name: "api",
                 image: args.image,

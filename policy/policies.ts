@@ -150,6 +150,38 @@ export const pinnedImageTags = kubePolicy({
     }
 }));
 
+/** Config of `image-digests`. */
+export interface ImageDigestsConfig {
+    /** Every image must carry a digest (`name[:tag]@sha256:…`). */
+    requireDigest?: boolean;
+}
+
+export const imageDigests = kubePolicy({
+    name: "image-digests",
+    description: "Where the cluster profile requires it (images from a registry: ack), every container image is pinned by digest, " +
+        "so a re-pushed tag cannot change what runs and every node runs the same build.",
+    remediationSteps: "Set apiImageDigest and webImageDigest (the deploy workflow sets the digests of the images it built) and pin redisImage as <name>:<tag>@sha256:<digest>.",
+    configSchema: {
+        properties: {
+            requireDigest: {
+                type: "boolean",
+                default: false,
+                description: "Every image must be pinned by digest. On for the ack profile (registryRequired in ../config.ts; a test keeps the two equal).",
+            },
+        },
+    },
+}, (args, t, report) => {
+    if (args.getConfig<ImageDigestsConfig>().requireDigest !== true) {
+        return;
+    }
+    eachContainer(({ label, container }, _pod, where, rep) => {
+        const pin = imagePin(container.image);
+        if (!pin.pinned || pin.by !== "digest") {
+            rep(`${where}: ${label} image ${JSON.stringify(container.image ?? "")} is not pinned by digest; this cluster profile runs images by digest only (<name>:<tag>@sha256:<digest>).`);
+        }
+    })(args, t, report);
+});
+
 /** Config of `no-external-services`. */
 export interface ExternalServicesConfig {
     /** Services allowed to be LoadBalancer or NodePort, as `name` or `namespace/name`. */
@@ -396,6 +428,7 @@ export const resourcePolicies: readonly ResourceValidationPolicy[] = [
     containerProbes,
     restrictedSecurityContext,
     pinnedImageTags,
+    imageDigests,
     noExternalServices,
     allowedStorageClasses,
     noSecretsInConfigMaps,

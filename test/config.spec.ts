@@ -67,7 +67,10 @@ describe("stack configuration", () => {
         { what: "a missing host", stack: "dev", overrides: { host: undefined }, expect: [/sample-app:host = "": is required/] },
         { what: "a missing image registry on ACK", stack: "prod", overrides: { imageRegistry: undefined }, expect: [/sample-app:imageRegistry = "": is required for cluster profile ack/] },
         { what: "the latest tag", stack: "dev", overrides: { imageTag: "latest" }, expect: [/sample-app:imageTag = "latest": must pin a version/] },
-        { what: "an unpinned Redis image", stack: "dev", overrides: { redisImage: "redis" }, expect: [/sample-app:redisImage = "redis": must be an image pinned by tag/] },
+        { what: "an unpinned Redis image", stack: "dev", overrides: { redisImage: "redis" }, expect: [/sample-app:redisImage = "redis": must be an image pinned by tag or digest/] },
+        { what: "a Redis image with a malformed digest", stack: "prod", overrides: { redisImage: "redis:7.4.2-alpine@sha256:abc" }, expect: [/sample-app:redisImage = "redis:7.4.2-alpine@sha256:abc": has a malformed digest/] },
+        { what: "an api image digest that is not sha256 of 64 hex digits", stack: "prod", overrides: { apiImageDigest: "sha256:XYZ" }, expect: [/sample-app:apiImageDigest = "sha256:XYZ": must be an image digest sha256:<64 lowercase hex digits>/] },
+        { what: "a web image digest without its algorithm", stack: "gray", overrides: { webImageDigest: "a84fa9f6f913885ec2d2f05ca60cea5ab1e7a03faa5781fe45e7a2c085b72201" }, expect: [/sample-app:webImageDigest = "a84f.*": must be an image digest/] },
         { what: "a missing kube context on ACK", stack: "prod", overrides: { kubeContext: undefined }, expect: [/sample-app:kubeContext = "": is required for cluster profile ack/] },
         { what: "an ingress class the profile lacks", stack: "dev", overrides: { ...INGRESS, ingressClass: "alb" }, expect: [/sample-app:ingressClass = "alb": must be one of nginx/] },
         { what: "ALB without the CIDRs it reaches pods from", stack: "prod", overrides: { ...INGRESS, ingressClass: "alb", ingressAllowedCidrs: undefined }, expect: [/sample-app:ingressAllowedCidrs = \[\]: must list the CIDRs the alb load balancer/] },
@@ -110,6 +113,14 @@ describe("stack configuration", () => {
             assert.strictEqual(registered, 0, "no resource may be registered before the config is validated");
         });
     }
+
+    it("pins images by digest when the stack sets one, with or without a tag on Redis", () => {
+        const d = "sha256:" + "0123456789abcdef".repeat(4);
+        const s = parseSettings(raw("dev", { apiImageDigest: d, redisImage: `redis@${d}` }), "dev");
+        assert.strictEqual(s.images.api, `sample-app/api:0.1.0@${d}`);
+        assert.strictEqual(s.images.web, "sample-app/web:0.1.0", "no digest: by tag");
+        assert.strictEqual(s.images.redis, `redis@${d}`);
+    });
 
     it("reports every problem at once", () => {
         const problems = problemsOf(() => parseSettings(raw("dev", { apiReplicas: 0, host: "x", clusterProfile: "eks" }), "dev"));

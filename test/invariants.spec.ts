@@ -210,8 +210,18 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             assert.ok(one(run, "LimitRange", "sample-app-limits").spec.limits[0].default.memory);
         });
 
-        it("lets a named monitoring namespace scrape the API and nothing else", async () => {
+        it("promises no Prometheus scraping when no monitoring namespace may reach the API", () => {
+            assert.ok(!ofKind(run, "NetworkPolicy").some(np => JSON.stringify(np.spec).includes("monitoring")));
+            for (const w of workloads(run)) {
+                const keys = Object.keys(w.spec.template.metadata.annotations ?? {});
+                assert.deepStrictEqual(keys.filter(k => k.startsWith("prometheus.io/")), [], `${w.metadata.name} is annotated for a scrape the policies block`);
+            }
+        });
+
+        it("lets a named monitoring namespace scrape the API and nothing else, and annotates the API pods for it", async () => {
             const scraped = await runStack(stack, { ...routingOverrides(mode), metricsNamespace: "monitoring" });
+            assert.deepStrictEqual(one(scraped, "Deployment", "user-api").spec.template.metadata.annotations,
+                { "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics" });
             const prometheus: Endpoint = { id: "prometheus", namespace: "monitoring", labels: { app: "prometheus" } };
             const targets = workloads(scraped).map(w => ({ id: w.metadata.name, namespace: `sample-app-${stack}`, labels: w.spec.template.metadata.labels }));
             const flows = allowedFlows(ofKind(scraped, "NetworkPolicy"), [prometheus, ...targets], [{ port: 8080, protocol: "TCP" }, { port: 6379, protocol: "TCP" }], `sample-app-${stack}`)

@@ -164,11 +164,11 @@ describe("the environment matrix", () => {
             assert.strictEqual(ofKind(ingressRun, "Ingress").length, 1);
         });
 
-        it("pulls images from the configured registry", () => {
+        it("pulls images from the configured registry, pinned by the digests in its stack file", () => {
             const images = workloads(run).map(w => w.spec.template.spec.containers[0].image).sort();
             assert.deepStrictEqual(images, [
-                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-api:0.1.0",
-                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-web:0.1.0",
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-api:0.1.0@sha256:579861d32f9c19f1faa711bcf15de2e2648ee13b9704d6caeb3e979384af6bab",
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-web:0.1.0@sha256:a84fa9f6f913885ec2d2f05ca60cea5ab1e7a03faa5781fe45e7a2c085b72201",
             ]);
         });
     });
@@ -191,6 +191,15 @@ describe("the environment matrix", () => {
             const vct = one(run, "StatefulSet", "redis").spec.volumeClaimTemplates[0];
             assert.strictEqual(vct.spec.storageClassName, "alicloud-disk-topology-alltype");
             assert.strictEqual(vct.spec.resources.requests.storage, "20Gi");
+        });
+
+        it("runs every image by digest, Redis's included, from the registry", () => {
+            const images = workloads(run).map(w => w.spec.template.spec.containers[0].image).sort();
+            assert.deepStrictEqual(images, [
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/redis:7.4.2-alpine@sha256:14764ce5b9423bef076dd4dea24f33a872d4f357b7cd855afef5942c27ac9c34",
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-api:0.1.0@sha256:579861d32f9c19f1faa711bcf15de2e2648ee13b9704d6caeb3e979384af6bab",
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/sample-app-web:0.1.0@sha256:a84fa9f6f913885ec2d2f05ca60cea5ab1e7a03faa5781fe45e7a2c085b72201",
+            ]);
         });
 
         it("attaches to the shared Gateway, lends it the TLS Secret, and splits plain requests with gray once grayWeight is set", async () => {

@@ -51,6 +51,8 @@ function conforms(value: unknown, schema: PolicyConfigJSONSchema, where: string)
             assert.ok(value.length >= schema.minItems, `${where} needs ${schema.minItems} items`);
         }
         value.forEach((v, i) => conforms(v, schema.items as PolicyConfigJSONSchema, `${where}[${i}]`));
+    } else if (schema.type === "boolean") {
+        assert.strictEqual(typeof value, "boolean", `${where} must be a boolean`);
     } else if (schema.type === "string") {
         assert.strictEqual(typeof value, "string", `${where} must be a string`);
         if (schema.enum) {
@@ -69,6 +71,7 @@ describe("policy config files (policy/config/<profile>.json)", () => {
         it(`${profile}: allows exactly the profile's storage classes and conforms to the policies' config schemas`, () => {
             const config = profileConfig(profile);
             assert.deepStrictEqual(config["allowed-storage-classes"].allowedStorageClasses, PROFILES[profile].storageClasses);
+            assert.strictEqual(config["image-digests"]?.requireDigest, PROFILES[profile].registryRequired, `${profile}: images from a registry run by digest only`);
             for (const [policyName, props] of Object.entries(config)) {
                 const policy = policies.find(p => p.name === policyName);
                 assert.ok(policy, `${profile}.json configures unknown policy ${policyName}`);
@@ -124,13 +127,18 @@ describe("the preview and deploy workflows", () => {
 
     it("deploy dev then test on push, gray then prod on dispatch, each with its own settings and environment", () => {
         const jobs = workflow("deploy.yml").jobs as Record<string, any>;
-        assert.deepStrictEqual(Object.keys(jobs), [...STACKS]);
+        assert.deepStrictEqual(Object.keys(jobs), ["images", ...STACKS]);
+        const digests = { "api-digest": "${{ needs.images.outputs.api-digest }}", "web-digest": "${{ needs.images.outputs.web-digest }}" };
         for (const stack of STACKS) {
             assert.strictEqual(jobs[stack].uses, "./.github/workflows/deploy-stack.yml", stack);
-            assert.deepStrictEqual(jobs[stack].with, { stack, ...expected(stack) }, `deploy.yml job ${stack}`);
+            // The registry stacks run the images the images job built, by digest.
+            const pinned = expected(stack).profile === "ack" ? digests : {};
+            assert.deepStrictEqual(jobs[stack].with, { stack, ...expected(stack), ...pinned }, `deploy.yml job ${stack}`);
         }
+        assert.deepStrictEqual(jobs.images.outputs, { "api-digest": "${{ steps.api.outputs.digest }}", "web-digest": "${{ steps.web.outputs.digest }}" });
         assert.strictEqual(jobs.test.needs, "dev");
-        assert.strictEqual(jobs.prod.needs, "gray");
+        assert.strictEqual(jobs.gray.needs, "images");
+        assert.deepStrictEqual(jobs.prod.needs, ["images", "gray"]);
         assert.match(jobs.dev.if, /github\.event_name == 'push'/);
         assert.match(jobs.gray.if, /github\.event_name == 'workflow_dispatch' && github\.ref == 'refs\/heads\/main'/);
 
@@ -141,6 +149,10 @@ describe("the preview and deploy workflows", () => {
         assert.strictEqual(step.with["stack-name"], "${{ inputs.stack }}");
         assert.strictEqual(step.with.policyPacks, "policy");
         assert.strictEqual(step.with.policyPackConfigs, "policy/config/${{ inputs.profile }}.json");
+        assert.strictEqual(step.with["config-map"], "${{ steps.digests.outputs.config-map }}");
+        const pin = up.steps.find((s: any) => s.id === "digests");
+        assert.deepStrictEqual(pin.env, { API_DIGEST: "${{ inputs.api-digest }}", WEB_DIGEST: "${{ inputs.web-digest }}" });
+        assert.match(pin.run, /sample-app:apiImageDigest.*\$API_DIGEST.*sample-app:webImageDigest.*\$WEB_DIGEST/);
         for (const key of Object.keys(step.with)) {
             assert.ok(PULUMI_ACTION_INPUTS.has(key), `pulumi/actions has no input ${key}`);
         }

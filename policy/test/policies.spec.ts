@@ -10,6 +10,7 @@ import {
     DEFAULT_ALLOWED_STORAGE_CLASSES,
     hpaDeploymentWithoutReplicas,
     httpRouteScope,
+    imageDigests,
     ingressClass,
     noExternalServices,
     noSecretsInConfigMaps,
@@ -333,3 +334,27 @@ function statefulSetWith(spec: ReturnType<typeof podSpec>) {
     sts.props.spec.template.spec = spec;
     return sts;
 }
+
+describe("policy image-digests", () => {
+    const DIGEST = "sha256:" + "a84fa9f6f913885e".repeat(4);
+    const withImage = (image: string) => deployment("user-api", podSpec([container("api", image)]));
+
+    it("is off unless the profile's config requires digests", async () => {
+        assert.deepStrictEqual(await validate(imageDigests, withImage("registry.example.com/sample-app-api:0.1.0")), []);
+        assert.deepStrictEqual(await validate(imageDigests, withImage("registry.example.com/sample-app-api:0.1.0"), { requireDigest: false }), []);
+    });
+
+    it("passes images pinned by digest, with or without a tag", async () => {
+        for (const image of [`registry.example.com/sample-app-api:0.1.0@${DIGEST}`, `registry.example.com/redis@${DIGEST}`]) {
+            assert.deepStrictEqual(await validate(imageDigests, withImage(image), { requireDigest: true }), [], image);
+        }
+    });
+
+    it("names a container whose image is pinned by tag only, in containers and init containers", async () => {
+        assertOne(await validate(imageDigests, withImage("registry.example.com/sample-app-api:0.1.0"), { requireDigest: true }),
+            /^Deployment "user-api": container "api" image "registry\.example\.com\/sample-app-api:0\.1\.0" is not pinned by digest; this cluster profile runs images by digest only/);
+        const spec = podSpec([container("api", `r.example.com/a:1@${DIGEST}`)]);
+        spec.initContainers = [container("migrate", "r.example.com/migrate:1")];
+        assertOne(await validate(imageDigests, deployment("user-api", spec), { requireDigest: true }), /init container "migrate" image .* is not pinned by digest/);
+    });
+});

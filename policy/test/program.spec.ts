@@ -80,6 +80,16 @@ describe("deliberately broken inputs are rejected", () => {
         ]);
     });
 
+    it("prod's objects with one image pinned by tag only, under the ack profile's config", async () => {
+        const resources = clone(resourcesOf(await stackRun("prod")));
+        const web = resources.find(r => r.type.endsWith(":Deployment") && r.props.metadata?.name === "frontend")!;
+        const container = web.props.spec.template.spec.containers[0];
+        container.image = container.image.replace(/@sha256:[a-f0-9]{64}$/, "");
+        const violations = await validateAll(PACK, resources, profileConfig("ack"));
+        assert.deepStrictEqual(violations.map(v => v.policy), ["image-digests"], show(violations));
+        assert.match(violations[0].message, /^Deployment "frontend": container "nginx" image "registry\.cn-hangzhou\.aliyuncs\.com\/sample-app\/sample-app-web:0\.1\.0" is not pinned by digest/);
+    });
+
     it("one mutation per policy on a copy of the test stack (its objects in both routing modes): each is caught by its policy, and only by it", async () => {
         const resources = clone([...resourcesOf(await stackRun("test", "gateway")), ...resourcesOf(await stackRun("test", "ingress")).filter(r => r.type.endsWith(":Ingress"))]);
         const find = (kind: string, name: string) => {
@@ -103,7 +113,9 @@ describe("deliberately broken inputs are rejected", () => {
 
         const violations = await validateAll(PACK, resources, profileConfig("minikube"));
         const caught = violations.map(v => v.policy).sort();
-        assert.deepStrictEqual(caught, [...resourcePolicies, ...stackPolicies].map(p => p.name).sort(), show(violations));
+        // image-digests is off in the minikube profile: the next test breaks it under ack's config.
+        const expected = [...resourcePolicies, ...stackPolicies].map(p => p.name).filter(n => n !== "image-digests").sort();
+        assert.deepStrictEqual(caught, expected, show(violations));
         assert.ok(violations.every(v => !/hunter2/.test(v.message)), "a message leaks the credential");
     });
 });
