@@ -31,6 +31,7 @@ export function viewerRules(): PolicyRule[] {
         { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: READ },
         { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: READ },
         { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: READ },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes", "referencegrants"], verbs: READ },
         { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: READ },
     ];
 }
@@ -48,6 +49,8 @@ export function deployerRules(): PolicyRule[] {
         { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: WRITE },
         { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: WRITE },
         { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: WRITE },
+        // The stack's routing through the Gateway API (GatewayRoute): its Gateway, HTTPRoute and ReferenceGrants.
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes", "referencegrants"], verbs: WRITE },
     ];
 }
 

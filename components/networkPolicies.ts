@@ -22,9 +22,9 @@ export interface RemotePods {
     readonly podSelector: Record<string, string>;
 }
 
-/** Where the ingress controller's traffic comes from: set exactly one of `namespace` and `cidrs`. */
+/** Where public traffic to the frontend comes from (a gateway's data plane or an ingress controller): set exactly one of `namespace` and `cidrs`. */
 export interface IngressSource {
-    /** Namespace of an in-cluster ingress controller. */
+    /** Namespace of the in-cluster proxies: a Gateway API implementation's data plane (e.g. Traefik) or an ingress controller. */
     readonly namespace?: string;
     /** Labels of the controller's pods in that namespace. Default: every pod of the namespace. */
     readonly podSelector?: Record<string, string>;
@@ -59,7 +59,7 @@ export interface NetworkPoliciesArgs {
     readonly redisClients?: RemotePods[];
     /** Namespace of a Prometheus allowed to scrape the API's /metrics (on the API port). Default: none. */
     readonly metricsNamespace?: pulumi.Input<string>;
-    /** Source of ingress traffic to the frontend: the controller's namespace (and pod labels), or CIDRs (ACK ALB). Default: namespace `ingress-nginx`, pods `app.kubernetes.io/name: ingress-nginx`. */
+    /** Source of public traffic to the frontend: the gateway data plane's or ingress controller's namespace (and pod labels), or CIDRs (ACK ALB). Default: namespace `ingress-nginx`, pods `app.kubernetes.io/name: ingress-nginx`. */
     readonly ingressSource?: IngressSource;
     /** Namespace and labels of the cluster DNS pods. Default: `kube-system`, `k8s-app: kube-dns`. */
     readonly dns?: RemotePods;
@@ -188,7 +188,7 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
 
 /**
  * NetworkPolicies: deny all traffic in and out of the namespace, then allow
- * exactly DNS, the ingress controller to the frontend, the frontend to the
+ * exactly DNS, the gateway or ingress controller to the frontend, the frontend to the
  * API and the API to Redis.
  */
 export class NetworkPolicies extends pulumi.ComponentResource {

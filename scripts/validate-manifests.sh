@@ -29,11 +29,23 @@ crds="$(scripts/gateway-api-crds.sh)"
 validate_crds() { "$venv/bin/python" scripts/validate-crds.py "$crds" "$@"; }
 indent() { sed 's/^/     /'; }
 
+passed=0; failed=0
+# check WHAT COMMAND...: runs COMMAND and reports "ok WHAT" (with its last line of output, if any) or its output.
+check() {
+  local what=$1 out; shift
+  if out=$("$@" 2>&1); then
+    echo "ok   $what${out:+ (${out##*$'\n'})}"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $what:"; indent <<<"$out"
+    failed=$((failed + 1))
+  fi
+}
+
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 stacks=("$@"); [ ${#stacks[@]} -gt 0 ] || stacks=(dev test gray prod)
-passed=0; failed=0
 for stack in "${stacks[@]}"; do
   for dir in "rendered/mock/$stack" "rendered/mock/$stack"-*; do
     [ -d "$dir" ] || [ "$dir" = "rendered/mock/$stack" ] || continue
@@ -45,22 +57,11 @@ for stack in "${stacks[@]}"; do
       if grep -q '^apiVersion: gateway\.networking\.k8s\.io/' "$f"; then gateway+=("$f"); else core+=("$f"); fi
     done
     for k in "${K8S_VERSIONS[@]}"; do
-      if out=$("$venv/bin/kubernetes-validate" --strict --quiet -k "$k" "${core[@]}" 2>&1); then
-        echo "ok   $name: ${#core[@]} manifests valid against Kubernetes $k (strict)"
-        passed=$((passed + 1))
-      else
-        echo "FAIL $name against Kubernetes $k (strict):"; indent <<<"$out"
-        failed=$((failed + 1))
-      fi
+      check "$name: ${#core[@]} manifests valid against Kubernetes $k (strict)" \
+        "$venv/bin/kubernetes-validate" --strict --quiet -k "$k" "${core[@]}"
     done
-    [ ${#gateway[@]} -gt 0 ] || continue
-    if out=$(validate_crds "${gateway[@]}" 2>&1); then
-      echo "ok   $name: ${#gateway[@]} Gateway API manifests valid against the Gateway API CRDs in $crds (strict; ${out##*(}"
-      passed=$((passed + 1))
-    else
-      echo "FAIL $name against the Gateway API CRDs (strict):"; indent <<<"$out"
-      failed=$((failed + 1))
-    fi
+    [ ${#gateway[@]} -eq 0 ] || check "$name: ${#gateway[@]} Gateway API manifests valid against the CRDs in $crds (strict)" \
+      validate_crds "${gateway[@]}"
   done
 done
 

@@ -81,6 +81,24 @@ describe("routing through the Gateway API", () => {
         }
     }
 
+    it("lets the deployer Role write, and the viewer Role read, every routing object of every stack in both modes", async () => {
+        const plural = (kind: string) => kind.toLowerCase().replace(/s$/, "se") + "s";
+        for (const stack of STACKS) {
+            for (const mode of ROUTINGS) {
+                const run = await stackRun(stack, mode);
+                const rules = (role: string) => run.objects.find(o => o.kind === "Role" && o.metadata.name === role)!.rules as KObj[];
+                for (const o of run.objects.filter(x => ["Ingress", "Gateway", "HTTPRoute", "ReferenceGrant"].includes(x.kind))) {
+                    const group = String(o.apiVersion).split("/")[0];
+                    const can = (role: string, verb: string) => rules(role).some(r => r.apiGroups.includes(group) && r.resources.includes(plural(o.kind)) && r.verbs.includes(verb));
+                    for (const verb of ["create", "update", "patch", "delete"]) {
+                        assert.ok(can("deployer", verb), `${stack}/${mode}: deployer cannot ${verb} ${o.kind}`);
+                    }
+                    assert.ok(can("viewer", "list") && !can("viewer", "create"), `${stack}/${mode}: viewer on ${o.kind}`);
+                }
+            }
+        }
+    });
+
     it("dev's own Gateway admits only dev's routes and sends every path of its host to the frontend", async () => {
         const run = await stackRun("dev", "gateway");
         const gw: GatewayId = { namespace: "sample-app-dev", name: "sample-app" };
