@@ -239,3 +239,14 @@ export function conflicts(objects: KObj[], gw: GatewayId): string[] {
     }
     return found;
 }
+
+/**
+ * Whether `hits` of `total` requests is a plausible outcome of sending each
+ * request to a backend with probability `share` (a weighted split): within
+ * `sigmas` standard deviations of the binomial mean. For a test against a real
+ * Gateway (e.g. 1000 requests at 10 %: 100 ± 38 with 4 sigmas).
+ */
+export function withinTolerance(hits: number, total: number, share: number, sigmas = 4): boolean {
+    const sd = Math.sqrt(total * share * (1 - share));
+    return Math.abs(hits - total * share) <= sigmas * sd;
+}

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { KObj, PROD_OUTPUTS, routingOverrides, ROUTINGS, runStack, STACKS, StackRun } from "./harness";
-import { attachedRoutes, conflicts, GatewayId, route, Shares } from "./httproute";
+import { attachedRoutes, conflicts, GatewayId, route, Shares, withinTolerance } from "./httproute";
 import { stackRun } from "./runs";
 
 const GW = "gateway.networking.k8s.io";
@@ -47,6 +47,12 @@ describe("the HTTPRoute evaluator", () => {
         assert.deepStrictEqual(at("/api/users", CANARY), { "a/web": 1 });
         assert.deepStrictEqual(route(objects, INFRA, { host: "b.example.com", path: "/" }), { 404: 1 });
         assert.deepStrictEqual(conflicts(objects, INFRA), []);
+    });
+
+    it("judges an observed split by the binomial spread: 100 of 1000 at 10 % is in, 150 is out, an exact share has no spread", () => {
+        assert.ok(withinTolerance(100, 1000, 0.1) && withinTolerance(70, 1000, 0.1));
+        assert.ok(!withinTolerance(150, 1000, 0.1) && !withinTolerance(50, 1000, 0.1));
+        assert.ok(withinTolerance(1000, 1000, 1) && !withinTolerance(999, 1000, 1));
     });
 
     it("splits by weight, answers 500 for a cross-namespace backend without a ReferenceGrant, and finds routes that fight", () => {
