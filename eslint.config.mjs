@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "bin/**", "rendered/**", "artifacts/**", ".pulumi/**", "app/**", "e2e/**", "bench/**", "**/*.js", "**/*.mjs"] },
+    { ignores: ["node_modules/**", "bin/**", "dist/**", "rendered/**", "artifacts/**", ".pulumi/**", "app/**", "e2e/**", "bench/**", "**/*.js", "**/*.mjs"] },
     eslint.configs.recommended,
     ...tseslint.configs.recommended,
     {

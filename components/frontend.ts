@@ -11,7 +11,10 @@ import { CONFIG_HASH_ANNOTATION, configHash, createHttpWorkload, httpProbe } fro
 /** The placeholder in app/web/nginx.conf that stands for the API's `host:port`. */
 export const API_UPSTREAM_PLACEHOLDER = "__API_UPSTREAM__";
 
-/** The repository's nginx.conf: the single copy, also used by the local run. */
+/**
+ * The repository's nginx.conf: the single copy, also used by the local run. Found from
+ * components/ (sources) and dist/ (the compiled package) alike: both sit one level below it.
+ */
 export const DEFAULT_NGINX_CONF_PATH = path.join(__dirname, "..", "app", "web", "nginx.conf");
 
 export interface FrontendArgs extends ScalingArgs {

@@ -4,9 +4,9 @@
  * cache and an "orders-api" (UserApi) wired to it. Nothing here knows about
  * sample-app's stacks or settings; the components take everything as args.
  *
- * The components come from the "sample-app" package (package.json:
- * "sample-app": "file:../.."), exactly as a consumer in another repository
- * would get them from a registry or a git URL.
+ * The components come from the packed "sample-app" npm package installed in
+ * this program's node_modules (npm run install:package), compiled JavaScript
+ * with type declarations, as a program in another repository gets them.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

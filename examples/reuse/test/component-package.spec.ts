@@ -199,10 +199,13 @@ describe("the package's entry points", () => {
         assert.match(fs.readFileSync(path.join(ROOT, "PulumiPlugin.yaml"), "utf8"), /^runtime: nodejs$/m);
     });
 
-    it("package.json sends the plugin runner to provider.ts and TypeScript consumers to components/", () => {
+    it("package.json sends the plugin runner to provider.ts (sources, no build needed) and programs to the compiled dist/", () => {
+        // `pulumi package add <repo>` installs with the repository's .npmrc (ignore-scripts): nothing builds dist/ there,
+        // so the plugin must run from source; the analyzer then finds components/ through provider.ts's import.
         assert.strictEqual(rootPackage.main, "provider.ts", "run-plugin requires the package directory, i.e. package.json main");
-        assert.strictEqual(rootPackage.exports?.["."], "./components/index.ts");
-        assert.strictEqual(rootPackage.types, "components/index.ts");
+        assert.deepStrictEqual(rootPackage.exports?.["."], { types: "./dist/index.d.ts", default: "./dist/index.js" });
+        assert.strictEqual(rootPackage.types, "dist/index.d.ts");
+        assert.match(fs.readFileSync(path.join(ROOT, "provider.ts"), "utf8"), /from "\.\/components"/, "provider.ts serves the sources");
     });
 
     it("Pulumi.yaml keeps index.ts as the program (else `pulumi up` would run the provider entry and delete everything)", () => {

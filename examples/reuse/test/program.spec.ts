@@ -4,6 +4,8 @@
  * its API - built from sample-app's components with its own arguments.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are checked structurally. */
@@ -61,6 +63,14 @@ function one(r: Run, kind: string, name: string): Obj {
 describe("reuse-example", () => {
     let dev: Run;
     before(async () => { dev = await run("dev"); });
+
+    it("runs against the packed sample-app installed in its own node_modules (npm run install:package), not the repository's sources", () => {
+        const entry = require.resolve("sample-app");
+        const installed = path.resolve(__dirname, "..", "node_modules", "sample-app");
+        assert.ok(!fs.lstatSync(installed).isSymbolicLink(), "node_modules/sample-app is a link: install the tarball with npm run install:package");
+        assert.strictEqual(entry, path.join(installed, "dist", "index.js"), "sample-app resolves to the compiled package");
+        assert.ok(fs.existsSync(path.join(installed, "dist", "index.d.ts")), "the package ships its type declarations");
+    });
 
     it("registers sample-app's components under their own type tokens, with its own names", () => {
         const components = dev.resources.filter(r => r.type.startsWith("sample-app:")).map(r => `${r.type.split(":").pop()} ${r.name}`).sort();
