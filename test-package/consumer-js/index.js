@@ -3,7 +3,7 @@
 // the same ones as the TypeScript consumer. No TypeScript tooling is installed here.
 "use strict";
 const pulumi = require("@pulumi/pulumi");
-const { AccessControl, AppNamespace, ExternalRedis, Frontend, NetworkPolicies, PublicIngress, Redis, UserApi } = require("sample-app");
+const { AccessControl, AppNamespace, ExternalRedis, Frontend, GatewayRoute, NetworkPolicies, PublicIngress, Redis, UserApi } = require("sample-app");
 
 exports.build = function build() {
     const ns = new AppNamespace("shop", { namespace: "shop" });
@@ -13,6 +13,7 @@ exports.build = function build() {
     const api = new UserApi("orders", { namespace: ns.name, image: "registry.example.com/orders:1.0.0", redis: cache, serviceAccountName: access.serviceAccountNames["orders"] });
     const web = new Frontend("web", { namespace: ns.name, image: "registry.example.com/web:1.0.0", apiUpstream: api.address });
     const ingress = new PublicIngress("shop", { namespace: ns.name, host: "shop.example.com", serviceName: web.serviceName });
+    new GatewayRoute("shop", { namespace: ns.name, host: "shop.example.com", serviceName: web.serviceName, gatewayClassName: "example" });
     new NetworkPolicies("shop", {
         namespace: ns.name,
         frontend: { podSelector: { "app.kubernetes.io/name": "web" }, port: 8080 },

@@ -18,4 +18,7 @@ pulumi.runtime.setMocks({
 for (const [key, output] of Object.entries(build())) {
     output.apply((v) => { outputs[key] = v; return v; });
 }
-process.once("beforeExit", () => { process.stdout.write(JSON.stringify({ registered, outputs })); });
+// Every ComponentResource class the package exports: the program above must build each of them.
+const exported = Object.entries(require("sample-app"))
+    .filter(([, v]) => typeof v === "function" && v.prototype instanceof pulumi.ComponentResource).map(([k]) => k).sort();
+process.once("beforeExit", () => { process.stdout.write(JSON.stringify({ registered, outputs, exported })); });

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AccessControl, AppNamespace, ExternalRedis, Frontend, FrontendArgs, NetworkPolicies, PublicIngress, Redis, RedisArgs, UserApi,
+    AccessControl, AppNamespace, ExternalRedis, Frontend, FrontendArgs, GatewayRoute, NetworkPolicies, PublicIngress, Redis, RedisArgs, UserApi,
 } from "sample-app";
 
 export function build(): Record<string, pulumi.Output<unknown>> {
@@ -19,6 +19,7 @@ export function build(): Record<string, pulumi.Output<unknown>> {
     const webArgs: FrontendArgs = { namespace: ns.name, image: "registry.example.com/web:1.0.0", apiUpstream: api.address };
     const web = new Frontend("web", webArgs);
     const ingress = new PublicIngress("shop", { namespace: ns.name, host: "shop.example.com", serviceName: web.serviceName });
+    new GatewayRoute("shop", { namespace: ns.name, host: "shop.example.com", serviceName: web.serviceName, gatewayClassName: "example" });
     new NetworkPolicies("shop", {
         namespace: ns.name,
         frontend: { podSelector: { "app.kubernetes.io/name": "web" }, port: 8080 },
