@@ -581,7 +581,9 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     }
     const hostRaw = r.string("host");
     let host: string | undefined;
-    if (hostRaw !== "") {
+    if (hostRaw !== "" && prodStack !== "") {
+        r.problem("host", hostRaw, "does not fit a canary stack (prodStack set): a canary serves prod's host; remove it");
+    } else if (hostRaw !== "") {
         host = r.matching("host", hostRaw, HOST, "must be a lowercase DNS host name with at least one dot, e.g. sample-app.example.com");
     } else if (prodStack === "") {
         r.problem("host", "", "is required (the public host name), e.g. sample-app.dev.local");

@@ -110,6 +110,8 @@ const { waitForRPCs, getMonitor }: { waitForRPCs(): Promise<void>; getMonitor():
 export interface MockOptions {
     /** The `result` of a RandomPassword, by resource name. Default: MOCK_PASSWORD. */
     readonly randomPassword?: (resourceName: string) => string;
+    /** Outputs of the stack a StackReference names (gray's prod). Default: PROD_OUTPUTS. */
+    readonly stackOutputs?: Record<string, unknown>;
 }
 
 /** Installs mocks and config for `stack`; returns the list the mocks record into. */
@@ -125,7 +127,7 @@ async function mockRuntime(stack: string, config: Record<string, string>, option
                 return { id: `${args.name}-id`, state: { ...args.inputs, result: options.randomPassword?.(args.name) ?? MOCK_PASSWORD } };
             }
             if (args.type === "pulumi:pulumi:StackReference") {
-                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: PROD_OUTPUTS, secretOutputNames: ["redisPassword"] } };
+                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.stackOutputs ?? PROD_OUTPUTS, secretOutputNames: ["redisPassword"] } };
             }
             return { id: `${args.name}-id`, state: args.inputs };
         },

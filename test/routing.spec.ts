@@ -197,6 +197,17 @@ describe("routing through the Gateway API", () => {
             assert.strictEqual(attachedRoutes([...p.objects, stranger], gw).length, 1, "a route from another namespace is not admitted");
         });
 
+        it("runs on the local cluster through config alone: test as the canary of dev, both on the shared Gateway traefik/sample-app-local", async () => {
+            const local = { clusterProfile: "local", kubeContext: "sample-app-local" };
+            const dev = await runStack("dev", { ...local, host: "sample-app.dev.localhost", grayNamespace: "sample-app-test", grayWeight: 20 });
+            const canary = await runStack("test", { ...local, prodStack: "dev", host: undefined }, { stackOutputs: dev.outputs });
+            const shared: GatewayId = { namespace: "traefik", name: "sample-app-local" };
+            const req = { host: "sample-app.dev.localhost", path: "/api/users" };
+            assertShares(route(both(dev, canary), shared, req), { "sample-app-dev/frontend": 0.8, "sample-app-test/frontend": 0.2 }, "plain");
+            assertShares(route(both(dev, canary), shared, { ...req, headers: CANARY }), { "sample-app-test/frontend": 1 }, "header");
+            assert.deepStrictEqual(conflicts(both(dev, canary), shared), []);
+        });
+
         it("uses the configured canary header", async () => {
             const g = await runStack("gray", { ...routingOverrides("gateway"), canaryHeader: "X-Beta" });
             assertShares(route(both(prod, g), SHARED, { host: HOST, path: "/", headers: { "X-Beta": "always" } }), { [GRAY]: 1 }, "X-Beta");
