@@ -61,6 +61,13 @@ save_host_state() {
 
 restore_host_state() {
   if [[ -s "$STATE/host/iptables" ]]; then
+    # iptables-restore only resets the tables the record names: empty every table first, so the
+    # chains kube-proxy, the kubelet and the CNI plugins made in tables that were empty go too.
+    local t
+    for t in filter nat mangle raw security; do
+      iptables -t "$t" -F 2>/dev/null || true; iptables -t "$t" -X 2>/dev/null || true
+      if [[ -s "$STATE/host/ip6tables" ]]; then ip6tables -t "$t" -F 2>/dev/null || true; ip6tables -t "$t" -X 2>/dev/null || true; fi
+    done
     iptables-restore <"$STATE/host/iptables"
     [[ ! -s "$STATE/host/ip6tables" ]] || ip6tables-restore <"$STATE/host/ip6tables" || true
     log "iptables restored to what it was before up"
@@ -245,6 +252,7 @@ syncFrequency: 10s
 fileCheckFrequency: 10s
 nodeStatusUpdateFrequency: 5s
 shutdownGracePeriod: 0s
+podLogsDir: $STATE/pod-logs
 EOF
   start kubelet "$BIN/kubelet-$K8S_VERSION" --config "$STATE/kubelet.yaml" --kubeconfig "$PKI/kubelet.kubeconfig" \
     --root-dir "$STATE/kubelet" --node-ip "$NODE_IP" --hostname-override "$NODE_NAME" --v 1
@@ -271,7 +279,7 @@ EOF
 # Traefik (IngressClass traefik, GatewayClass traefik) and the Gateway API CRDs.
 start_addons() {
   local crds
-  crds="$(cd "$CACHE/src" && go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/config/crd/standard"
+  crds=$(bash "$REPO_ROOT/scripts/gateway-api-crds.sh")
   kc apply --server-side --field-manager sample-app-cluster -f "$crds" >/dev/null
   kc wait --for=condition=Established crd --all --timeout=60s >/dev/null
   sed -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" -e "s|@NODE_IP@|$NODE_IP|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
@@ -336,10 +344,13 @@ cmd_down() {
   while read -r m; do [[ -z "$m" ]] || umount -l "$m" 2>/dev/null || true; done < <(our_mounts)
   network_down
   cgroups_down
+  find /var/log/containers -maxdepth 1 -lname "$STATE/*" -delete 2>/dev/null || true
+  rm -f /var/lib/cni/results/sample-app-local-*
+  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
   restore_host_state
   remove_context
   # The cluster's data goes; the image store (containerd's content) stays unless --purge.
-  rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/local-path" "$STATE/cni-ipam" "$STATE/stacks" "$PKI" "$RUN_DIR"
+  rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/local-path" "$STATE/cni-ipam" "$STATE/pod-logs" "$STATE/stacks" "$PKI" "$RUN_DIR"
   [[ "$purge" != "--purge" ]] || rm -rf "$STATE"
   local left
   left=$(leftovers)

@@ -45,13 +45,15 @@ have_image() { bud images --noheading "$1" 2>/dev/null | grep -q .; }
 rootfs() {
   local name=$1 packages=$2; shift 2
   local out="$imgcache/$name-$DEBIAN_SUITE.tar"
-  if [[ ! -s "$out" ]]; then
+  if [[ ! -f "$out" ]]; then
+    rm -rf "$out"
     log "mmdebstrap $name ($packages), about 2 minutes"
     local args=(--variant=minbase --include="$packages" --aptopt='Acquire::Retries "3"')
     local h
     for h in "$@"; do args+=(--customize-hook="$h"); done
-    mmdebstrap --quiet "${args[@]}" "$DEBIAN_SUITE" "$out.tmp" http://deb.debian.org/debian
-    mv "$out.tmp" "$out"
+    # mmdebstrap picks the output format from the name: keep .tar at the end.
+    mmdebstrap --quiet "${args[@]}" "$DEBIAN_SUITE" "${out%.tar}.partial.tar" http://deb.debian.org/debian
+    mv "${out%.tar}.partial.tar" "$out"
   fi
   printf '%s' "$out"
 }
@@ -119,13 +121,15 @@ standin_nginx() {
 }
 
 # redis: user redis 999:1000 as in the official alpine image, WORKDIR /data, redis-server and
-# redis-cli on PATH and a POSIX sh; Debian's redis-server.
+# redis-cli on PATH and a POSIX sh; Debian's redis-server, without Debian's /etc/redis (mode 2770,
+# owned by the package's own uid), which the official image does not have either.
 standin_redis() {
   have_image "$REDIS_IMAGE" && return 0
   local tar
   # shellcheck disable=SC2016
   tar=$(rootfs redis "redis-server,redis-tools" \
-    'chroot "$1" sh -c "groupmod -g 1000 redis && usermod -u 999 -g 1000 redis && mkdir -p /data && chown 999:1000 /data"')
+    'chroot "$1" sh -c "groupmod -g 1000 redis && usermod -u 999 -g 1000 redis && mkdir -p /data && chown 999:1000 /data"' \
+    'rm -rf "$1/etc/redis" "$1/var/lib/redis" "$1/var/log/redis"')
   log "stand-in $REDIS_IMAGE (Debian redis-server)"
   from_tar "$REDIS_IMAGE" "$tar" --workingdir /data --port 6379 --cmd '["redis-server"]'
 }
