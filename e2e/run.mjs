@@ -8,7 +8,8 @@
 // Needs redis-server, nginx, go and /usr/bin/chromium (e2e/install-deps.sh
 // installs the system ones). With E2E_BASE_URL set (e.g. http://sample-app.dev.localhost:18080,
 // a deployed stack behind its ingress), it starts nothing and runs the same checks against that
-// URL, except the one that stops the API process; that needs only chromium. Prints one line per check and ends with
+// URL, except the one that stops the API process; that needs only chromium (E2E_CHROMIUM: another
+// Chromium-based browser's path, e.g. /usr/bin/google-chrome on a GitHub runner). Prints one line per check and ends with
 // "N passed, M failed"; exits 1 on any failure. Artifacts: artifacts/e2e-ui.png,
 // and artifacts/e2e-logs/ (process logs) when something failed.
 

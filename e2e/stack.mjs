@@ -27,7 +27,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const CHROMIUM = '/usr/bin/chromium';
+// E2E_CHROMIUM: another Chromium-based browser, e.g. /usr/bin/google-chrome on a GitHub-hosted runner.
+export const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 export const NGINX_CONF = path.join(ROOT, 'app/web/nginx.conf');
 export const PUBLIC_DIR = path.join(ROOT, 'app/web/public');
 

@@ -1,0 +1,153 @@
+/**
+ * The workflows cannot run here, so everything they name in this repository is
+ * checked to exist: a rename breaks this test instead of the next pull request.
+ *
+ *  - npm scripts (`npm run X`, `npm test`, with `--prefix DIR`) in DIR's package.json;
+ *  - repository paths in `run:` scripts and `with:` inputs (scripts/…, app/…,
+ *    policy/config/${{ matrix.profile }}.json for every profile the matrix or
+ *    the callers pass, local reusable workflows, cache-dependency-path lists);
+ *  - stack config keys (`sample-app:<key>`) in Pulumi.yaml's config schema, and
+ *    each `pulumi config get/set` key in the stack files or the schema;
+ *  - the e2e switches they set (E2E_*) in e2e/;
+ *  - every repository variable and secret they read in the README's CI/CD table.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { ROOT, projectConfigSchema } from "./harness";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed workflow YAML. */
+type Workflow = { jobs: Record<string, any> };
+
+const DIR = path.join(ROOT, ".github", "workflows");
+const FILES = fs.readdirSync(DIR).filter(f => /\.ya?ml$/.test(f)).sort();
+const text = (f: string) => fs.readFileSync(path.join(DIR, f), "utf8");
+const parsed = (f: string) => yaml.load(text(f)) as Workflow;
+
+/** Top-level entries of the repository that a path in a workflow may start with. */
+const TOP = fs.readdirSync(ROOT).filter(e => !["node_modules", ".git"].includes(e));
+
+/** Every step of every job of every workflow, with the job and its file. */
+function steps(): { file: string; job: any; step: any }[] {
+    return FILES.flatMap(file => Object.values(parsed(file).jobs).flatMap(job => (job.steps ?? []).map((step: any) => ({ file, job, step }))));
+}
+
+/** Values an expression can take: matrix values of the job, or what the callers pass to a reusable workflow's input. */
+function expand(value: string, file: string, job: any): string[] {
+    const m = /\$\{\{\s*(matrix|inputs)\.([\w-]+)\s*\}\}/.exec(value);
+    if (!m) {
+        return [value];
+    }
+    const values: string[] = m[1] === "matrix"
+        ? (job.strategy?.matrix?.include ?? []).map((i: any) => i[m[2]])
+        : FILES.flatMap(f => Object.values(parsed(f).jobs).filter((j: any) => j.uses === `./.github/workflows/${file}`).map((j: any) => j.with?.[m[2]]));
+    assert.ok(values.length > 0 && values.every(v => typeof v === "string"), `${file}: no values for ${m[0]}`);
+    return [...new Set(values)].flatMap(v => expand(value.replace(m[0], v), file, job));
+}
+
+/** Repository paths a piece of workflow text names. */
+function pathsIn(s: string): string[] {
+    const segment = String.raw`(?:[\w.-]|\$\{\{[^}]*\}\})+`;
+    const re = new RegExp(String.raw`(?<![\w./$-])((?:${TOP.map(t => t.replace(/\./g, "\\.")).join("|")})(?:/${segment})*)`, "g");
+    return [...s.matchAll(re)].map(m => m[1].replace(/[.]+$/, ""));
+}
+
+describe("the workflows name only things the repository has", () => {
+    it("run npm scripts that exist, in the root or the --prefix package", () => {
+        const seen: string[] = [];
+        for (const { file, step } of steps().filter(s => typeof s.step.run === "string")) {
+            for (const m of (step.run as string).matchAll(/npm (run [\w:-]+|test|ci)([^\n;&|]*)/g)) {
+                const prefix = /--prefix (\S+)/.exec(m[2])?.[1] ?? ".";
+                const manifest = path.join(ROOT, prefix, "package.json");
+                assert.ok(fs.existsSync(manifest), `${file}: npm ${m[1]} --prefix ${prefix}: no ${path.relative(ROOT, manifest)}`);
+                const scripts = JSON.parse(fs.readFileSync(manifest, "utf8")).scripts ?? {};
+                const script = m[1] === "test" ? "test" : m[1].startsWith("run ") ? m[1].slice(4) : undefined;
+                if (script) {
+                    assert.ok(script in scripts, `${file}: npm ${m[1]} in ${prefix}, whose package.json has no script ${script}`);
+                    seen.push(`${prefix}:${script}`);
+                } else {
+                    assert.ok(fs.existsSync(path.join(ROOT, prefix, "package-lock.json")), `${file}: npm ci in ${prefix} without a package-lock.json`);
+                }
+            }
+        }
+        for (const expectedSeen of [".:test", ".:test:package", ".:e2e", "examples/reuse:install:package", "policy:test"]) {
+            assert.ok(seen.includes(expectedSeen), `no workflow runs ${expectedSeen} (did the pattern stop matching?)`);
+        }
+    });
+
+    it("name repository files and directories that exist, for every value of the matrix or the callers' inputs", () => {
+        const checked = new Set<string>();
+        for (const { file, job, step } of steps()) {
+            const inputs = Object.values<unknown>(step.with ?? {}).filter((v): v is string => typeof v === "string");
+            for (const raw of [...pathsIn(typeof step.run === "string" ? step.run : ""), ...inputs.flatMap(v => v.split("\n")).map(v => v.trim()).flatMap(pathsIn)]) {
+                for (const p of expand(raw, file, job)) {
+                    assert.ok(fs.existsSync(path.join(ROOT, p)), `${file}: ${p} does not exist in the repository`);
+                    checked.add(p);
+                }
+            }
+        }
+        for (const file of FILES) {
+            for (const job of Object.values(parsed(file).jobs)) {
+                if (typeof job.uses === "string" && job.uses.startsWith("./")) {
+                    assert.ok(fs.existsSync(path.join(ROOT, job.uses)), `${file}: ${job.uses} does not exist`);
+                    checked.add(job.uses);
+                }
+            }
+        }
+        for (const p of ["policy/config/ack.json", "policy/config/minikube.json", "scripts/actionlint.sh", "app/api/ci.sh", "scripts/gateway-api-crds.sh", "scripts/image-refs.ts", "./.github/workflows/deploy-stack.yml"]) {
+            assert.ok(checked.has(p), `${p} was not among the paths found (did the pattern stop matching?)`);
+        }
+    });
+
+    it("use stack config keys that Pulumi.yaml declares", () => {
+        const schema = projectConfigSchema();
+        const keys = FILES.flatMap(f => [...text(f).matchAll(/sample-app:([A-Za-z][\w]*)/g)].map(m => [f, m[1]]));
+        assert.ok(keys.some(([, k]) => k === "imageTag"), "the review workflow sets imageTag");
+        for (const [file, key] of keys) {
+            assert.ok(key in schema, `${file}: sample-app:${key} is not a config key in Pulumi.yaml`);
+        }
+    });
+
+    it("set only e2e switches that e2e/ reads", () => {
+        const e2e = fs.readdirSync(path.join(ROOT, "e2e")).map(f => fs.readFileSync(path.join(ROOT, "e2e", f), "utf8")).join("\n");
+        const names = new Set(FILES.flatMap(f => [...text(f).matchAll(/\b(E2E_[A-Z_]+)\b/g)].map(m => m[1])));
+        assert.ok(names.has("E2E_BASE_URL"));
+        for (const name of names) {
+            assert.ok(e2e.includes(`process.env.${name}`), `the workflows set ${name}, which e2e/ never reads`);
+        }
+    });
+
+    it("read only repository variables and secrets that the README's CI/CD section lists", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("## CI/CD"), readme.indexOf("\n## ", readme.indexOf("## CI/CD") + 1));
+        const names = new Set(FILES.flatMap(f => [...text(f).matchAll(/\b(?:vars|secrets)\.([A-Z][A-Z0-9_]+)/g)].map(m => m[1])));
+        names.delete("GITHUB_TOKEN");
+        assert.ok(names.has("PULUMI_CONFIG_PASSPHRASE") && names.has("DEV_CLUSTER_RUNNER"));
+        for (const name of names) {
+            assert.ok(section.includes(`\`${name}\``), `the workflows read ${name}, which the README's CI/CD section does not list`);
+        }
+    });
+});
+
+describe("the workflows' actions", () => {
+    it("are pinned by full commit SHA with the version in a comment, or are local", () => {
+        for (const file of FILES) {
+            for (const line of text(file).split("\n").filter(l => /^\s*-?\s*uses:/.test(l))) {
+                assert.match(line.trim(), /^(?:- )?uses: (?:\.\/\S+|[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+)$/, `${file}: ${line.trim()}`);
+            }
+        }
+    });
+
+    it("use one SHA per action across all workflows", () => {
+        const pins = new Map<string, Set<string>>();
+        for (const file of FILES) {
+            for (const m of text(file).matchAll(/uses: ([\w.-]+\/[\w./-]+)@([0-9a-f]{40}) # (v[\d.]+)/g)) {
+                pins.set(m[1], (pins.get(m[1]) ?? new Set()).add(`${m[2]} ${m[3]}`));
+            }
+        }
+        for (const [action, versions] of pins) {
+            assert.strictEqual(versions.size, 1, `${action} is pinned to ${[...versions].join(" and ")}`);
+        }
+    });
+});
