@@ -171,6 +171,7 @@ export interface Settings {
     readonly metricsNamespace?: string;
     readonly viewerGroups: readonly string[];
     readonly deployerGroups: readonly string[];
+    readonly networkAdminGroups: readonly string[];
     readonly quota: {
         readonly requestsCpu: string; readonly requestsMemory: string; readonly limitsCpu: string; readonly limitsMemory: string;
         readonly pods: number; readonly persistentVolumeClaims: number; readonly requestsStorage: string;
@@ -229,6 +230,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     canaryHeader: { type: "string", default: "X-Canary" },
     viewerGroups: { type: "array", default: [] },
     deployerGroups: { type: "array", default: [] },
+    networkAdminGroups: { type: "array", default: [] },
     quotaRequestsCpu: { type: "string", default: "2" },
     quotaRequestsMemory: { type: "string", default: "4Gi" },
     quotaLimitsCpu: { type: "string", default: "4" },
@@ -681,6 +683,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     };
     const viewerGroups = r.stringArray("viewerGroups");
     const deployerGroups = r.stringArray("deployerGroups");
+    const networkAdminGroups = r.stringArray("networkAdminGroups");
     const protect = r.boolean("protect");
     if (r.problems.length === 0) {
         r.problems.push(...quotaProblems(quota, peaks(frontend, api, redis)));
@@ -691,7 +694,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     }
     return {
         project: PROJECT, stack, env, profile, kubeContext, protect, namespace, host, ...routing, images, logLevel,
-        frontend, api, redis, canary, viewerGroups, deployerGroups, quota,
+        frontend, api, redis, canary, viewerGroups, deployerGroups, networkAdminGroups, quota,
         ...(tlsSecretName ? { tlsSecretName } : {}),
         ...(grayNamespace ? { grayNamespace } : {}),
         ...(metricsNamespace ? { metricsNamespace } : {}),

@@ -11,6 +11,8 @@ import { loadSettings } from "./config";
 const REDIS = "redis";
 const API = "user-api";
 const FRONTEND = "frontend";
+/** The ServiceAccount the deploy workflow runs `pulumi up` as (see README, "Access control"). */
+const DEPLOY_ACCOUNT = "sample-app-deploy";
 
 export = async () => {
     const s = loadSettings();
@@ -30,6 +32,10 @@ export = async () => {
         workloads: s.redis ? [FRONTEND, API, REDIS] : [FRONTEND, API],
         viewerGroups: [...s.viewerGroups],
         deployerGroups: [...s.deployerGroups],
+        networkAdminGroups: [...s.networkAdminGroups],
+        deployServiceAccount: DEPLOY_ACCOUNT,
+        // The Secrets the program creates (Redis's password, or gray's copy of prod's): the only ones deployers reach.
+        managedSecrets: [`${REDIS}-auth`],
         ...identity,
     }, opts);
 

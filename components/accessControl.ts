@@ -10,10 +10,22 @@ export interface AccessControlArgs {
     readonly namespace: pulumi.Input<string>;
     /** Workloads that get a ServiceAccount each (named like the workload, token automount off). Default: none. */
     readonly workloads?: string[];
-    /** Groups bound to the `viewer` Role. Default: none (no binding). */
+    /** Groups bound to the `viewer` Role (read the app, never Secrets). Default: none (no binding). */
     readonly viewerGroups?: string[];
-    /** Groups bound to the `deployer` Role. Default: none (no binding). */
+    /** Groups bound to the `deployer` Role (run `pulumi up` of the app, see {@link deployerRules}). Default: none. */
     readonly deployerGroups?: string[];
+    /** Groups bound to the `network-admin` Role (NetworkPolicies and ReferenceGrants). Default: none. */
+    readonly networkAdminGroups?: string[];
+    /**
+     * ServiceAccount the deploy workflow runs `pulumi up` as: created without token automount, bound to
+     * `deployer` and allowed to read this Namespace. Default: none.
+     */
+    readonly deployServiceAccount?: string;
+    /**
+     * Names of the Secrets the program itself creates in the namespace: the only Secrets `deployer` may
+     * create, get, update, patch and delete (never list or watch, never another Secret). Default: none.
+     */
+    readonly managedSecrets?: string[];
     /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
     readonly instance?: string;
     /** `env` label. Default: the instance. */
@@ -21,42 +33,82 @@ export interface AccessControlArgs {
 }
 
 const READ = ["get", "list", "watch"];
-const WRITE = [...READ, "create", "update", "patch", "delete"];
+const CHANGE = ["create", "update", "patch", "delete"];
 
-/** `viewer`: read the app's workloads, pods, their logs and events; never Secrets. */
+/** Kinds of the app that everyone with access may read: never Secrets. */
+const APP_KINDS: readonly [string, readonly string[]][] = [
+    ["", ["pods", "pods/log", "events", "services", "endpoints", "configmaps", "persistentvolumeclaims", "serviceaccounts", "resourcequotas", "limitranges"]],
+    ["apps", ["deployments", "deployments/scale", "replicasets", "statefulsets", "statefulsets/scale"]],
+    ["autoscaling", ["horizontalpodautoscalers"]],
+    ["policy", ["poddisruptionbudgets"]],
+    ["networking.k8s.io", ["ingresses", "networkpolicies"]],
+    ["gateway.networking.k8s.io", ["gateways", "httproutes", "referencegrants"]],
+    ["discovery.k8s.io", ["endpointslices"]],
+    ["events.k8s.io", ["events"]],
+    ["rbac.authorization.k8s.io", ["roles", "rolebindings"]],
+];
+
+/** `viewer`: read the app's workloads, pods, logs, events, routing, policies and RBAC; never Secrets, no exec or port-forward. */
 export function viewerRules(): PolicyRule[] {
+    return APP_KINDS.map(([group, resources]) => ({ apiGroups: [group], resources: [...resources], verbs: READ }));
+}
+
+/**
+ * `deployer`: what `pulumi up` of the app needs in its namespace, and no more.
+ * It reads what the viewer reads (the provider waits on pods, ReplicaSets,
+ * endpoints and events, and a refresh reads every object); it creates,
+ * changes and deletes the app's own kinds and scales them; it reaches
+ * Secrets only by name, the program's own (`managedSecrets`): server-side
+ * apply creates an object with a PATCH that the API server authorizes as
+ * `create` of that name, so `resourceNames` holds for creation too. It never
+ * writes NetworkPolicies, ReferenceGrants (`network-admin`), the quota, the
+ * LimitRange or RBAC (the platform owner), and cannot mint tokens
+ * (`serviceaccounts/token`), exec into pods or port-forward.
+ */
+export function deployerRules(managedSecrets: readonly pulumi.Input<string>[] = []): PolicyRule[] {
     return [
-        { apiGroups: [""], resources: ["pods", "pods/log", "events", "services", "endpoints", "configmaps", "persistentvolumeclaims", "serviceaccounts"], verbs: READ },
-        { apiGroups: ["apps"], resources: ["deployments", "replicasets", "statefulsets"], verbs: READ },
-        { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: READ },
-        { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: READ },
-        { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: READ },
-        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes", "referencegrants"], verbs: READ },
-        { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: READ },
+        ...viewerRules(),
+        { apiGroups: [""], resources: ["services", "configmaps", "serviceaccounts"], verbs: CHANGE },
+        ...(managedSecrets.length > 0
+            ? [{ apiGroups: [""], resources: ["secrets"], resourceNames: [...managedSecrets], verbs: ["get", ...CHANGE] }]
+            : []),
+        { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: CHANGE },
+        { apiGroups: ["apps"], resources: ["deployments/scale", "statefulsets/scale"], verbs: ["update", "patch"] },
+        { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: CHANGE },
+        { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: CHANGE },
+        { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: CHANGE },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: CHANGE },
     ];
 }
 
 /**
- * `deployer`: manage the kinds this app is made of, in this namespace only.
- * No RBAC kinds, so the Role cannot grant itself more.
+ * `network-admin`: the objects that decide who may talk to the app and what
+ * other namespaces may reference: NetworkPolicies (deleting the default deny
+ * opens the namespace) and ReferenceGrants. Nothing else.
  */
-export function deployerRules(): PolicyRule[] {
+export function networkAdminRules(): PolicyRule[] {
     return [
-        { apiGroups: [""], resources: ["services", "configmaps", "secrets", "serviceaccounts", "persistentvolumeclaims"], verbs: WRITE },
-        { apiGroups: [""], resources: ["pods", "pods/log", "events", "endpoints"], verbs: READ },
-        { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: WRITE },
-        { apiGroups: ["apps"], resources: ["replicasets"], verbs: READ },
-        { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: WRITE },
-        { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: WRITE },
-        { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: WRITE },
-        // The stack's routing through the Gateway API (GatewayRoute): its Gateway, HTTPRoute and ReferenceGrants.
-        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes", "referencegrants"], verbs: WRITE },
+        { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: [...READ, ...CHANGE] },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["referencegrants"], verbs: [...READ, ...CHANGE] },
     ];
+}
+
+/** `get` of one Namespace: a `pulumi refresh` reads the Namespace the program owns. */
+export function namespaceReaderRules(namespace: pulumi.Input<string>): PolicyRule[] {
+    return [{ apiGroups: [""], resources: ["namespaces"], resourceNames: [namespace], verbs: ["get"] }];
+}
+
+type Subject = k8s.types.input.rbac.v1.Subject;
+
+function groupSubjects(groups: readonly string[]): Subject[] {
+    return groups.map(name => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name }));
 }
 
 /**
  * RBAC for the app: one ServiceAccount per workload without API token
- * automount, and namespace Roles `viewer` and `deployer` bound to groups.
+ * automount; namespace Roles `viewer`, `deployer` and `network-admin` bound to
+ * configured groups; and, for the deploy workflow, a ServiceAccount bound to
+ * `deployer` plus a ClusterRole that reads this one Namespace.
  */
 export class AccessControl extends pulumi.ComponentResource {
     /** ServiceAccount name per workload name. */
@@ -68,31 +120,51 @@ export class AccessControl extends pulumi.ComponentResource {
         const env = args.env ?? instance;
         const ns = args.namespace;
         const labelsFor = (component: string) => standardLabels({ name, component, instance, env, tier: "platform" });
+        const serviceAccount = (accountName: string, resourceName: string) => new k8s.core.v1.ServiceAccount(resourceName, {
+            metadata: { name: accountName, namespace: ns, labels: labelsFor("service-account") },
+            automountServiceAccountToken: false,
+        }, { parent: this }).metadata.name;
 
         this.serviceAccountNames = {};
         for (const workload of args.workloads ?? []) {
-            this.serviceAccountNames[workload] = new k8s.core.v1.ServiceAccount(`${name}-${workload}`, {
-                metadata: { name: workload, namespace: ns, labels: labelsFor("service-account") },
-                automountServiceAccountToken: false,
-            }, { parent: this }).metadata.name;
+            this.serviceAccountNames[workload] = serviceAccount(workload, `${name}-${workload}`);
         }
+        const deployAccount: Subject[] = args.deployServiceAccount === undefined
+            ? []
+            : [{ kind: "ServiceAccount", name: serviceAccount(args.deployServiceAccount, `${name}-${args.deployServiceAccount}`), namespace: ns }];
+        const deployers = [...groupSubjects(args.deployerGroups ?? []), ...deployAccount];
 
-        const roles: [string, PolicyRule[], readonly string[]][] = [
-            ["viewer", viewerRules(), args.viewerGroups ?? []],
-            ["deployer", deployerRules(), args.deployerGroups ?? []],
+        const roles: [string, PolicyRule[], Subject[]][] = [
+            ["viewer", viewerRules(), groupSubjects(args.viewerGroups ?? [])],
+            ["deployer", deployerRules(args.managedSecrets ?? []), deployers],
+            ["network-admin", networkAdminRules(), groupSubjects(args.networkAdminGroups ?? [])],
         ];
-        for (const [roleName, rules, groups] of roles) {
+        for (const [roleName, rules, subjects] of roles) {
             const role = new k8s.rbac.v1.Role(`${name}-${roleName}`, {
                 metadata: { name: roleName, namespace: ns, labels: labelsFor("rbac") },
                 rules,
             }, { parent: this });
-            if (groups.length > 0) {
+            if (subjects.length > 0) {
                 new k8s.rbac.v1.RoleBinding(`${name}-${roleName}`, {
                     metadata: { name: roleName, namespace: ns, labels: labelsFor("rbac") },
                     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-                    subjects: groups.map(group => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: group })),
+                    subjects,
                 }, { parent: this });
             }
+        }
+
+        // Namespaces are cluster-scoped: whoever runs `pulumi up` must be able to read this one (and only this one).
+        if (deployers.length > 0) {
+            const clusterName = pulumi.interpolate`${ns}-namespace-reader`;
+            const reader = new k8s.rbac.v1.ClusterRole(`${name}-namespace-reader`, {
+                metadata: { name: clusterName, labels: labelsFor("rbac") },
+                rules: namespaceReaderRules(ns),
+            }, { parent: this });
+            new k8s.rbac.v1.ClusterRoleBinding(`${name}-namespace-reader`, {
+                metadata: { name: clusterName, labels: labelsFor("rbac") },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: reader.metadata.name },
+                subjects: deployers,
+            }, { parent: this });
         }
         this.registerOutputs({ serviceAccountNames: this.serviceAccountNames });
     }

@@ -214,25 +214,35 @@ describe("each component on its own, with minimal args", () => {
         assert.strictEqual(ofKind(run, "NetworkPolicy").length, 5);
     });
 
-    it("AccessControl gets viewer and deployer Roles, binds no one by default, and never lets deployer edit RBAC", async () => {
+    it("AccessControl gets viewer, deployer and network-admin Roles, binds no one by default, and never lets deployer edit RBAC or Secrets it does not own", async () => {
         const run = await standalone(() => {
             new c.AccessControl("rbac", { namespace: "team-a", workloads: ["web"] });
             return {};
         });
-        assert.deepStrictEqual(ofKind(run, "Role").map(r => r.metadata.name).sort(), ["deployer", "viewer"]);
+        assert.deepStrictEqual(ofKind(run, "Role").map(r => r.metadata.name).sort(), ["deployer", "network-admin", "viewer"]);
         assert.deepStrictEqual(ofKind(run, "RoleBinding"), []);
+        assert.deepStrictEqual(ofKind(run, "ClusterRoleBinding"), [], "no one deploys, so no one reads the Namespace");
         assert.strictEqual(one(run, "ServiceAccount", "web").automountServiceAccountToken, false);
         const deployer = one(run, "Role", "deployer");
-        assert.ok(!deployer.rules.some((r: KObj) => r.apiGroups.includes("rbac.authorization.k8s.io")));
+        const writes = (r: KObj) => r.verbs.some((v: string) => !["get", "list", "watch"].includes(v));
+        assert.ok(!deployer.rules.some((r: KObj) => r.apiGroups.includes("rbac.authorization.k8s.io") && writes(r)));
+        assert.ok(!deployer.rules.some((r: KObj) => r.resources.includes("secrets")), "no managed Secrets: no Secret at all");
         const viewer = one(run, "Role", "viewer");
         assert.ok(!viewer.rules.some((r: KObj) => r.resources.includes("secrets")), "viewers cannot read Secrets");
 
         const bound = await standalone(() => {
-            new c.AccessControl("rbac", { namespace: "team-a", viewerGroups: ["devs"], deployerGroups: ["ci"] });
+            new c.AccessControl("rbac", { namespace: "team-a", viewerGroups: ["devs"], deployerGroups: ["ci"], deployServiceAccount: "ship", managedSecrets: ["db-auth"] });
             return {};
         });
         assert.deepStrictEqual(one(bound, "RoleBinding", "viewer").subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "devs" }]);
-        assert.deepStrictEqual(one(bound, "RoleBinding", "deployer").roleRef.name, "deployer");
+        assert.deepStrictEqual(one(bound, "RoleBinding", "deployer").subjects, [
+            { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "ci" },
+            { kind: "ServiceAccount", name: "ship", namespace: "team-a" },
+        ]);
+        assert.strictEqual(one(bound, "ServiceAccount", "ship").automountServiceAccountToken, false);
+        const secretRule = one(bound, "Role", "deployer").rules.find((r: KObj) => r.resources.includes("secrets"));
+        assert.deepStrictEqual(secretRule, { apiGroups: [""], resources: ["secrets"], resourceNames: ["db-auth"], verbs: ["get", "create", "update", "patch", "delete"] });
+        assert.deepStrictEqual(one(bound, "ClusterRole", "team-a-namespace-reader").rules, [{ apiGroups: [""], resources: ["namespaces"], resourceNames: ["team-a"], verbs: ["get"] }]);
     });
 
     it("registers every component under its sample-app:components type token with children parented", async () => {

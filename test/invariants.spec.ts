@@ -66,7 +66,7 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
         });
 
         it("lives in the stack's namespace", () => {
-            for (const o of run.objects.filter(x => x.kind !== "Namespace")) {
+            for (const o of run.objects.filter(x => x.kind !== "Namespace" && !x.kind.startsWith("Cluster"))) {
                 assert.strictEqual(o.metadata.namespace, `sample-app-${stack}`, `${o.kind} ${o.metadata.name}`);
             }
         });
@@ -189,9 +189,10 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             assert.ok(run.secretOutputs.has("redisPassword"));
         });
 
-        it("creates one ServiceAccount per workload, none with an API token", () => {
+        it("creates one ServiceAccount per workload and one for the deploy workflow, none with an API token", () => {
             const accounts = ofKind(run, "ServiceAccount");
-            assert.strictEqual(accounts.length, workloads(run).length);
+            assert.strictEqual(accounts.length, workloads(run).length + 1);
+            assert.ok(accounts.some(sa => sa.metadata.name === "sample-app-deploy"));
             for (const sa of accounts) {
                 assert.strictEqual(sa.automountServiceAccountToken, false, sa.metadata.name);
             }

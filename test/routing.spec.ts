@@ -87,7 +87,7 @@ describe("routing through the Gateway API", () => {
         }
     }
 
-    it("lets the deployer Role write, and the viewer Role read, every routing object of every stack in both modes", async () => {
+    it("lets the deployer Role write, and the viewer Role read, every routing object of every stack in both modes; ReferenceGrants are network-admin's", async () => {
         const plural = (kind: string) => kind.toLowerCase().replace(/s$/, "se") + "s";
         for (const stack of STACKS) {
             for (const mode of ROUTINGS) {
@@ -96,10 +96,13 @@ describe("routing through the Gateway API", () => {
                 for (const o of run.objects.filter(x => ["Ingress", "Gateway", "HTTPRoute", "ReferenceGrant"].includes(x.kind))) {
                     const group = String(o.apiVersion).split("/")[0];
                     const can = (role: string, verb: string) => rules(role).some(r => r.apiGroups.includes(group) && r.resources.includes(plural(o.kind)) && r.verbs.includes(verb));
+                    // A ReferenceGrant lets another namespace reference ours: a trust boundary, like a NetworkPolicy.
+                    const writer = o.kind === "ReferenceGrant" ? "network-admin" : "deployer";
                     for (const verb of ["create", "update", "patch", "delete"]) {
-                        assert.ok(can("deployer", verb), `${stack}/${mode}: deployer cannot ${verb} ${o.kind}`);
+                        assert.ok(can(writer, verb), `${stack}/${mode}: ${writer} cannot ${verb} ${o.kind}`);
                     }
-                    assert.ok(can("viewer", "list") && !can("viewer", "create"), `${stack}/${mode}: viewer on ${o.kind}`);
+                    assert.strictEqual(can("deployer", "create"), writer === "deployer", `${stack}/${mode}: deployer on ${o.kind}`);
+                    assert.ok(can("deployer", "get") && can("viewer", "list") && !can("viewer", "create"), `${stack}/${mode}: viewer on ${o.kind}`);
                 }
             }
         }
