@@ -8,11 +8,13 @@
 // Needs redis-server, nginx, go and /usr/bin/chromium (e2e/install-deps.sh
 // installs the system ones). With E2E_BASE_URL set (e.g. http://sample-app.dev.localhost:18080,
 // a deployed stack behind its ingress), it starts nothing and runs the same checks against that
-// URL, except the one that stops the API process; that needs only chromium (E2E_CHROMIUM: another
-// Chromium-based browser's path, e.g. /usr/bin/google-chrome on a GitHub runner). Prints one line per check and ends with
+// URL; that needs only chromium (E2E_CHROMIUM: another Chromium-based browser's path, e.g.
+// /usr/bin/google-chrome on a GitHub runner). The last check stops the API: against a URL it runs
+// only when E2E_STOP_API holds a shell command that does it (e.g. kubectl scale ... --replicas=0). Prints one line per check and ends with
 // "N passed, M failed"; exits 1 on any failure. Artifacts: artifacts/e2e-ui.png,
 // and artifacts/e2e-logs/ (process logs) when something failed.
 
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -367,8 +369,13 @@ try {
     assert(realProblems().length === 0, realProblems().join('\n'));
   });
 
-  if (!REMOTE) await check('API down: nginx answers 503 JSON and the UI shows the error banner', async () => {
-    await stack.api.proc.stop();
+  const stopApi = process.env.E2E_STOP_API || '';
+  if (!REMOTE || stopApi) await check('API down: nginx answers 503 JSON and the UI shows the error banner', async () => {
+    if (REMOTE) {
+      execFileSync('bash', ['-euo', 'pipefail', '-c', stopApi], { stdio: 'inherit', timeout: 120000 });
+    } else {
+      await stack.api.proc.stop();
+    }
     const res = await httpRequest(`${base}/api/users`, { headers: { Accept: 'application/json' } });
     assertEq(res.status, 503, 'status');
     assert(typeof json(res).error === 'string', 'no JSON error body');
