@@ -52,19 +52,11 @@ func (a *api) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limitParam, err := queryParam(query, "limit")
+	limit, err := parseLimit(query)
 	if err != nil {
 		return err
 	}
-	limit, err := parseLimit(limitParam)
-	if err != nil {
-		return err
-	}
-	cursorParam, err := queryParam(query, "cursor")
-	if err != nil {
-		return err
-	}
-	after, err := decodeCursor(cursorParam)
+	after, err := decodeCursor(query)
 	if err != nil {
 		return err
 	}
@@ -156,8 +148,13 @@ func queryParam(query url.Values, name string) (string, error) {
 	return values[0], nil
 }
 
-// parseLimit parses the limit query parameter; "" means defaultLimit.
-func parseLimit(s string) (int, error) {
+// parseLimit parses the limit query parameter; absent or "" means
+// defaultLimit.
+func parseLimit(query url.Values) (int, error) {
+	s, err := queryParam(query, "limit")
+	if err != nil {
+		return 0, err
+	}
 	if s == "" {
 		return defaultLimit, nil
 	}
@@ -174,10 +171,12 @@ func encodeCursor(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(id))
 }
 
-// decodeCursor returns the user id in a cursor made by encodeCursor.
-func decodeCursor(cursor string) (string, error) {
-	if cursor == "" {
-		return "", nil
+// decodeCursor returns the user id in the cursor query parameter, made by
+// encodeCursor; absent or "" means the first page.
+func decodeCursor(query url.Values) (string, error) {
+	cursor, err := queryParam(query, "cursor")
+	if err != nil || cursor == "" {
+		return "", err
 	}
 	id, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || !users.ValidID(string(id)) {
