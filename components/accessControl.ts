@@ -93,9 +93,16 @@ export function networkAdminRules(): PolicyRule[] {
     ];
 }
 
-/** `get` of one Namespace: a `pulumi refresh` reads the Namespace the program owns. */
-export function namespaceReaderRules(namespace: pulumi.Input<string>): PolicyRule[] {
-    return [{ apiGroups: [""], resources: ["namespaces"], resourceNames: [namespace], verbs: ["get"] }];
+/**
+ * `get` of one Namespace, and of this ClusterRole and its binding (named
+ * `clusterName`): a `pulumi refresh` reads every cluster-scoped object the
+ * program owns.
+ */
+export function namespaceReaderRules(namespace: pulumi.Input<string>, clusterName: pulumi.Input<string>): PolicyRule[] {
+    return [
+        { apiGroups: [""], resources: ["namespaces"], resourceNames: [namespace], verbs: ["get"] },
+        { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles", "clusterrolebindings"], resourceNames: [clusterName], verbs: ["get"] },
+    ];
 }
 
 type Subject = k8s.types.input.rbac.v1.Subject;
@@ -158,7 +165,7 @@ export class AccessControl extends pulumi.ComponentResource {
             const clusterName = pulumi.interpolate`${ns}-namespace-reader`;
             const reader = new k8s.rbac.v1.ClusterRole(`${name}-namespace-reader`, {
                 metadata: { name: clusterName, labels: labelsFor("rbac") },
-                rules: namespaceReaderRules(ns),
+                rules: namespaceReaderRules(ns, clusterName),
             }, { parent: this });
             new k8s.rbac.v1.ClusterRoleBinding(`${name}-namespace-reader`, {
                 metadata: { name: clusterName, labels: labelsFor("rbac") },

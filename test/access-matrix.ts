@@ -26,7 +26,7 @@ export function identities(stack: string): Record<string, Identity> {
     };
 }
 
-/** [verb, group, resource, subresource?, name?] in the stack's namespace (name "@ns": the Namespace itself, cluster-scoped). */
+/** [verb, group, resource, subresource?, name?] in the stack's namespace ("@ns" stands for the namespace's name; namespaces and cluster* resources are cluster-scoped). */
 type Ask = readonly [string, string, string, string?, string?];
 
 const ASKS: Readonly<Record<string, Ask>> = {
@@ -63,6 +63,8 @@ const ASKS: Readonly<Record<string, Ask>> = {
     "get namespace": ["get", "", "namespaces", undefined, "@ns"],
     "delete namespace": ["delete", "", "namespaces", undefined, "@ns"],
     "get other namespace": ["get", "", "namespaces", undefined, "kube-system"],
+    "get own clusterrole": ["get", "rbac.authorization.k8s.io", "clusterroles", undefined, "@ns-namespace-reader"],
+    "get other clusterrole": ["get", "rbac.authorization.k8s.io", "clusterroles", undefined, "cluster-admin"],
 };
 
 /** Designed answers: for each identity, the asks it may make; every other ask in ASKS is denied. */
@@ -73,7 +75,7 @@ function allowedAsks(stack: string): Record<string, readonly string[]> {
     const deploy = [
         ...read, "patch deployments", "create deployments", "delete deployments", "patch deployments/scale", "update statefulsets/scale",
         "patch configmaps", "get secrets/redis-auth", "create secrets/redis-auth", "patch secrets/redis-auth", "delete secrets/redis-auth",
-        "patch httproutes", "patch ingresses", "get namespace",
+        "patch httproutes", "patch ingresses", "get namespace", "get own clusterrole",
     ];
     return {
         viewer: read,
@@ -90,11 +92,11 @@ export function accessMatrix(stack: string): Check[] {
     const who = identities(stack);
     const allowed = allowedAsks(stack);
     return Object.entries(who).flatMap(([name, as]) => Object.entries(ASKS).map(([ask, [verb, group, resource, subresource, objectName]]) => {
-        const clusterScoped = resource === "namespaces";
+        const clusterScoped = resource === "namespaces" || resource.startsWith("cluster");
         const req: Request = {
             verb, group, resource, subresource,
             namespace: clusterScoped ? undefined : namespace,
-            name: objectName === "@ns" ? namespace : objectName,
+            name: objectName?.replace(/^@ns/, namespace),
         };
         return { who: name, as, req, allowed: allowed[name].includes(ask) };
     }));

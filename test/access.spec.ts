@@ -33,7 +33,7 @@ for (const stack of STACKS) {
                 const clusterScoped = o.kind === "Namespace" || o.kind.startsWith("Cluster");
                 const base = { group: groupOf(o.apiVersion), resource: resourceOf(o.kind), namespace: clusterScoped ? undefined : o.metadata.namespace, name: o.metadata.name };
                 const readOnly = PLATFORM_KINDS.includes(o.kind) || NETWORK_KINDS.includes(o.kind);
-                if (!can(run.objects, workflow, { ...base, verb: "get" }) && !o.kind.startsWith("Cluster")) {
+                if (!can(run.objects, workflow, { ...base, verb: "get" })) {
                     problems.push(`cannot get ${o.kind} ${o.metadata.name} (a refresh reads it)`);
                 }
                 for (const verb of ["create", "patch", "delete"]) {

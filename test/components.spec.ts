@@ -242,7 +242,10 @@ describe("each component on its own, with minimal args", () => {
         assert.strictEqual(one(bound, "ServiceAccount", "ship").automountServiceAccountToken, false);
         const secretRule = one(bound, "Role", "deployer").rules.find((r: KObj) => r.resources.includes("secrets"));
         assert.deepStrictEqual(secretRule, { apiGroups: [""], resources: ["secrets"], resourceNames: ["db-auth"], verbs: ["get", "create", "update", "patch", "delete"] });
-        assert.deepStrictEqual(one(bound, "ClusterRole", "team-a-namespace-reader").rules, [{ apiGroups: [""], resources: ["namespaces"], resourceNames: ["team-a"], verbs: ["get"] }]);
+        assert.deepStrictEqual(one(bound, "ClusterRole", "team-a-namespace-reader").rules, [
+            { apiGroups: [""], resources: ["namespaces"], resourceNames: ["team-a"], verbs: ["get"] },
+            { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles", "clusterrolebindings"], resourceNames: ["team-a-namespace-reader"], verbs: ["get"] },
+        ]);
     });
 
     it("registers every component under its sample-app:components type token with children parented", async () => {
