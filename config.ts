@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FRONTEND_DEFAULTS } from "./components/frontend";
 import type { IngressSource } from "./components/networkPolicies";
 import { REDIS_DEFAULTS } from "./components/redis";
+import { BACKUP_DEFAULTS } from "./components/redisBackup";
 import type { ContainerResources } from "./components/security";
 import { LogLevel, USER_API_DEFAULTS } from "./components/userApi";
 
@@ -55,12 +56,14 @@ export interface ClusterProfile {
     readonly imagePullPolicy: "IfNotPresent" | "Always";
     /** Kube context used when `kubeContext` is not set; undefined: the key is required. */
     readonly defaultKubeContext?: string;
+    /** VolumeSnapshotClass of the CSI driver behind each storage class that can be snapshotted. */
+    readonly snapshotClasses: Readonly<Record<string, string>>;
 }
 
 export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
     minikube: {
         name: "minikube",
-        storageClasses: ["standard"],
+        storageClasses: ["standard", "csi-hostpath-sc"],
         minStorage: "100Mi",
         defaultStorage: "1Gi",
         ingressClasses: ["nginx"],
@@ -75,6 +78,8 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         registryRequired: false,
         imagePullPolicy: "IfNotPresent",
         defaultKubeContext: "minikube",
+        // The `volumesnapshots` and `csi-hostpath-driver` addons; `standard` (minikube's hostpath provisioner) cannot snapshot.
+        snapshotClasses: { "csi-hostpath-sc": "csi-hostpath-snapclass" },
     },
     ack: {
         name: "ack",
@@ -92,6 +97,13 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         gatewayPorts: { http: 80, https: 443 },
         registryRequired: true,
         imagePullPolicy: "IfNotPresent",
+        // ACK's csi-plugin snapshots every cloud-disk class.
+        snapshotClasses: {
+            "alicloud-disk-topology-alltype": "alicloud-disk-snapshot",
+            "alicloud-disk-essd": "alicloud-disk-snapshot",
+            "alicloud-disk-ssd": "alicloud-disk-snapshot",
+            "alicloud-disk-efficiency": "alicloud-disk-snapshot",
+        },
     },
     /** The single-node cluster this repository builds and runs itself (`npm run cluster -- up`). */
     local: {
@@ -114,6 +126,8 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         // Images are imported into the node's containerd by scripts/cluster/images.sh; there is no registry to pull from.
         imagePullPolicy: "IfNotPresent",
         defaultKubeContext: "sample-app-local",
+        // local-path-provisioner cannot snapshot.
+        snapshotClasses: {},
     },
 };
 
@@ -161,8 +175,8 @@ export interface Settings {
     readonly logLevel: LogLevel;
     readonly frontend: ScalingSettings;
     readonly api: ScalingSettings;
-    /** This stack's own Redis; undefined in gray, which uses prod's. */
-    readonly redis?: { readonly storageClass: string; readonly storageSize: string; readonly replicas: number };
+    /** The stack's Redis: its own (statefulset or sentinel) or a managed one; undefined in gray, which uses prod's. */
+    readonly redis?: OwnRedisSettings | ManagedRedisSettings;
     /** Gray: a canary of the stack named here. */
     readonly canary?: { readonly prodStack: string; readonly weight: number; readonly header: string };
     /** Prod: the gray namespace whose API pods may reach this Redis. */
@@ -177,6 +191,40 @@ export interface Settings {
         readonly pods: number; readonly persistentVolumeClaims: number; readonly requestsStorage: string;
         readonly requestsEphemeralStorage: string; readonly limitsEphemeralStorage: string;
     };
+}
+
+/** How a stack gets its Redis (`redisMode`). */
+export const REDIS_MODES = ["statefulset", "sentinel", "managed"] as const;
+export type RedisMode = (typeof REDIS_MODES)[number];
+
+/** A Redis the stack runs: a StatefulSet (pod 0 primary) or Sentinel mode (automatic failover). */
+export interface OwnRedisSettings {
+    readonly mode: "statefulset" | "sentinel";
+    readonly storageClass: string;
+    readonly storageSize: string;
+    readonly replicas: number;
+    /** Sentinel mode: Sentinels that must agree the primary is down. */
+    readonly sentinelQuorum?: number;
+    /** VolumeSnapshotClass for backups; undefined: no backups (the cluster takes no snapshots). */
+    readonly snapshotClass?: string;
+    /** Cron schedule of the backup CronJob; undefined: no CronJob (snapshots on demand only). */
+    readonly snapshotSchedule?: string;
+    /** VolumeSnapshot new data volumes start from. */
+    readonly restoreFromSnapshot?: string;
+}
+
+/** A Redis someone else runs (ApsaraDB for Redis / Tair): address, TLS and where its password is. */
+export interface ManagedRedisSettings {
+    readonly mode: "managed";
+    readonly host: string;
+    readonly port: number;
+    readonly tls: boolean;
+    /** The password from config (a Pulumi secret); or */
+    readonly password?: string;
+    /** the name of an existing Secret with key `password`. */
+    readonly passwordSecret?: string;
+    /** Where the managed Redis is, for the API's NetworkPolicy egress. */
+    readonly cidrs: readonly string[];
 }
 
 type KeyType = "string" | "integer" | "boolean" | "array";
@@ -222,7 +270,18 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     zoneSpread: { type: "boolean", default: false },
     redisStorageClass: { type: "string", default: "" },
     redisStorageSize: { type: "string", default: "" },
-    redisReplicas: { type: "integer", default: 1 },
+    redisReplicas: { type: "integer", default: 0 },
+    redisMode: { type: "string", default: "statefulset" },
+    redisSentinelQuorum: { type: "integer", default: 0 },
+    redisSnapshotClass: { type: "string", default: "" },
+    redisSnapshotSchedule: { type: "string", default: "" },
+    redisRestoreFromSnapshot: { type: "string", default: "" },
+    redisHost: { type: "string", default: "" },
+    redisPort: { type: "integer", default: 6379 },
+    redisTls: { type: "boolean", default: false },
+    redisPassword: { type: "string", default: "" },
+    redisPasswordSecret: { type: "string", default: "" },
+    redisCidrs: { type: "array", default: [] },
     prodStack: { type: "string", default: "" },
     grayNamespace: { type: "string", default: "" },
     metricsNamespace: { type: "string", default: "" },
@@ -254,6 +313,8 @@ const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const STACK_REF = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL = /^((?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** Five cron fields of numbers, `*`, ranges, lists and steps (what a CronJob accepts, without names or macros). */
+const CRON = /^([0-9*,/-]+\s+){4}[0-9*,/-]+$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 const SUFFIX: Readonly<Record<string, number>> = {
@@ -409,14 +470,93 @@ export function quotaProblems(quota: Settings["quota"], peaks: readonly PeakPods
     return problems;
 }
 
-/** The peak pod counts of a stack: HPA maximum (or replicas) + 1 surge per Deployment, Redis replicas. */
+/** The peak pod counts of a stack: HPA maximum (or replicas) + 1 surge per Deployment, Redis replicas (and Sentinels), a backup Job. */
 function peaks(frontend: ScalingSettings, api: ScalingSettings, redis: Settings["redis"]): PeakPods[] {
     const top = (s: ScalingSettings) => (s.autoscaling?.maxReplicas ?? s.replicas) + 1;
     return [
         { what: "frontend", pods: top(frontend), resources: FRONTEND_DEFAULTS.resources },
         { what: "api", pods: top(api), resources: USER_API_DEFAULTS.resources },
-        ...(redis ? [{ what: "redis", pods: redis.replicas, resources: REDIS_DEFAULTS.resources, storage: redis.storageSize }] : []),
+        ...(redis && redis.mode !== "managed" ? [{ what: "redis", pods: redis.replicas, resources: REDIS_DEFAULTS.resources, storage: redis.storageSize }] : []),
+        ...(redis?.mode === "sentinel" ? [{ what: "sentinel", pods: redis.replicas, resources: REDIS_DEFAULTS.sentinel.resources }] : []),
+        ...(redis && redis.mode !== "managed" && redis.snapshotSchedule ? [{ what: "redis backup", pods: 1, resources: BACKUP_DEFAULTS.resources }] : []),
     ];
+}
+
+/** The stack's Redis from the `redis*` keys. */
+function redisSettings(r: Reader, profile: ClusterProfile): OwnRedisSettings | ManagedRedisSettings {
+    const mode = r.oneOf<RedisMode>("redisMode", r.string("redisMode"), REDIS_MODES);
+    if (mode === "managed") {
+        const host = r.string("redisHost");
+        if (host === "") {
+            r.problem("redisHost", host, "is required with redisMode managed: the endpoint of the managed Redis, e.g. r-bp1xxxx.redis.rds.aliyuncs.com");
+        } else {
+            r.matching("redisHost", host, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i, "must be a DNS name or an IPv4 address");
+        }
+        const password = r.string("redisPassword");
+        const passwordSecret = r.string("redisPasswordSecret");
+        if ((password === "") === (passwordSecret === "")) {
+            r.problem("redisPasswordSecret", passwordSecret, "with redisMode managed, set exactly one of redisPassword (pulumi config set --secret) and redisPasswordSecret (an existing Secret with key password)");
+        } else if (passwordSecret !== "") {
+            r.matching("redisPasswordSecret", passwordSecret, DNS_SUBDOMAIN, "must be the name of a Secret in the namespace");
+        }
+        const cidrs = r.stringArray("redisCidrs");
+        cidrs.filter(c => !validCidr(c)).forEach(c => r.problem("redisCidrs", c, "must be IPv4 CIDRs such as 10.0.0.0/8"));
+        if (cidrs.length === 0) {
+            r.problem("redisCidrs", [], "must list the CIDRs of the managed Redis (e.g. its VPC vSwitch range, or its private IP/32): the API's NetworkPolicy lets it reach only those");
+        }
+        return {
+            mode, host, port: r.integer("redisPort", 1, 65535), tls: r.boolean("redisTls"), cidrs,
+            ...(password ? { password } : {}), ...(passwordSecret ? { passwordSecret } : {}),
+        };
+    }
+    for (const key of ["redisHost", "redisPassword", "redisPasswordSecret", "redisCidrs"]) {
+        if (r.string(key) !== "" && r.string(key) !== "[]") {
+            r.problem(key, key === "redisPassword" ? "[secret]" : r.string(key), `is only for redisMode managed (redisMode is ${mode})`);
+        }
+    }
+    const storageClass = r.oneOf("redisStorageClass", r.string("redisStorageClass") || profile.storageClasses[0], profile.storageClasses);
+    const storageSize = r.string("redisStorageSize") || profile.defaultStorage;
+    const size = parseQuantity(storageSize);
+    if (size === undefined) {
+        r.problem("redisStorageSize", storageSize, "must be a Kubernetes quantity such as 20Gi");
+    } else if (size < parseQuantity(profile.minStorage)!) {
+        r.problem("redisStorageSize", storageSize, `must be at least ${profile.minStorage}, the smallest volume cluster profile ${profile.name} provisions`);
+    }
+    const replicas = r.integer("redisReplicas", 0) || (mode === "sentinel" ? REDIS_DEFAULTS.sentinelReplicas : REDIS_DEFAULTS.replicas);
+    let sentinelQuorum: number | undefined;
+    if (mode === "sentinel") {
+        if (replicas < 3) {
+            r.problem("redisReplicas", replicas, "must be at least 3 with redisMode sentinel: a primary, a replica to promote, and a Sentinel majority that survives losing one pod");
+        }
+        sentinelQuorum = r.integer("redisSentinelQuorum", 0) || Math.floor(replicas / 2) + 1;
+        if (sentinelQuorum > replicas) {
+            r.problem("redisSentinelQuorum", sentinelQuorum, `must be from 1 to redisReplicas (${replicas}): there is one Sentinel per Redis pod`);
+        }
+    } else if (r.string("redisSentinelQuorum") !== String(CONFIG_KEYS.redisSentinelQuorum.default)) {
+        r.problem("redisSentinelQuorum", r.string("redisSentinelQuorum"), `is only for redisMode sentinel (redisMode is ${mode})`);
+    }
+    const snapshotClass = r.string("redisSnapshotClass") || profile.snapshotClasses[storageClass];
+    if (snapshotClass !== undefined) {
+        r.matching("redisSnapshotClass", snapshotClass, DNS_SUBDOMAIN, "must be the name of a VolumeSnapshotClass");
+    }
+    const schedule = r.string("redisSnapshotSchedule");
+    if (schedule !== "") {
+        r.matching("redisSnapshotSchedule", schedule, CRON, "must be a five-field cron schedule such as \"0 3 * * *\" (03:00 every day)");
+        if (snapshotClass === undefined) {
+            r.problem("redisSnapshotSchedule", schedule, `needs a VolumeSnapshotClass: set redisSnapshotClass, or a redisStorageClass that can be snapshotted (${Object.keys(profile.snapshotClasses).join(", ") || `none in cluster profile ${profile.name}`})`);
+        }
+    }
+    const restore = r.string("redisRestoreFromSnapshot");
+    if (restore !== "") {
+        r.matching("redisRestoreFromSnapshot", restore, DNS_SUBDOMAIN, "must be the name of a VolumeSnapshot in the namespace");
+    }
+    return {
+        mode, storageClass, storageSize, replicas,
+        ...(sentinelQuorum !== undefined ? { sentinelQuorum } : {}),
+        ...(snapshotClass !== undefined ? { snapshotClass } : {}),
+        ...(schedule ? { snapshotSchedule: schedule } : {}),
+        ...(restore ? { restoreFromSnapshot: restore } : {}),
+    };
 }
 
 function validCidr(c: string): boolean {
@@ -640,15 +780,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     let redis: Settings["redis"];
     let canary: Settings["canary"];
     if (prodStack === "") {
-        const storageClass = r.oneOf("redisStorageClass", r.string("redisStorageClass") || profile.storageClasses[0], profile.storageClasses);
-        const storageSize = r.string("redisStorageSize") || profile.defaultStorage;
-        const size = parseQuantity(storageSize);
-        if (size === undefined) {
-            r.problem("redisStorageSize", storageSize, "must be a Kubernetes quantity such as 20Gi");
-        } else if (size < parseQuantity(profile.minStorage)!) {
-            r.problem("redisStorageSize", storageSize, `must be at least ${profile.minStorage}, the smallest volume cluster profile ${profile.name} provisions`);
-        }
-        redis = { storageClass, storageSize, replicas: r.integer("redisReplicas", 1) };
+        redis = redisSettings(r, profile);
     } else {
         canary = {
             prodStack,

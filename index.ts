@@ -13,6 +13,7 @@ const API = "user-api";
 const FRONTEND = "frontend";
 /** The ServiceAccount the deploy workflow runs `pulumi up` as (see README, "Access control"). */
 const DEPLOY_ACCOUNT = "sample-app-deploy";
+const BACKUP = "redis-backup";
 
 export = async () => {
     const s = loadSettings();
@@ -29,7 +30,7 @@ export = async () => {
     const ns = new c.AppNamespace("sample-app", { namespace: s.namespace, quota: s.quota, ...identity }, { ...opts, protect: s.protect });
     const access = new c.AccessControl("sample-app", {
         namespace: ns.name,
-        workloads: s.redis ? [FRONTEND, API, REDIS] : [FRONTEND, API],
+        workloads: s.redis && s.redis.mode !== "managed" ? [FRONTEND, API, REDIS] : [FRONTEND, API],
         viewerGroups: [...s.viewerGroups],
         deployerGroups: [...s.deployerGroups],
         networkAdminGroups: [...s.networkAdminGroups],
@@ -41,24 +42,58 @@ export = async () => {
 
     // Gray has no Redis of its own: it reads prod's through a StackReference.
     const prod = s.canary ? new pulumi.StackReference("prod", { name: s.canary.prodStack }) : undefined;
-    const redis = s.redis
-        ? new c.Redis(REDIS, {
+    const own = s.redis && s.redis.mode !== "managed" ? s.redis : undefined;
+    const managed = s.redis?.mode === "managed" ? s.redis : undefined;
+    let redis: c.Redis | c.ExternalRedis;
+    let backup: c.RedisBackup | undefined;
+    if (own) {
+        const ownRedis = new c.Redis(REDIS, {
             namespace: ns.name,
             image: s.images.redis,
             imagePullPolicy: s.profile.imagePullPolicy,
-            replicas: s.redis.replicas,
-            storageClassName: s.redis.storageClass,
-            storageSize: s.redis.storageSize,
+            replicas: own.replicas,
+            sentinel: own.mode === "sentinel" ? { quorum: own.sentinelQuorum } : undefined,
+            zoneSpread: s.api.zoneSpread,
+            storageClassName: own.storageClass,
+            storageSize: own.storageSize,
+            restoreFromSnapshot: own.restoreFromSnapshot,
             serviceAccountName: access.serviceAccountNames[REDIS],
             ...identity,
-        }, { ...opts, protect: s.protect })
-        : new c.ExternalRedis(REDIS, {
+        }, { ...opts, protect: s.protect });
+        redis = ownRedis;
+        if (own.snapshotClass) {
+            backup = new c.RedisBackup(BACKUP, {
+                namespace: ns.name,
+                redis: ownRedis,
+                snapshotClass: own.snapshotClass,
+                schedule: own.snapshotSchedule,
+                imagePullPolicy: s.profile.imagePullPolicy,
+                ...identity,
+            }, opts);
+        }
+    } else if (managed) {
+        redis = new c.ExternalRedis(REDIS, {
+            namespace: ns.name,
+            host: managed.host,
+            port: managed.port,
+            tls: managed.tls,
+            ...(managed.passwordSecret ? { passwordSecret: { name: managed.passwordSecret } } : { password: pulumi.secret(managed.password!) }),
+            ...identity,
+        }, opts);
+    } else {
+        const fromProd = <T>(key: string, fallback: T) => prod!.getOutput(key).apply(v => (v ?? fallback) as T);
+        redis = new c.ExternalRedis(REDIS, {
             namespace: ns.name,
             host: prod!.requireOutput("redisHost") as pulumi.Output<string>,
             port: prod!.requireOutput("redisPort") as pulumi.Output<number>,
             password: prod!.requireOutput("redisPassword") as pulumi.Output<string>,
+            sentinelAddrs: fromProd("redisSentinelAddrs", ""),
+            sentinelMaster: fromProd("redisSentinelMaster", ""),
+            sentinelPassword: fromProd("redisSentinelPassword", ""),
+            waitReplicas: fromProd("redisWaitReplicas", 0),
             ...identity,
         }, opts);
+    }
 
     const api = new c.UserApi(API, {
         namespace: ns.name,
@@ -118,8 +153,16 @@ export = async () => {
         namespace: ns.name,
         frontend: { podSelector: frontend.podSelector, port: frontend.containerPort },
         api: { podSelector: api.podSelector, port: api.port },
-        redis: redis instanceof c.Redis ? { podSelector: redis.podSelector, port: c.REDIS_DEFAULTS.port, replication: s.redis!.replicas > 1 } : undefined,
-        externalRedis: prod ? { namespace: prod.requireOutput("namespace") as pulumi.Output<string>, podSelector: c.crossStackSelector(REDIS, c.REDIS_COMPONENT), port: c.REDIS_DEFAULTS.port } : undefined,
+        redis: redis instanceof c.Redis ? { ...redis.endpoint, sentinelPort: redis.sentinelPort, replication: redis.replicas > 1 } : undefined,
+        // Prod's Redis pods; whether they run Sentinels is known only once the StackReference resolves, so both ports.
+        externalRedis: prod ? {
+            namespace: prod.requireOutput("namespace") as pulumi.Output<string>,
+            podSelector: c.crossStackSelector(REDIS, c.REDIS_COMPONENT),
+            port: c.REDIS_DEFAULTS.port,
+            sentinelPort: c.SENTINEL_PORT,
+        } : undefined,
+        managedRedis: managed ? { cidrs: [...managed.cidrs], port: managed.port } : undefined,
+        backup: backup ? { podSelector: backup.podSelector } : undefined,
         redisClients: s.grayNamespace
             ? [{ namespace: s.grayNamespace, podSelector: c.crossStackSelector(API, c.USER_API_COMPONENT) }]
             : [],
@@ -136,5 +179,10 @@ export = async () => {
         redisHost: redis.host,
         redisPort: redis.port,
         redisPassword: pulumi.secret(redis.password),
+        // Sentinel mode ("" and 0 otherwise): what gray's API needs to follow prod's primary.
+        redisSentinelAddrs: redis instanceof c.Redis ? redis.sentinelAddrs : "",
+        redisSentinelMaster: redis instanceof c.Redis ? redis.sentinelMaster : "",
+        redisSentinelPassword: pulumi.secret(redis instanceof c.Redis ? redis.sentinelPassword : ""),
+        redisWaitReplicas: redis.waitReplicas,
     };
 };

@@ -8,6 +8,7 @@ export * from "./scaling";
 export { CONFIG_HASH_ANNOTATION, configHash } from "./workload";
 export * from "./appNamespace";
 export * from "./redis";
+export * from "./redisBackup";
 export * from "./externalRedis";
 export * from "./userApi";
 export * from "./frontend";

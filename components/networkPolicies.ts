@@ -36,12 +36,32 @@ export interface IngressSource {
 export interface RedisEndpoint extends PodEndpoint {
     /** Redis pods replicate from each other. Default: false. */
     readonly replication?: boolean;
+    /** Port of the Sentinels beside each Redis: clients ask them for the primary, and they talk to each other and to every Redis. Default: none. */
+    readonly sentinelPort?: number;
 }
 
 /** Pods in another namespace and the TCP port they serve on. */
 export interface RemoteEndpoint extends RemotePods {
     /** TCP port of the pods. */
     readonly port: number;
+    /** Port of Sentinels on the same pods, if any. Default: none. */
+    readonly sentinelPort?: number;
+}
+
+/** A Redis outside the cluster (managed) at fixed addresses. */
+export interface ManagedRedisEndpoint {
+    /** CIDRs of its endpoint. */
+    readonly cidrs: string[];
+    /** Its TCP port. */
+    readonly port: number;
+}
+
+/** The Redis backup Job's pods. */
+export interface BackupPods {
+    /** Labels that select the pods (matchLabels). */
+    readonly podSelector: Record<string, string>;
+    /** CIDRs of the Kubernetes API server, which the Job calls on 443 or 6443. Default: `0.0.0.0/0` (any). */
+    readonly apiServerCidrs?: string[];
 }
 
 export interface NetworkPoliciesArgs {
@@ -55,6 +75,10 @@ export interface NetworkPoliciesArgs {
     readonly redis?: RedisEndpoint;
     /** A Redis in another namespace the API may reach (gray uses prod's). Default: none. */
     readonly externalRedis?: RemoteEndpoint;
+    /** A Redis outside the cluster (managed: ApsaraDB for Redis / Tair) the API may reach. Default: none. */
+    readonly managedRedis?: ManagedRedisEndpoint;
+    /** The Redis backup pods: they reach Redis (and its Sentinels) and the Kubernetes API server. Default: none. */
+    readonly backup?: BackupPods;
     /** API pods of other namespaces admitted to this namespace's Redis (prod admits gray). Default: none. */
     readonly redisClients?: RemotePods[];
     /** Namespace of a Prometheus allowed to scrape the API's /metrics (on the API port). Default: none. */
@@ -91,8 +115,8 @@ function localPeer(podSelector: Record<string, string>): Peer {
     return { podSelector: labelSelector(podSelector) };
 }
 
-function tcp(port: number): { protocol: string; port: number }[] {
-    return [{ protocol: "TCP", port }];
+function tcp(...ports: (number | undefined)[]): { protocol: string; port: number }[] {
+    return ports.filter((p): p is number => p !== undefined).map(port => ({ protocol: "TCP", port }));
 }
 
 function ingressPeers(source: IngressSource): Peer[] {
@@ -138,10 +162,16 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
     const dnsPeer = namespacePeer(dns.namespace, dns.podSelector);
     const apiEgress: Rule[] = [];
     if (a.redis) {
-        apiEgress.push({ to: [localPeer(a.redis.podSelector)], ports: tcp(a.redis.port) });
+        apiEgress.push({ to: [localPeer(a.redis.podSelector)], ports: tcp(a.redis.port, a.redis.sentinelPort) });
     }
     if (a.externalRedis) {
-        apiEgress.push({ to: [namespacePeer(a.externalRedis.namespace, a.externalRedis.podSelector)], ports: tcp(a.externalRedis.port) });
+        apiEgress.push({
+            to: [namespacePeer(a.externalRedis.namespace, a.externalRedis.podSelector)],
+            ports: tcp(a.externalRedis.port, a.externalRedis.sentinelPort),
+        });
+    }
+    if (a.managedRedis) {
+        apiEgress.push({ to: a.managedRedis.cidrs.map(cidr => ({ ipBlock: { cidr } })), ports: tcp(a.managedRedis.port) });
     }
     const plans: PolicyPlan[] = [
         { suffix: "default-deny", tier: "platform", podSelector: {}, ingress: [], egress: [] },
@@ -173,15 +203,30 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
         const self = localPeer(a.redis.podSelector);
         const clients: Peer[] = [
             localPeer(a.api.podSelector),
+            ...(a.backup ? [localPeer(a.backup.podSelector)] : []),
             ...(a.redisClients ?? []).map(c => namespacePeer(c.namespace, c.podSelector)),
         ];
+        const ports = tcp(a.redis.port, a.redis.sentinelPort);
+        // Replicas pull from the primary; Sentinels talk to every Redis and to each other.
+        const peers = a.redis.replication || a.redis.sentinelPort !== undefined;
         plans.push({
             suffix: "redis",
             tier: "data",
             podSelector: a.redis.podSelector,
-            ingress: [{ from: a.redis.replication ? [...clients, self] : clients, ports: tcp(a.redis.port) }],
-            egress: a.redis.replication ? [{ to: [self], ports: tcp(a.redis.port) }] : [],
+            ingress: [{ from: peers ? [...clients, self] : clients, ports }],
+            egress: peers ? [{ to: [self], ports }] : [],
         });
+        if (a.backup) {
+            // The API server's address depends on the cluster (often the nodes' or a load balancer's): narrow apiServerCidrs where known.
+            const apiServer = (a.backup.apiServerCidrs ?? ["0.0.0.0/0"]).map(cidr => ({ ipBlock: { cidr } }));
+            plans.push({
+                suffix: "redis-backup",
+                tier: "data",
+                podSelector: a.backup.podSelector,
+                ingress: [],
+                egress: [{ to: [self], ports }, { to: apiServer, ports: tcp(443, 6443) }],
+            });
+        }
     }
     return plans;
 }
@@ -189,7 +234,7 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
 /**
  * NetworkPolicies: deny all traffic in and out of the namespace, then allow
  * exactly DNS, the gateway or ingress controller to the frontend, the frontend to the
- * API and the API to Redis.
+ * API, the API to Redis (and its Sentinels), and Redis pods to each other.
  */
 export class NetworkPolicies extends pulumi.ComponentResource {
     /** Names of the NetworkPolicy objects. */

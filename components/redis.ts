@@ -3,9 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { componentType } from "./typeToken";
 import * as random from "@pulumi/random";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
-import { pdbSpec } from "./scaling";
-import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
-import { CONFIG_HASH_ANNOTATION, configHash, workloadServiceAccount } from "./workload";
+import type { PodEndpoint } from "./networkPolicies";
+import { ContainerResources } from "./security";
+import { workloadServiceAccount } from "./workload";
+import {
+    dataVolumeClaim, redisConfigData, redisPdbSpec, redisPodTemplate, RedisTopology, SENTINEL_PORT, SentinelSettings,
+} from "./redisWorkload";
+
+import type { RedisBackupTarget } from "./redisBackup";
+
+export { redisConf, redisPdbSpec, SENTINEL_PORT } from "./redisWorkload";
 
 /** How a client reaches a Redis: what UserApi needs, whoever runs the Redis. */
 export interface RedisConnection {
@@ -17,6 +24,79 @@ export interface RedisConnection {
     readonly passwordSecretName: pulumi.Input<string>;
     /** Key of the password in that Secret. */
     readonly passwordSecretKey: pulumi.Input<string>;
+    /** Comma-separated `host:port` of Sentinels that name the primary; the client follows it through failovers. `""` or undefined: `host:port` is the Redis. */
+    readonly sentinelAddrs?: pulumi.Input<string>;
+    /** Name the Sentinels monitor the primary by. Default: `mymaster`. */
+    readonly sentinelMaster?: pulumi.Input<string>;
+    /** Key of the Sentinels' password in the same Secret (`optional`: a missing key means no password). Default: none. */
+    readonly sentinelPasswordSecretKey?: pulumi.Input<string>;
+    /** TLS to Redis (and the Sentinels). Default: false. */
+    readonly tls?: pulumi.Input<boolean>;
+    /** Replicas that must confirm each write before the client reports it done (Redis WAIT). Default: 0. */
+    readonly waitReplicas?: pulumi.Input<number>;
+}
+
+/**
+ * The API's environment for a Redis connection (see app/api/README.md):
+ * `REDIS_ADDR`, or the `REDIS_SENTINEL_*` variables when the connection has
+ * Sentinels; the passwords as files under `authDir` (see {@link redisAuthVolume}),
+ * TLS and write confirmation.
+ */
+export function redisClientEnv(conn: RedisConnection, authDir: string): k8s.types.input.core.v1.EnvVar[] {
+    const env: k8s.types.input.core.v1.EnvVar[] = [];
+    if (conn.sentinelAddrs === undefined) {
+        env.push({ name: "REDIS_ADDR", value: pulumi.interpolate`${conn.host}:${conn.port}` });
+    } else {
+        // Known only once a StackReference resolves (gray): the API reads "" as unset, so exactly one way applies.
+        const sentinels = pulumi.output(conn.sentinelAddrs);
+        const ifSentinels = (value: pulumi.Input<string>, otherwise: pulumi.Input<string>) =>
+            pulumi.all([sentinels, value, otherwise]).apply(([s, v, o]) => (s ? v : o));
+        env.push(
+            { name: "REDIS_ADDR", value: ifSentinels("", pulumi.interpolate`${conn.host}:${conn.port}`) },
+            { name: "REDIS_SENTINEL_ADDRS", value: sentinels },
+            { name: "REDIS_SENTINEL_MASTER", value: pulumi.output(conn.sentinelMaster ?? "").apply(m => m || "mymaster") },
+        );
+        if (conn.sentinelPasswordSecretKey !== undefined) {
+            env.push({ name: "REDIS_SENTINEL_PASSWORD_FILE", value: ifSentinels(`${authDir}/sentinel-password`, "") });
+        }
+    }
+    env.push({ name: "REDIS_PASSWORD_FILE", value: `${authDir}/password` });
+    if (conn.tls !== undefined) {
+        env.push({ name: "REDIS_TLS", value: pulumi.output(conn.tls).apply(String) });
+    }
+    if (conn.waitReplicas !== undefined) {
+        env.push({ name: "REDIS_WAIT_REPLICAS", value: pulumi.output(conn.waitReplicas).apply(String) });
+    }
+    return env;
+}
+
+/** The Secret volume of a client's Redis passwords: `password`, and `sentinel-password` when the connection has one. */
+export function redisAuthVolume(name: string, conn: RedisConnection): k8s.types.input.core.v1.Volume {
+    return {
+        name,
+        secret: {
+            secretName: conn.passwordSecretName,
+            items: [
+                { key: conn.passwordSecretKey, path: "password" },
+                ...(conn.sentinelPasswordSecretKey !== undefined ? [{ key: conn.sentinelPasswordSecretKey, path: "sentinel-password" }] : []),
+            ],
+            defaultMode: 0o440,
+        },
+    };
+}
+
+/** Sentinel mode of {@link RedisArgs}: automatic failover. */
+export interface RedisSentinelArgs {
+    /** Sentinels that must agree the primary is down (a failover also needs a majority of them). Default: a majority of the pods. */
+    readonly quorum?: number;
+    /** Name the Sentinels monitor the primary by. Default: `mymaster`. */
+    readonly masterName?: string;
+    /** `down-after-milliseconds`. Default: 5000. */
+    readonly downAfterMs?: number;
+    /** `failover-timeout` in milliseconds. Default: 60000. */
+    readonly failoverTimeoutMs?: number;
+    /** Resources of each sentinel container; unset fields keep their default. Default: 20m/32Mi requested, 100m/64Mi limit, local disk 16Mi requested and 64Mi limit. */
+    readonly resources?: ContainerResources;
 }
 
 /** UID and GID a container runs as. */
@@ -38,8 +118,16 @@ export interface RedisArgs {
     readonly image?: string;
     /** Image pull policy. Default: `IfNotPresent`. */
     readonly imagePullPolicy?: string;
-    /** Pods in the StatefulSet: pod 0 is the primary, the others replicate it. Default: 1. */
+    /** Pods in the StatefulSet: one primary, the others replicate it (without Sentinel pod 0 is the primary). Default: 1, or 3 with Sentinel. */
     readonly replicas?: number;
+    /** Run a Sentinel beside each Redis (a sidecar) for automatic failover; clients follow the primary through them. Default: none (no failover). */
+    readonly sentinel?: RedisSentinelArgs;
+    /** Replicas that must confirm each write before a client reports it done (exported for clients as `waitReplicas`). Default: 1 with Sentinel, else 0. */
+    readonly waitReplicas?: number;
+    /** Also spread the pods over zones, not only nodes. Default: false. */
+    readonly zoneSpread?: boolean;
+    /** Name of a VolumeSnapshot the data volumes of new pods start from (a restore). Default: none, empty volumes. */
+    readonly restoreFromSnapshot?: string;
     /** StorageClass of the data volume. Default: `standard`. */
     readonly storageClassName?: string;
     /** Size of the data volume when it is first created; later changes are ignored (resize the PVC itself). Default: `1Gi`. */
@@ -74,179 +162,172 @@ export const REDIS_DEFAULTS = {
     } as ContainerResources,
     maxMemory: "200mb",
     runAs: { user: 999, group: 1000 },
+    sentinelReplicas: 3,
+    sentinel: {
+        masterName: "mymaster",
+        downAfterMs: 5000,
+        failoverTimeoutMs: 60000,
+        resources: {
+            cpuRequest: "20m", memoryRequest: "32Mi", cpuLimit: "100m", memoryLimit: "64Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "64Mi",
+        } as ContainerResources,
+    },
 } as const;
 
-const CONFIG_DIR = "/etc/redis/conf";
-const AUTH_DIR = "/etc/redis/auth";
-
-/** redis.conf: AOF on, data under /data, and the password only by `include` of the Secret's file. */
-export function redisConf(port: number, maxMemory: string): string {
-    return [
-        `port ${port}`,
-        "bind * -::*",
-        "protected-mode no",
-        "dir /data",
-        "appendonly yes",
-        "appendfsync everysec",
-        "aof-use-rdb-preamble yes",
-        `maxmemory ${maxMemory}`,
-        "maxmemory-policy noeviction",
-        "tcp-keepalive 60",
-        "replica-read-only yes",
-        `include ${AUTH_DIR}/auth.conf`,
-        "",
-    ].join("\n");
+/** The topology args ask for, validated: throws naming the component and the value. */
+export function redisTopology(name: string, args: Pick<RedisArgs, "replicas" | "port" | "sentinel">): RedisTopology {
+    const replicas = args.replicas ?? (args.sentinel ? REDIS_DEFAULTS.sentinelReplicas : REDIS_DEFAULTS.replicas);
+    if (!Number.isInteger(replicas) || replicas < 1) {
+        throw new Error(`Redis ${name}: replicas must be an integer >= 1, got ${replicas}`);
+    }
+    const port = args.port ?? REDIS_DEFAULTS.port;
+    if (!args.sentinel) {
+        return { name, replicas, port };
+    }
+    if (replicas < 3) {
+        throw new Error(`Redis ${name}: Sentinel needs replicas >= 3 (a primary, a replica to promote and a Sentinel majority that survives one pod), got ${replicas}`);
+    }
+    const quorum = args.sentinel.quorum ?? Math.floor(replicas / 2) + 1;
+    if (!Number.isInteger(quorum) || quorum < 1 || quorum > replicas) {
+        throw new Error(`Redis ${name}: sentinel quorum must be an integer from 1 to replicas (${replicas}), got ${quorum}`);
+    }
+    const d = REDIS_DEFAULTS.sentinel;
+    const sentinel: SentinelSettings = {
+        masterName: args.sentinel.masterName ?? d.masterName,
+        quorum,
+        downAfterMs: args.sentinel.downAfterMs ?? d.downAfterMs,
+        failoverTimeoutMs: args.sentinel.failoverTimeoutMs ?? d.failoverTimeoutMs,
+    };
+    return { name, replicas, port, sentinel };
 }
 
 /**
- * Probe command: PING with the password read from the mounted Secret file at
- * probe time. The password is handed to redis-cli in REDISCLI_AUTH of that one
- * process, never in the container's environment or on a command line.
+ * Redis as a StatefulSet with a headless Service (stable pod DNS), a
+ * PersistentVolumeClaim per pod, AOF persistence and generated passwords
+ * kept in a Secret. Without Sentinel, a client Service reaches the primary
+ * (pod 0); with Sentinel, each pod also runs a Sentinel and clients ask them
+ * for the primary, which they move to a replica when it fails.
  */
-export function pingScript(port: number): string {
-    return `REDISCLI_AUTH="$(cat ${AUTH_DIR}/password)" redis-cli -p ${port} ping | grep -q PONG`;
-}
-
-/** Start script: pod 0 is the primary, every other pod a replica of it. */
-export function startScript(port: number): string {
-    return [
-        "set -e",
-        'if [ "${POD_NAME##*-}" != "0" ]; then',
-        `  exec redis-server ${CONFIG_DIR}/redis.conf --replicaof "$PRIMARY_HOST" ${port}`,
-        "fi",
-        `exec redis-server ${CONFIG_DIR}/redis.conf`,
-    ].join("\n");
-}
-
-/**
- * Redis as a StatefulSet with a headless Service (stable pod DNS), a client
- * Service for the primary, a PersistentVolumeClaim per pod, AOF persistence,
- * and a generated password kept in a Secret.
- */
-export class Redis extends pulumi.ComponentResource implements RedisConnection {
-    /** In-cluster DNS name of the client Service (the primary). */
+export class Redis extends pulumi.ComponentResource implements RedisConnection, RedisBackupTarget {
+    /** In-cluster DNS name of the client Service (the primary); with Sentinel, of the headless Service (ask the Sentinels for the primary). */
     public readonly host: pulumi.Output<string>;
-    /** TCP port of the client Service. */
+    /** TCP port of Redis. */
     public readonly port: pulumi.Output<number>;
     /** The generated password (a Pulumi secret). */
     public readonly password: pulumi.Output<string>;
-    /** Name of the Secret that holds the password. */
+    /** Name of the Secret that holds the passwords. */
     public readonly passwordSecretName: pulumi.Output<string>;
     /** Key of the password in that Secret. */
     public readonly passwordSecretKey: pulumi.Output<string>;
+    /** Sentinel addresses (`host:port,...`), or `""` without Sentinel. */
+    public readonly sentinelAddrs: pulumi.Output<string>;
+    /** Name the Sentinels monitor the primary by (`""` without Sentinel). */
+    public readonly sentinelMaster: pulumi.Output<string>;
+    /** The generated Sentinel password (a Pulumi secret; `""` without Sentinel). */
+    public readonly sentinelPassword: pulumi.Output<string>;
+    /** Key of the Sentinel password in the Secret. */
+    public readonly sentinelPasswordSecretKey: pulumi.Output<string>;
+    /** Replicas that must confirm each write. */
+    public readonly waitReplicas: pulumi.Output<number>;
     /** Name of the headless Service that governs the StatefulSet. */
     public readonly headlessServiceName: pulumi.Output<string>;
+    /** The Redis pods and their port, as a NetworkPolicy peer. */
+    public readonly endpoint: PodEndpoint;
+    /** Port of the Sentinels, when there are some. */
+    public readonly sentinelPort?: number;
+    /** Pods in the StatefulSet. */
+    public readonly replicas: number;
+    /** FQDN of the headless Service (each pod is `<name>-<i>.<headlessHost>`). */
+    public readonly headlessHost: pulumi.Output<string>;
+    /** ConfigMap of redis.conf and the scripts (a backup sources `common.sh` to find the primary). */
+    public readonly configMapName: pulumi.Output<string>;
+    /** The Redis image. */
+    public readonly image: string;
+    /** Port of Redis, as a number. */
+    public readonly redisPort: number;
     /** Selector labels of the Redis pods (for NetworkPolicies). */
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("Redis"), name, {}, opts);
+        const t = redisTopology(name, args);
+        this.image = args.image ?? REDIS_DEFAULTS.image;
         const instance = args.instance ?? pulumi.getStack();
-        const replicas = args.replicas ?? REDIS_DEFAULTS.replicas;
-        if (!Number.isInteger(replicas) || replicas < 1) {
-            throw new Error(`Redis ${name}: replicas must be an integer >= 1, got ${replicas}`);
-        }
-        const port = args.port ?? REDIS_DEFAULTS.port;
-        const runAs = args.runAs ?? REDIS_DEFAULTS.runAs;
         const id: WorkloadIdentity = { name, component: REDIS_COMPONENT, instance, env: args.env ?? instance, tier: "data" };
         const labels = standardLabels(id);
         const selector = selectorLabels(id);
         const ns = args.namespace;
+        const metadata = (objectName: string) => ({ name: objectName, namespace: ns, labels });
         const headlessName = `${name}-headless`;
+        const headlessHost = pulumi.interpolate`${headlessName}.${ns}.svc.cluster.local`;
         const serviceAccountName = workloadServiceAccount(this, name, { namespace: ns, labels }, args.serviceAccountName);
 
         const generated = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const sentinelGenerated = t.sentinel
+            ? new random.RandomPassword(`${name}-sentinel-password`, { length: 32, special: false }, { parent: this }).result
+            : undefined;
         const secret = new k8s.core.v1.Secret(`${name}-auth`, {
-            metadata: { name: `${name}-auth`, namespace: ns, labels },
+            metadata: metadata(`${name}-auth`),
             type: "Opaque",
             stringData: {
                 password: generated.result,
                 "auth.conf": pulumi.interpolate`requirepass ${generated.result}\nmasterauth ${generated.result}\n`,
+                ...(sentinelGenerated ? { "sentinel-password": sentinelGenerated } : {}),
             },
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] });
 
-        const conf = redisConf(port, args.maxMemory ?? REDIS_DEFAULTS.maxMemory);
-        const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { name: `${name}-config`, namespace: ns, labels },
-            data: { "redis.conf": conf },
+        const configData = redisConfigData(t, args.maxMemory ?? REDIS_DEFAULTS.maxMemory);
+        const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: metadata(`${name}-config`), data: configData }, { parent: this });
+
+        const ports = [
+            { name: "redis", port: t.port, targetPort: "redis" },
+            ...(t.sentinel ? [{ name: "sentinel", port: SENTINEL_PORT, targetPort: "sentinel" }] : []),
+        ];
+        const headless = new k8s.core.v1.Service(`${name}-headless`, {
+            metadata: metadata(headlessName),
+            spec: { clusterIP: "None", publishNotReadyAddresses: true, selector, ports },
         }, { parent: this });
 
-        const headless = new k8s.core.v1.Service(`${name}-headless`, {
-            metadata: { name: headlessName, namespace: ns, labels },
+        // Without Sentinel the client Service targets the primary (pod 0) only, so writes never hit a read-only replica.
+        // With Sentinel there is none: clients ask the Sentinels, so nothing points at a pod that may no longer be primary.
+        const client = t.sentinel ? undefined : new k8s.core.v1.Service(name, {
+            metadata: metadata(name),
             spec: {
-                clusterIP: "None",
-                publishNotReadyAddresses: true,
-                selector,
-                ports: [{ name: "redis", port, targetPort: "redis" }],
+                type: "ClusterIP",
+                selector: t.replicas > 1 ? { ...selector, "statefulset.kubernetes.io/pod-name": `${name}-0` } : selector,
+                ports: [{ name: "redis", port: t.port, targetPort: "redis" }],
             },
         }, { parent: this });
 
-        // With replicas, the client Service targets the primary (pod 0) only, so writes never hit a read-only replica.
-        const clientSelector = replicas > 1 ? { ...selector, "statefulset.kubernetes.io/pod-name": `${name}-0` } : selector;
-        const client = new k8s.core.v1.Service(name, {
-            metadata: { name, namespace: ns, labels },
-            spec: { type: "ClusterIP", selector: clientSelector, ports: [{ name: "redis", port, targetPort: "redis" }] },
-        }, { parent: this });
-
-        const ping = { exec: { command: ["sh", "-c", pingScript(port)] } };
-
         new k8s.apps.v1.StatefulSet(name, {
-            metadata: { name, namespace: ns, labels },
+            metadata: metadata(name),
             spec: {
                 serviceName: headless.metadata.name,
-                replicas,
+                replicas: t.replicas,
                 podManagementPolicy: "OrderedReady",
                 updateStrategy: { type: "RollingUpdate" },
                 persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
                 selector: { matchLabels: selector },
-                template: {
-                    metadata: {
-                        labels,
-                        annotations: { [CONFIG_HASH_ANNOTATION]: configHash(conf) },
-                    },
-                    spec: {
-                        serviceAccountName,
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        terminationGracePeriodSeconds: 30,
-                        securityContext: restrictedPodSecurityContext(runAs.user, runAs.group, runAs.group),
-                        containers: [{
-                            name: "redis",
-                            image: args.image ?? REDIS_DEFAULTS.image,
-                            imagePullPolicy: args.imagePullPolicy ?? REDIS_DEFAULTS.imagePullPolicy,
-                            command: ["sh", "-c", startScript(port)],
-                            env: [
-                                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-                                { name: "PRIMARY_HOST", value: pulumi.interpolate`${name}-0.${headlessName}.${ns}.svc.cluster.local` },
-                            ],
-                            ports: [{ name: "redis", containerPort: port, protocol: "TCP" }],
-                            resources: resourceRequirements({ ...REDIS_DEFAULTS.resources, ...args.resources }),
-                            securityContext: restrictedContainerSecurityContext(),
-                            startupProbe: { ...ping, periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 3 },
-                            readinessProbe: { ...ping, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
-                            livenessProbe: { ...ping, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
-                            volumeMounts: [
-                                { name: "data", mountPath: "/data" },
-                                { name: "config", mountPath: CONFIG_DIR, readOnly: true },
-                                { name: "auth", mountPath: AUTH_DIR, readOnly: true },
-                                { name: "tmp", mountPath: "/tmp" },
-                            ],
-                        }],
-                        volumes: [
-                            { name: "config", configMap: { name: config.metadata.name } },
-                            { name: "auth", secret: { secretName: secret.metadata.name, defaultMode: 0o440 } },
-                            { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
-                        ],
-                    },
-                },
-                volumeClaimTemplates: [{
-                    metadata: { name: "data", labels },
-                    spec: {
-                        accessModes: ["ReadWriteOnce"],
-                        storageClassName: args.storageClassName ?? REDIS_DEFAULTS.storageClassName,
-                        resources: { requests: { storage: args.storageSize ?? REDIS_DEFAULTS.storageSize } },
-                    },
-                }],
+                template: redisPodTemplate(t, {
+                    image: this.image,
+                    imagePullPolicy: args.imagePullPolicy ?? REDIS_DEFAULTS.imagePullPolicy,
+                    resources: { ...REDIS_DEFAULTS.resources, ...args.resources },
+                    sentinelResources: { ...REDIS_DEFAULTS.sentinel.resources, ...args.sentinel?.resources },
+                    runAs: args.runAs ?? REDIS_DEFAULTS.runAs,
+                    serviceAccountName,
+                    labels,
+                    selector,
+                    headlessHost,
+                    configMapName: config.metadata.name,
+                    secretName: secret.metadata.name,
+                    configData,
+                    zoneSpread: args.zoneSpread ?? false,
+                }),
+                volumeClaimTemplates: [dataVolumeClaim(
+                    labels,
+                    args.storageClassName ?? REDIS_DEFAULTS.storageClassName,
+                    args.storageSize ?? REDIS_DEFAULTS.storageSize,
+                    args.restoreFromSnapshot,
+                )],
             },
         }, {
             parent: this,
@@ -255,19 +336,28 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
             ignoreChanges: ["spec.volumeClaimTemplates"],
         });
 
-        if (replicas > 1) {
-            new k8s.policy.v1.PodDisruptionBudget(name, {
-                metadata: { name, namespace: ns, labels },
-                spec: pdbSpec(selector),
-            }, { parent: this });
+        if (t.replicas > 1) {
+            new k8s.policy.v1.PodDisruptionBudget(name, { metadata: metadata(name), spec: redisPdbSpec(t, selector) }, { parent: this });
         }
 
-        this.host = pulumi.interpolate`${client.metadata.name}.${client.metadata.namespace}.svc.cluster.local`;
-        this.port = pulumi.output(port);
+        const sentinelAddrs = Array.from({ length: t.sentinel ? t.replicas : 0 }, (_, i) => pulumi.interpolate`${name}-${i}.${headlessHost}:${SENTINEL_PORT}`);
+        this.host = client ? pulumi.interpolate`${client.metadata.name}.${client.metadata.namespace}.svc.cluster.local` : headlessHost;
+        this.port = pulumi.output(t.port);
         this.password = pulumi.secret(generated.result);
         this.passwordSecretName = secret.metadata.name;
         this.passwordSecretKey = pulumi.output("password");
+        this.sentinelAddrs = pulumi.all(sentinelAddrs).apply(a => a.join(","));
+        this.sentinelMaster = pulumi.output(t.sentinel?.masterName ?? "");
+        this.sentinelPassword = pulumi.secret(sentinelGenerated ?? "");
+        this.sentinelPasswordSecretKey = pulumi.output("sentinel-password");
+        this.waitReplicas = pulumi.output(args.waitReplicas ?? (t.sentinel ? 1 : 0));
         this.headlessServiceName = headless.metadata.name;
+        this.endpoint = { podSelector: selector, port: t.port };
+        this.sentinelPort = t.sentinel ? SENTINEL_PORT : undefined;
+        this.replicas = t.replicas;
+        this.headlessHost = headlessHost;
+        this.configMapName = config.metadata.name;
+        this.redisPort = t.port;
         this.podSelector = selector;
         this.registerOutputs({
             host: this.host,
@@ -275,6 +365,9 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection {
             password: this.password,
             passwordSecretName: this.passwordSecretName,
             headlessServiceName: this.headlessServiceName,
+            sentinelAddrs: this.sentinelAddrs,
+            sentinelMaster: this.sentinelMaster,
+            sentinelPassword: this.sentinelPassword,
         });
     }
 }

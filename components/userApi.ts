@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
-import { RedisConnection } from "./redis";
+import { RedisConnection, redisAuthVolume, redisClientEnv } from "./redis";
 import { ScalingArgs } from "./scaling";
 import { ContainerResources, resourceRequirements } from "./security";
 import { createHttpWorkload, httpProbe } from "./workload";
@@ -105,9 +105,8 @@ export class UserApi extends pulumi.ComponentResource {
                 imagePullPolicy: args.imagePullPolicy ?? USER_API_DEFAULTS.imagePullPolicy,
                 env: [
                     { name: "PORT", value: String(port) },
-                    { name: "REDIS_ADDR", value: pulumi.interpolate`${args.redis.host}:${args.redis.port}` },
-                    // The password is a read-only file from the Secret, never an environment variable.
-                    { name: "REDIS_PASSWORD_FILE", value: `${REDIS_AUTH_DIR}/password` },
+                    // Passwords are read-only files from the Secret, never environment variables.
+                    ...redisClientEnv(args.redis, REDIS_AUTH_DIR),
                     { name: "LOG_LEVEL", value: args.logLevel ?? USER_API_DEFAULTS.logLevel },
                     // Drain within the grace period, after the 3s preStop pause.
                     { name: "SHUTDOWN_TIMEOUT", value: `${Math.max(grace - 5, 1)}s` },
@@ -125,11 +124,8 @@ export class UserApi extends pulumi.ComponentResource {
             },
             volumes: [
                 { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
-                // Only the password key, readable by the pod's group (fsGroup) and nobody else.
-                {
-                    name: "redis-auth",
-                    secret: { secretName: args.redis.passwordSecretName, items: [{ key: args.redis.passwordSecretKey, path: "password" }], defaultMode: 0o440 },
-                },
+                // Only the password keys, readable by the pod's group (fsGroup) and nobody else.
+                redisAuthVolume("redis-auth", args.redis),
             ],
             servicePort: port,
         });

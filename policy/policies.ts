@@ -26,6 +26,7 @@ import { at, containersOf, credentialIn, describe, imagePin, kubeType, KubeType,
 /** StorageClasses of every cluster profile in config.ts (minikube, then ack), the default of `allowedStorageClasses`. */
 export const DEFAULT_ALLOWED_STORAGE_CLASSES: readonly string[] = [
     "standard",
+    "csi-hostpath-sc",
     "alicloud-disk-topology-alltype",
     "alicloud-disk-essd",
     "alicloud-disk-ssd",

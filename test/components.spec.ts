@@ -47,8 +47,9 @@ describe("each component on its own, with minimal args", () => {
         assert.ok(isSecretValue(secret.stringData));
         assert.strictEqual(reveal(secret.stringData).password, MOCK_PASSWORD);
         assert.match(reveal(secret.stringData)["auth.conf"], /^requirepass /);
-        assert.match(container.readinessProbe.exec.command.join(" "), /REDISCLI_AUTH="\$\(cat \/etc\/redis\/auth\/password\)" redis-cli .*ping/);
-        assert.ok(!(container.env as KObj[]).some(e => e.valueFrom?.secretKeyRef), "no Secret in the environment");
+        assert.match(container.livenessProbe.exec.command.join(" "), /REDISCLI_AUTH="\$\(cat \/etc\/redis\/auth\/password\)" redis-cli .*ping/);
+        assert.deepStrictEqual(container.readinessProbe.exec.command, ["sh", "/etc/redis/conf/ready.sh"]);
+        assert.ok(!(container.env as KObj[]).some(e => e.valueFrom?.secretKeyRef), "no password in the environment: the scripts read the Secret's files");
         assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget"), []);
         assert.strictEqual(one(run, "ServiceAccount", "cache").automountServiceAccountToken, false);
         assert.deepStrictEqual(run.outputs, { host: "cache.team-a.svc.cluster.local", port: 6379, password: MOCK_PASSWORD });
@@ -63,6 +64,7 @@ describe("each component on its own, with minimal args", () => {
         assert.strictEqual(one(run, "StatefulSet", "cache").spec.replicas, 3);
         assert.ok(one(run, "PodDisruptionBudget", "cache"));
         assert.strictEqual(one(run, "Service", "cache").spec.selector["statefulset.kubernetes.io/pod-name"], "cache-0");
+        assert.strictEqual(one(run, "PodDisruptionBudget", "cache").spec.minAvailable, 2, "one pod at a time");
         assert.throws(() => new c.Redis("bad", { namespace: "x", replicas: 0 }), /replicas must be an integer >= 1, got 0/);
     });
 
@@ -206,6 +208,7 @@ describe("each component on its own, with minimal args", () => {
         const redis = one(run, "NetworkPolicy", "np-redis");
         assert.deepStrictEqual(redis.spec.policyTypes, ["Ingress", "Egress"], "a Redis without replicas still denies all egress");
         assert.ok(!("egress" in redis.spec));
+        assert.deepStrictEqual(redis.spec.ingress[0].ports, [{ protocol: "TCP", port: 6379 }], "no Sentinel port without Sentinels");
         const front = one(run, "NetworkPolicy", "np-frontend");
         assert.deepStrictEqual(front.spec.ingress[0].from, [{
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },

@@ -95,9 +95,18 @@ describe("stack configuration", () => {
         { what: "a boolean that is not one", stack: "dev", overrides: { autoscaling: "yes" }, expect: [/sample-app:autoscaling = "yes": must be true or false/] },
         { what: "a misspelt key", stack: "dev", overrides: { apiReplica: 2 }, expect: [/sample-app:apiReplica is not a known key/] },
         { what: "a group list that is not a list", stack: "dev", overrides: { viewerGroups: "ops" }, expect: [/sample-app:viewerGroups = "ops": must be a list of non-empty strings/] },
-        { what: "Redis replicas whose volumes overflow the storage quota", stack: "prod", overrides: { redisReplicas: 3 }, expect: [/sample-app:quotaStorage = "50Gi": must admit every workload at its maximum scale plus a rolling-update surge pod: redis 3 x 20Gi/] },
-        { what: "an HPA maximum the CPU limit quota cannot hold", stack: "prod", overrides: { apiMaxReplicas: 20 }, expect: [/sample-app:quotaLimitsCpu = "12": must admit every workload at its maximum scale plus a rolling-update surge pod: frontend 11 x 250m, api 21 x 500m, redis 1 x 500m/] },
-        { what: "a local disk limit quota the pods' ephemeral-storage overflows", stack: "prod", overrides: { quotaLimitsEphemeralStorage: "1Gi" }, expect: [/sample-app:quotaLimitsEphemeralStorage = "1Gi": must admit every workload .*: frontend 11 x 192Mi, api 11 x 128Mi, redis 1 x 128Mi/] },
+        { what: "Redis replicas whose volumes overflow the storage quota", stack: "prod", overrides: { redisReplicas: 6 }, expect: [/sample-app:quotaStorage = "100Gi": must admit every workload at its maximum scale plus a rolling-update surge pod: redis 6 x 20Gi/] },
+        { what: "an HPA maximum the CPU limit quota cannot hold", stack: "prod", overrides: { apiMaxReplicas: 20 }, expect: [/sample-app:quotaLimitsCpu = "12": must admit every workload at its maximum scale plus a rolling-update surge pod: frontend 11 x 250m, api 21 x 500m, redis 3 x 500m, sentinel 3 x 100m, redis backup 1 x 200m/] },
+        { what: "an unknown Redis mode", stack: "dev", overrides: { redisMode: "cluster" }, expect: [/sample-app:redisMode = "cluster": must be one of statefulset, sentinel, managed/] },
+        { what: "Sentinel with fewer than 3 pods", stack: "prod", overrides: { redisReplicas: 2 }, expect: [/sample-app:redisReplicas = 2: must be at least 3 with redisMode sentinel/] },
+        { what: "a Sentinel quorum above the pod count", stack: "prod", overrides: { redisSentinelQuorum: 4 }, expect: [/sample-app:redisSentinelQuorum = 4: must be from 1 to redisReplicas \(3\)/] },
+        { what: "a Sentinel quorum without Sentinel", stack: "dev", overrides: { redisSentinelQuorum: 2 }, expect: [/sample-app:redisSentinelQuorum = "2": is only for redisMode sentinel \(redisMode is statefulset\)/] },
+        { what: "a snapshot schedule that is not cron", stack: "prod", overrides: { redisSnapshotSchedule: "daily" }, expect: [/sample-app:redisSnapshotSchedule = "daily": must be a five-field cron schedule/] },
+        { what: "a snapshot schedule on a class that cannot snapshot", stack: "dev", overrides: { redisSnapshotSchedule: "0 3 * * *" }, expect: [/sample-app:redisSnapshotSchedule = "0 3 \* \* \*": needs a VolumeSnapshotClass: set redisSnapshotClass, or a redisStorageClass that can be snapshotted \(csi-hostpath-sc\)/] },
+        { what: "a restore from a snapshot name that is not a name", stack: "prod", overrides: { redisRestoreFromSnapshot: "Data_Redis" }, expect: [/sample-app:redisRestoreFromSnapshot = "Data_Redis": must be the name of a VolumeSnapshot/] },
+        { what: "managed Redis without a host, password or CIDRs", stack: "prod", overrides: { redisMode: "managed" }, expect: [/sample-app:redisHost = "": is required with redisMode managed/, /sample-app:redisPasswordSecret = "": with redisMode managed, set exactly one of redisPassword/, /sample-app:redisCidrs = \[\]: must list the CIDRs of the managed Redis/] },
+        { what: "a managed Redis host in another mode", stack: "dev", overrides: { redisHost: "r-bp1.redis.rds.aliyuncs.com" }, expect: [/sample-app:redisHost = "r-bp1.redis.rds.aliyuncs.com": is only for redisMode managed/] },
+        { what: "a local disk limit quota the pods' ephemeral-storage overflows", stack: "prod", overrides: { quotaLimitsEphemeralStorage: "1Gi" }, expect: [/sample-app:quotaLimitsEphemeralStorage = "1Gi": must admit every workload .*: frontend 11 x 192Mi, api 11 x 128Mi, redis 3 x 128Mi/] },
         { what: "a local disk request quota that is not a quantity", stack: "dev", overrides: { quotaRequestsEphemeralStorage: "lots" }, expect: [/sample-app:quotaRequestsEphemeralStorage = "lots": must be a Kubernetes quantity/] },
         { what: "more pods than the pod quota", stack: "test", overrides: { quotaPods: 10 }, expect: [/sample-app:quotaPods = "10": must admit every workload .*: frontend 5 x 1 pod, api 5 x 1 pod, redis 1 x 1 pod/] },
         { what: "a log level the API does not know", stack: "dev", overrides: { logLevel: "verbose" }, expect: [/sample-app:logLevel = "verbose": must be one of debug, info, warn, error/] },
@@ -121,6 +130,21 @@ describe("stack configuration", () => {
         assert.strictEqual(s.images.api, `sample-app/api:0.1.0@${d}`);
         assert.strictEqual(s.images.web, "sample-app/web:0.1.0", "no digest: by tag");
         assert.strictEqual(s.images.redis, `redis@${d}`);
+    });
+
+    it("reads each Redis mode: prod Sentinel with ACK snapshots, dev a single pod without backups, managed by address", () => {
+        const prod = parseSettings(raw("prod"), "prod").redis;
+        assert.deepStrictEqual(prod, {
+            mode: "sentinel", storageClass: "alicloud-disk-topology-alltype", storageSize: "20Gi", replicas: 3, sentinelQuorum: 2,
+            snapshotClass: "alicloud-disk-snapshot", snapshotSchedule: "0 3 * * *",
+        });
+        assert.deepStrictEqual(parseSettings(raw("dev"), "dev").redis, { mode: "statefulset", storageClass: "standard", storageSize: "1Gi", replicas: 1 });
+        const csi = parseSettings(raw("dev", { redisStorageClass: "csi-hostpath-sc" }), "dev").redis;
+        assert.strictEqual(csi?.mode !== "managed" && csi?.snapshotClass, "csi-hostpath-snapclass", "minikube's CSI hostpath class snapshots");
+        const managed = parseSettings(raw("prod", {
+            redisMode: "managed", redisHost: "r-bp1xxxx.redis.rds.aliyuncs.com", redisTls: true, redisPasswordSecret: "tair-auth", redisCidrs: ["10.0.8.0/24"],
+        }), "prod").redis;
+        assert.deepStrictEqual(managed, { mode: "managed", host: "r-bp1xxxx.redis.rds.aliyuncs.com", port: 6379, tls: true, cidrs: ["10.0.8.0/24"], passwordSecret: "tair-auth" });
     });
 
     it("reports every problem at once", () => {

@@ -23,9 +23,14 @@ export const PROD_OUTPUTS = {
     host: "sample-app.example.com",
     publicUrl: "https://sample-app.example.com/",
     apiUrl: "http://user-api.sample-app-prod.svc.cluster.local:8080",
-    redisHost: "redis.sample-app-prod.svc.cluster.local",
+    // prod runs Redis in Sentinel mode: the headless Service, and the Sentinels to ask for the primary.
+    redisHost: "redis-headless.sample-app-prod.svc.cluster.local",
     redisPort: 6379,
     redisPassword: MOCK_PASSWORD,
+    redisSentinelAddrs: [0, 1, 2].map(i => `redis-${i}.redis-headless.sample-app-prod.svc.cluster.local:26379`).join(","),
+    redisSentinelMaster: "mymaster",
+    redisSentinelPassword: MOCK_PASSWORD,
+    redisWaitReplicas: 1,
 };
 
 export interface Registered {
@@ -127,7 +132,7 @@ async function mockRuntime(stack: string, config: Record<string, string>, option
                 return { id: `${args.name}-id`, state: { ...args.inputs, result: options.randomPassword?.(args.name) ?? MOCK_PASSWORD } };
             }
             if (args.type === "pulumi:pulumi:StackReference") {
-                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.stackOutputs ?? PROD_OUTPUTS, secretOutputNames: ["redisPassword"] } };
+                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.stackOutputs ?? PROD_OUTPUTS, secretOutputNames: ["redisPassword", "redisSentinelPassword"] } };
             }
             return { id: `${args.name}-id`, state: args.inputs };
         },

@@ -189,10 +189,18 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             assert.ok(run.secretOutputs.has("redisPassword"));
         });
 
-        it("creates one ServiceAccount per workload and one for the deploy workflow, none with an API token", () => {
+        it("creates one ServiceAccount per workload and one for the deploy workflow, none with an API token, except the backup's, which may only handle VolumeSnapshots", () => {
+            const backups = ofKind(run, "CronJob");
             const accounts = ofKind(run, "ServiceAccount");
-            assert.strictEqual(accounts.length, workloads(run).length + 1);
+            assert.strictEqual(accounts.length, workloads(run).length + 1 + backups.length);
             assert.ok(accounts.some(sa => sa.metadata.name === "sample-app-deploy"));
+            for (const cron of backups) {
+                const spec = cron.spec.jobTemplate.spec.template.spec;
+                assert.strictEqual(spec.automountServiceAccountToken, true, "kubectl needs the token");
+                const binding = ofKind(run, "RoleBinding").find(b => b.subjects.some((x: KObj) => x.name === spec.serviceAccountName));
+                const role = one(run, "Role", binding?.roleRef.name);
+                assert.deepStrictEqual(role.rules, [{ apiGroups: ["snapshot.storage.k8s.io"], resources: ["volumesnapshots"], verbs: ["create", "get", "list", "watch"] }]);
+            }
             for (const sa of accounts) {
                 assert.strictEqual(sa.automountServiceAccountToken, false, sa.metadata.name);
             }
@@ -272,24 +280,45 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
                 id: "prod-redis", namespace: PROD_OUTPUTS.namespace,
                 labels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "database", "app.kubernetes.io/instance": "prod" },
             };
+            const backup = ofKind(run, "CronJob").map(cron => ({ id: "backup", namespace: ns, labels: cron.spec.jobTemplate.spec.template.metadata.labels }));
+            const sentinel = stack === "prod";
             const endpoints: Endpoint[] = [
                 ...["frontend", "user-api", "redis"].map(podOf).filter((e): e is Endpoint => e !== undefined),
                 ...proxy.all,
+                ...backup,
                 { id: "dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } },
                 { id: "stranger", namespace: "default", labels: { app: "other" } },
                 { id: "internet", namespace: "", labels: {}, ip: "203.0.113.7" },
                 ...(stack === "gray" ? [prodRedis] : [grayApi]),
             ];
-            const ports: Port[] = [53, 80, 443, 6379, 8080].flatMap(port => [{ port, protocol: "TCP" as const }, ...(port === 53 ? [{ port, protocol: "UDP" as const }] : [])]);
+            const ports: Port[] = [53, 80, 443, 6379, 6443, 8080, 26379].flatMap(port => [{ port, protocol: "TCP" as const }, ...(port === 53 ? [{ port, protocol: "UDP" as const }] : [])]);
             const own = endpoints.filter(e => e.namespace === ns).map(e => e.id);
             const expected = [
                 ...own.flatMap(id => [`${id} -> dns:53/TCP`, `${id} -> dns:53/UDP`]),
                 `${proxy.active} -> frontend:8080/TCP`,
                 "frontend -> user-api:8080/TCP",
-                ...(stack === "gray" ? ["user-api -> prod-redis:6379/TCP"] : ["user-api -> redis:6379/TCP"]),
+                // Gray cannot know whether prod runs Sentinels until its StackReference resolves: both ports.
+                ...(stack === "gray" ? ["user-api -> prod-redis:6379/TCP", "user-api -> prod-redis:26379/TCP"] : ["user-api -> redis:6379/TCP"]),
                 ...(stack === "prod" ? ["gray-api -> redis:6379/TCP"] : []),
+                // Sentinel: clients ask the Sentinels; replicas pull from the primary; Sentinels watch every Redis and each other.
+                ...(sentinel ? ["user-api -> redis:26379/TCP", "gray-api -> redis:26379/TCP"] : []),
+                // The backup Job: BGREWRITEAOF on the primary (found through the Sentinels), then the API server.
+                ...(backup.length > 0 ? [
+                    "backup -> redis:6379/TCP", ...(sentinel ? ["backup -> redis:26379/TCP"] : []),
+                    "backup -> internet:443/TCP", "backup -> internet:6443/TCP",
+                ] : []),
             ].sort();
             assert.deepStrictEqual(allowedFlows(ofKind(run, "NetworkPolicy"), endpoints, ports, ns), expected);
+
+            // Between two pods of the Redis StatefulSet: replication and Sentinel only where there are replicas.
+            const redis = podOf("redis");
+            if (redis) {
+                const peers = [redis, { ...redis, id: "redis-peer" }];
+                const between = allowedFlows(ofKind(run, "NetworkPolicy"), peers, ports, ns).filter(f => !f.includes("dns"));
+                assert.deepStrictEqual(between, sentinel
+                    ? ["redis -> redis-peer:26379/TCP", "redis -> redis-peer:6379/TCP", "redis-peer -> redis:26379/TCP", "redis-peer -> redis:6379/TCP"]
+                    : []);
+            }
         });
     });
 }

@@ -115,13 +115,20 @@ describe("the environment matrix", () => {
             const ref = run.resources.find(r => r.type === "pulumi:pulumi:StackReference");
             assert.strictEqual(ref?.inputs.name, "organization/sample-app/prod");
             const api = one(run, "Deployment", "user-api").spec.template.spec.containers[0];
-            assert.strictEqual(envOf(api, "REDIS_ADDR")?.value, `${PROD_OUTPUTS.redisHost}:6379`);
+            // prod runs Sentinel: gray's API follows prod's primary through prod's Sentinels, and REDIS_ADDR stays empty.
+            assert.strictEqual(envOf(api, "REDIS_ADDR")?.value, "");
+            assert.strictEqual(envOf(api, "REDIS_SENTINEL_ADDRS")?.value, PROD_OUTPUTS.redisSentinelAddrs);
+            assert.strictEqual(envOf(api, "REDIS_SENTINEL_MASTER")?.value, "mymaster");
+            assert.strictEqual(envOf(api, "REDIS_WAIT_REPLICAS")?.value, "1");
             assert.strictEqual(envOf(api, "REDIS_PASSWORD_FILE")?.value, "/etc/sample-app/redis/password");
+            assert.strictEqual(envOf(api, "REDIS_SENTINEL_PASSWORD_FILE")?.value, "/etc/sample-app/redis/sentinel-password");
             const auth = (one(run, "Deployment", "user-api").spec.template.spec.volumes as KObj[]).find(v => v.secret);
-            assert.strictEqual(auth?.secret.secretName, "redis-auth", "the API mounts the copied password");
+            assert.strictEqual(auth?.secret.secretName, "redis-auth", "the API mounts the copied passwords");
+            assert.deepStrictEqual(auth?.secret.items, [{ key: "password", path: "password" }, { key: "sentinel-password", path: "sentinel-password" }]);
             const stringData = one(run, "Secret", "redis-auth").stringData;
-            assert.ok(isSecretValue(stringData), "the copied password stays a Pulumi secret");
+            assert.ok(isSecretValue(stringData), "the copied passwords stay a Pulumi secret");
             assert.strictEqual(reveal(stringData).password, MOCK_PASSWORD);
+            assert.strictEqual(reveal(stringData)["sentinel-password"], MOCK_PASSWORD);
             assert.ok(run.secretOutputs.has("redisPassword"));
         });
 
@@ -184,13 +191,35 @@ describe("the environment matrix", () => {
                 const keys = one(run, "Deployment", name).spec.template.spec.topologySpreadConstraints.map((t: KObj) => t.topologyKey);
                 assert.deepStrictEqual(keys, ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
             }
-            assert.strictEqual(ofKind(run, "PodDisruptionBudget").length, 2);
+            assert.deepStrictEqual(ofKind(run, "PodDisruptionBudget").map(p => p.metadata.name).sort(), ["frontend", "redis", "user-api"]);
         });
 
-        it("keeps Redis on a 20Gi cloud disk made in the zone its pod lands in", () => {
+        it("keeps Redis on 20Gi cloud disks made in the zone each pod lands in", () => {
             const vct = one(run, "StatefulSet", "redis").spec.volumeClaimTemplates[0];
             assert.strictEqual(vct.spec.storageClassName, "alicloud-disk-topology-alltype");
             assert.strictEqual(vct.spec.resources.requests.storage, "20Gi");
+            assert.strictEqual(vct.spec.dataSource, undefined, "no restore unless redisRestoreFromSnapshot is set");
+        });
+
+        it("runs Redis in Sentinel mode: three pods spread over zones, a Sentinel beside each, a PDB keeping the quorum", () => {
+            const sts = one(run, "StatefulSet", "redis");
+            assert.strictEqual(sts.spec.replicas, 3);
+            const pod = sts.spec.template.spec;
+            assert.deepStrictEqual(pod.containers.map((x: KObj) => x.name), ["redis", "sentinel"]);
+            assert.deepStrictEqual(pod.topologySpreadConstraints.map((t: KObj) => t.topologyKey), ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+            assert.strictEqual(one(run, "PodDisruptionBudget", "redis").spec.minAvailable, 2);
+            assert.ok(!ofKind(run, "Service").some(svc => svc.metadata.name === "redis"), "no Service points at one pod");
+            const api = one(run, "Deployment", "user-api").spec.template.spec.containers[0];
+            assert.strictEqual(envOf(api, "REDIS_SENTINEL_ADDRS")?.value, PROD_OUTPUTS.redisSentinelAddrs);
+            assert.strictEqual(envOf(api, "REDIS_WAIT_REPLICAS")?.value, "1", "every write is confirmed by a replica");
+        });
+
+        it("snapshots the Redis volumes every day at 03:00 with ACK's cloud-disk snapshot class", () => {
+            const cron = one(run, "CronJob", "redis-backup");
+            assert.strictEqual(cron.spec.schedule, "0 3 * * *");
+            assert.strictEqual(cron.spec.suspend, false);
+            const script = one(run, "ConfigMap", "redis-backup").data["prepare.sh"];
+            assert.match(script, /volumeSnapshotClassName: alicloud-disk-snapshot/);
         });
 
         it("runs every image by digest, Redis's included, from the registry", () => {
@@ -241,9 +270,10 @@ describe("the environment matrix", () => {
             for (const key of Object.keys(PROD_OUTPUTS)) {
                 assert.ok(key in run.outputs, `output ${key}`);
             }
-            assert.strictEqual(run.outputs.redisHost, "redis.sample-app-prod.svc.cluster.local");
-            assert.strictEqual(run.outputs.redisPort, 6379);
-            assert.deepStrictEqual([...run.secretOutputs], ["redisPassword"]);
+            for (const [key, value] of Object.entries(PROD_OUTPUTS).filter(([k]) => k.startsWith("redis"))) {
+                assert.strictEqual(run.outputs[key], value, key);
+            }
+            assert.deepStrictEqual([...run.secretOutputs].sort(), ["redisPassword", "redisSentinelPassword"]);
         });
     });
 
@@ -258,7 +288,10 @@ describe("the environment matrix", () => {
     it("exports namespace, public URL, api URL and Redis host, port and password from every stack", async () => {
         for (const stack of STACKS) {
             const run = await stackRun(stack);
-            assert.deepStrictEqual(Object.keys(run.outputs).sort(), ["apiUrl", "host", "namespace", "publicUrl", "redisHost", "redisPassword", "redisPort"]);
+            assert.deepStrictEqual(Object.keys(run.outputs).sort(), [
+                "apiUrl", "host", "namespace", "publicUrl", "redisHost", "redisPassword", "redisPort",
+                "redisSentinelAddrs", "redisSentinelMaster", "redisSentinelPassword", "redisWaitReplicas",
+            ]);
             assert.strictEqual(run.outputs.namespace, `sample-app-${stack}`);
             assert.strictEqual(run.outputs.apiUrl, `http://user-api.sample-app-${stack}.svc.cluster.local:8080`);
         }

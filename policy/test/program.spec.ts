@@ -63,7 +63,7 @@ describe("deliberately broken inputs are rejected", () => {
     it("prod's Redis volume (ACK cloud disk) under the minikube profile's config", async () => {
         const violations = await validateAll(PACK, resourcesOf(await stackRun("prod")), profileConfig("minikube"));
         assert.deepStrictEqual(violations.map(v => v.policy), ["allowed-storage-classes"]);
-        assert.match(violations[0].message, /StatefulSet "redis" volumeClaimTemplate "data" uses storage class "alicloud-disk-topology-alltype", which the cluster profile does not allow; allowed: standard\./);
+        assert.match(violations[0].message, /StatefulSet "redis" volumeClaimTemplate "data" uses storage class "alicloud-disk-topology-alltype", which the cluster profile does not allow; allowed: standard, csi-hostpath-sc\./);
     });
 
     it("components given an untagged image, a :latest image and an unknown storage class", async () => {
@@ -74,7 +74,7 @@ describe("deliberately broken inputs are rejected", () => {
         });
         const violations = await validateAll(PACK, resourcesOf(run), profileConfig("minikube"));
         assert.deepStrictEqual(violations.map(v => `${v.policy}: ${v.message}`).sort(), [
-            "allowed-storage-classes: StatefulSet \"redis\" volumeClaimTemplate \"data\" uses storage class \"gp2\", which the cluster profile does not allow; allowed: standard.",
+            "allowed-storage-classes: StatefulSet \"redis\" volumeClaimTemplate \"data\" uses storage class \"gp2\", which the cluster profile does not allow; allowed: standard, csi-hostpath-sc.",
             "pinned-image-tags: Deployment \"user-api\": container \"api\" image \"sample-app/api:latest\" uses the tag latest; pin a version tag or a digest.",
             "pinned-image-tags: StatefulSet \"redis\": container \"redis\" image \"redis\" has no tag (it means :latest); pin a version tag or a digest.",
         ]);

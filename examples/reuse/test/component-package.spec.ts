@@ -31,7 +31,7 @@ const PACKAGE = "sample-app";
 const rootPackage = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 
 /** Every component the package serves: what provider.ts passes to componentProviderHost. */
-const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend", "GatewayRoute", "NetworkPolicies", "PublicIngress", "Redis", "UserApi"];
+const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend", "GatewayRoute", "NetworkPolicies", "PublicIngress", "Redis", "RedisBackup", "UserApi"];
 
 /**
  * Properties whose type the analyzer cannot turn into a schema type today, with
@@ -138,7 +138,8 @@ describe("sample-app as a component package (other languages)", function () {
         assert.deepStrictEqual(required("Redis"), ["namespace"]);
         assert.deepStrictEqual(required("UserApi"), ["image", "namespace", "redis"]);
         assert.deepStrictEqual(required("Frontend"), ["apiUpstream", "image", "namespace"]);
-        assert.deepStrictEqual(required("ExternalRedis"), ["host", "namespace", "password"]);
+        assert.deepStrictEqual(required("ExternalRedis"), ["host", "namespace"]);
+        assert.deepStrictEqual(required("RedisBackup"), ["namespace", "redis", "snapshotClass"]);
         assert.deepStrictEqual(schema.types["sample-app:index:RedisConnection"].required, ["host", "passwordSecretKey", "passwordSecretName", "port"]);
         assert.deepStrictEqual(analysis.dependencies.map(d => `${d.name}@${d.version}`), ["kubernetes@4.34.2"]);
     });

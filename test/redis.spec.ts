@@ -1,0 +1,254 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as c from "../components";
+import { KObj, MOCK_PASSWORD, one, ofKind, reveal, runProgram, StackRun } from "./harness";
+import { allowedFlows, Endpoint, Port } from "./netpol";
+
+/** Runs `build` as a stand-alone program of another project's stack named `other`. */
+function standalone(build: () => Record<string, unknown>): Promise<StackRun> {
+    return runProgram("other", {}, build);
+}
+
+function envMap(container: KObj): Record<string, unknown> {
+    return Object.fromEntries((container.env as KObj[]).map(e => [e.name, e.value ?? e.valueFrom]));
+}
+
+describe("Redis in Sentinel mode", () => {
+    let run: StackRun;
+    before(async () => {
+        run = await standalone(() => {
+            const redis = new c.Redis("cache", { namespace: "team-a", sentinel: {}, zoneSpread: true });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis });
+            return { sentinelAddrs: redis.sentinelAddrs, sentinelPassword: redis.sentinelPassword, waitReplicas: redis.waitReplicas };
+        });
+    });
+
+    it("runs three pods, each with a Sentinel beside Redis, spread over nodes and zones", () => {
+        const sts = one(run, "StatefulSet", "cache");
+        assert.strictEqual(sts.spec.replicas, 3);
+        const pod = sts.spec.template.spec;
+        assert.deepStrictEqual(pod.containers.map((x: KObj) => [x.name, x.ports[0].containerPort]), [["redis", 6379], ["sentinel", 26379]]);
+        assert.deepStrictEqual(pod.topologySpreadConstraints.map((t: KObj) => t.topologyKey), ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+        assert.deepStrictEqual(one(run, "Service", "cache-headless").spec.ports.map((p: KObj) => p.port), [6379, 26379]);
+    });
+
+    it("has no Service that points at one pod: clients get the Sentinels' addresses through the headless Service", () => {
+        assert.deepStrictEqual(ofKind(run, "Service").filter(s => s.metadata.name.startsWith("cache")).map(s => s.metadata.name), ["cache-headless"]);
+        const addrs = [0, 1, 2].map(i => `cache-${i}.cache-headless.team-a.svc.cluster.local:26379`).join(",");
+        assert.strictEqual(run.outputs.sentinelAddrs, addrs);
+        const env = envMap(one(run, "Deployment", "users").spec.template.spec.containers[0]);
+        assert.strictEqual(env.REDIS_SENTINEL_ADDRS, addrs);
+        assert.strictEqual(env.REDIS_ADDR, "", "the API must not also get a fixed address");
+        assert.strictEqual(env.REDIS_SENTINEL_MASTER, "mymaster");
+        assert.strictEqual(env.REDIS_SENTINEL_PASSWORD_FILE, "/etc/sample-app/redis/sentinel-password");
+        assert.strictEqual(env.REDIS_PASSWORD_FILE, "/etc/sample-app/redis/password");
+        assert.strictEqual(env.REDIS_WAIT_REPLICAS, "1", "a write is acknowledged once a replica has it");
+    });
+
+    it("keeps a quorum and a majority of Sentinels through a drain: the PDB lets one pod of three go", () => {
+        assert.deepStrictEqual(one(run, "PodDisruptionBudget", "cache").spec.minAvailable, 2);
+    });
+
+    it("authenticates Redis and the Sentinels with generated passwords that only the Secret holds", () => {
+        const secret = reveal(one(run, "Secret", "cache-auth").stringData);
+        assert.strictEqual(secret["sentinel-password"], MOCK_PASSWORD);
+        assert.ok(run.secretOutputs.has("sentinelPassword"));
+        const config = one(run, "ConfigMap", "cache-config").data;
+        for (const [file, text] of Object.entries(config as Record<string, string>)) {
+            assert.ok(!text.includes(MOCK_PASSWORD), `${file} holds a password`);
+        }
+        const pod = one(run, "StatefulSet", "cache").spec.template.spec;
+        for (const container of pod.containers as KObj[]) {
+            const literal = JSON.stringify([container.command, container.args, container.env]);
+            assert.ok(!literal.includes(MOCK_PASSWORD), `${container.name} has a password in its command or env`);
+            assert.ok(!(container.env as KObj[]).some(e => e.valueFrom?.secretKeyRef), `${container.name} reads passwords from files, not env`);
+        }
+        // The Sentinel's config, which it rewrites, is written from the Secret's files into an emptyDir.
+        assert.match(config["start-sentinel.sh"], /printf 'requirepass %s\\n' "\$\(sentinel_password\)"/);
+        assert.match(config["start-sentinel.sh"], /printf 'sentinel auth-pass %s %s\\n' mymaster "\$\(redis_password\)"/);
+        assert.match(config["common.sh"], /sentinel_password\(\) \{ cat \/etc\/redis\/auth\/sentinel-password; \}/);
+    });
+
+    it("announces hostnames through the headless Service, so addresses survive pod restarts", () => {
+        const config = one(run, "ConfigMap", "cache-config").data;
+        assert.match(config["start-redis.sh"], /replica-announce-ip \$self/);
+        for (const line of ["sentinel resolve-hostnames yes", "sentinel announce-hostnames yes", "sentinel announce-ip $self"]) {
+            assert.ok(config["start-sentinel.sh"].includes(line), line);
+        }
+        assert.ok(config["start-sentinel.sh"].indexOf("resolve-hostnames") < config["start-sentinel.sh"].indexOf("sentinel monitor"), "hostnames resolve before monitor names one");
+        assert.match(config["common.sh"], /self="\$POD_NAME\.\$HEADLESS"/);
+        const env = envMap(one(run, "StatefulSet", "cache").spec.template.spec.containers[0]);
+        assert.strictEqual(env.HEADLESS, "cache-headless.team-a.svc.cluster.local");
+    });
+
+    it("starts a pod as a replica of whatever primary the Sentinels name, falling back to pod 0 on a fresh cluster", () => {
+        const common = one(run, "ConfigMap", "cache-config").data["common.sh"];
+        assert.match(common, /sentinel get-master-addr-by-name mymaster/);
+        assert.match(common, /echo "\$first"/);
+        assert.match(one(run, "ConfigMap", "cache-config").data["start-redis.sh"], /if \[ "\$primary_host" != "\$self" \]; then echo "replicaof \$primary_host 6379"; fi/);
+    });
+
+    it("tells a replica from a primary: a replica is ready only once synced, and a stopping primary hands over first", () => {
+        const config = one(run, "ConfigMap", "cache-config").data;
+        assert.match(config["ready.sh"], /\*role:master\*\) exit 0/);
+        assert.match(config["ready.sh"], /\*master_link_status:up\*\) exit 0/);
+        const redis = one(run, "StatefulSet", "cache").spec.template.spec.containers[0];
+        assert.deepStrictEqual(redis.readinessProbe.exec.command, ["sh", "/etc/redis/conf/ready.sh"]);
+        assert.deepStrictEqual(redis.lifecycle.preStop.exec.command, ["sh", "/etc/redis/conf/pre-stop.sh"]);
+        assert.match(config["pre-stop.sh"], /sentinel failover mymaster/);
+        assert.ok(one(run, "StatefulSet", "cache").spec.template.spec.terminationGracePeriodSeconds > 20, "room for the handover");
+    });
+
+    it("runs every container read-only, non-root, with nothing but its emptyDirs writable", () => {
+        const pod = one(run, "StatefulSet", "cache").spec.template.spec;
+        for (const container of pod.containers as KObj[]) {
+            assert.strictEqual(container.securityContext.readOnlyRootFilesystem, true, container.name);
+            assert.ok((container.volumeMounts as KObj[]).some(m => m.mountPath === "/run/redis"), `${container.name} has a runtime dir`);
+        }
+        assert.ok((pod.volumes as KObj[]).find(v => v.name === "run")?.emptyDir);
+    });
+});
+
+describe("Redis topology rules", () => {
+    it("refuses Sentinel with fewer than three pods or a quorum it cannot reach", () => {
+        assert.throws(() => c.redisTopology("r", { sentinel: {}, replicas: 2 }), /Redis r: Sentinel needs replicas >= 3 .*got 2/);
+        assert.throws(() => c.redisTopology("r", { sentinel: { quorum: 4 } }), /Redis r: sentinel quorum must be an integer from 1 to replicas \(3\), got 4/);
+        assert.strictEqual(c.redisTopology("r", { sentinel: {}, replicas: 5 }).sentinel?.quorum, 3);
+    });
+
+    it("keeps as many pods in a drain as the larger of the quorum and a Sentinel majority", () => {
+        const spec = (replicas: number, quorum?: number) => c.redisTopology("r", { sentinel: { quorum }, replicas });
+        const pdb = (t: ReturnType<typeof spec>) => c.redisPdbSpec(t, {}).minAvailable;
+        assert.strictEqual(pdb(spec(3)), 2);
+        assert.strictEqual(pdb(spec(5)), 3);
+        assert.strictEqual(pdb(spec(5, 4)), 4);
+        assert.strictEqual(pdb(spec(5, 2)), 3, "a failover needs a majority of Sentinels even with a low quorum");
+        assert.strictEqual(pdb(c.redisTopology("r", { replicas: 3 })), 2);
+    });
+
+    it("starts new data volumes from a VolumeSnapshot when asked to restore", async () => {
+        const run = await standalone(() => {
+            new c.Redis("cache", { namespace: "team-a", restoreFromSnapshot: "data-cache-0-20260101-030000" });
+            return {};
+        });
+        assert.deepStrictEqual(one(run, "StatefulSet", "cache").spec.volumeClaimTemplates[0].spec.dataSource, {
+            apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: "data-cache-0-20260101-030000",
+        });
+    });
+});
+
+describe("managed Redis (ExternalRedis)", () => {
+    it("points the API at the endpoint with TLS and an existing Secret, creating none", async () => {
+        const run = await standalone(() => {
+            const redis = new c.ExternalRedis("redis", {
+                namespace: "team-a", host: "r-bp1xxxx.redis.rds.aliyuncs.com", tls: true, passwordSecret: { name: "tair-auth" },
+            });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis });
+            return {};
+        });
+        assert.deepStrictEqual(ofKind(run, "Secret"), []);
+        const env = envMap(one(run, "Deployment", "users").spec.template.spec.containers[0]);
+        assert.strictEqual(env.REDIS_ADDR, "r-bp1xxxx.redis.rds.aliyuncs.com:6379");
+        assert.strictEqual(env.REDIS_TLS, "true");
+        assert.strictEqual(env.REDIS_WAIT_REPLICAS, "0");
+        assert.strictEqual(env.REDIS_PASSWORD_FILE, "/etc/sample-app/redis/password");
+        const auth = (one(run, "Deployment", "users").spec.template.spec.volumes as KObj[]).find(v => v.secret);
+        assert.deepStrictEqual(auth?.secret.secretName, "tair-auth");
+        assert.ok(!("REDIS_SENTINEL_ADDRS" in env));
+    });
+
+    it("takes exactly one of a password and an existing Secret", () => {
+        assert.throws(() => new c.ExternalRedis("r", { namespace: "x", host: "h" }), /set exactly one of password and passwordSecret/);
+        assert.throws(() => new c.ExternalRedis("r", { namespace: "x", host: "h", password: pulumi.secret("p"), passwordSecret: { name: "s" } }), /exactly one/);
+    });
+});
+
+describe("Redis backups (RedisBackup)", () => {
+    let run: StackRun;
+    before(async () => {
+        run = await standalone(() => {
+            const redis = new c.Redis("cache", { namespace: "team-a", sentinel: {} });
+            new c.RedisBackup("cache-backup", { namespace: "team-a", redis, snapshotClass: "csi-hostpath-snapclass" });
+            return {};
+        });
+    });
+
+    it("without a schedule, keeps a suspended CronJob that runs only on demand, one Job at a time", () => {
+        const cron = one(run, "CronJob", "cache-backup");
+        assert.strictEqual(cron.spec.suspend, true);
+        assert.strictEqual(cron.spec.concurrencyPolicy, "Forbid");
+    });
+
+    it("rewrites the primary's AOF and waits for it before snapshotting the primary's volume, then waits until the snapshot is ready", () => {
+        const script = one(run, "ConfigMap", "cache-backup").data["prepare.sh"];
+        const order = ["host=\"$(primary)\"", "cli bgrewriteaof", "aof_rewrite_in_progress:0", "aof_last_bgrewrite_status:ok", "kind: VolumeSnapshot"];
+        const at = order.map(s => script.indexOf(s));
+        assert.ok(at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1])), `steps out of order: ${JSON.stringify(at)}`);
+        assert.match(script, /volumeSnapshotClassName: csi-hostpath-snapclass/);
+        assert.match(script, /persistentVolumeClaimName: data-\$pod/);
+        const pod = one(run, "CronJob", "cache-backup").spec.jobTemplate.spec.template.spec;
+        assert.deepStrictEqual(pod.initContainers.map((x: KObj) => x.name), ["prepare", "snapshot"]);
+        assert.deepStrictEqual(pod.initContainers[1].command, ["/bin/kubectl", "create", "-f", "/work/snapshot.yaml"]);
+        assert.match(pod.containers[0].command.join(" "), /kubectl wait --for=jsonpath=\{\.status\.readyToUse\}=true/);
+        assert.strictEqual(envMap(pod.initContainers[0]).HEADLESS, "cache-headless.team-a.svc.cluster.local");
+    });
+
+    it("runs as a ServiceAccount that may only create and read VolumeSnapshots", () => {
+        assert.deepStrictEqual(one(run, "Role", "cache-backup").rules, [
+            { apiGroups: ["snapshot.storage.k8s.io"], resources: ["volumesnapshots"], verbs: ["create", "get", "list", "watch"] },
+        ]);
+        assert.deepStrictEqual(one(run, "RoleBinding", "cache-backup").subjects, [{ kind: "ServiceAccount", name: "cache-backup", namespace: "team-a" }]);
+    });
+
+    it("takes a schedule", async () => {
+        const scheduled = await standalone(() => {
+            const redis = new c.Redis("cache", { namespace: "team-a" });
+            new c.RedisBackup("b", { namespace: "team-a", redis, snapshotClass: "s", schedule: "*/30 * * * *" });
+            return {};
+        });
+        assert.strictEqual(one(scheduled, "CronJob", "b").spec.schedule, "*/30 * * * *");
+        assert.strictEqual(one(scheduled, "CronJob", "b").spec.suspend, false);
+    });
+});
+
+describe("NetworkPolicies for Sentinel, replication and backups", () => {
+    const ns = "team-a";
+    const pods = (name: string): Endpoint => ({ id: name, namespace: ns, labels: { app: name } });
+    const ports: Port[] = [6379, 26379, 443].map(port => ({ port, protocol: "TCP" as const }));
+
+    it("let the API and the backup reach Redis and its Sentinels, Redis pods reach each other, and nothing else", async () => {
+        const run = await standalone(() => {
+            new c.NetworkPolicies("np", {
+                namespace: ns,
+                frontend: { podSelector: { app: "web" }, port: 8080 },
+                api: { podSelector: { app: "api" }, port: 8080 },
+                redis: { podSelector: { app: "redis" }, port: 6379, sentinelPort: 26379, replication: true },
+                backup: { podSelector: { app: "backup" }, apiServerCidrs: ["10.96.0.1/32"] },
+            });
+            return {};
+        });
+        const endpoints = [pods("web"), pods("api"), pods("redis"), { ...pods("redis"), id: "redis-peer" }, pods("backup"),
+            { id: "apiserver", namespace: "", labels: {}, ip: "10.96.0.1" }, { id: "internet", namespace: "", labels: {}, ip: "203.0.113.7" }];
+        assert.deepStrictEqual(allowedFlows(ofKind(run, "NetworkPolicy"), endpoints, ports, ns), [
+            "api -> redis-peer:26379/TCP", "api -> redis-peer:6379/TCP", "api -> redis:26379/TCP", "api -> redis:6379/TCP",
+            "backup -> apiserver:443/TCP",
+            "backup -> redis-peer:26379/TCP", "backup -> redis-peer:6379/TCP", "backup -> redis:26379/TCP", "backup -> redis:6379/TCP",
+            "redis -> redis-peer:26379/TCP", "redis -> redis-peer:6379/TCP", "redis-peer -> redis:26379/TCP", "redis-peer -> redis:6379/TCP",
+        ]);
+    });
+
+    it("let the API reach a managed Redis only at its CIDRs and port", async () => {
+        const run = await standalone(() => {
+            new c.NetworkPolicies("np", {
+                namespace: ns,
+                frontend: { podSelector: { app: "web" }, port: 8080 },
+                api: { podSelector: { app: "api" }, port: 8080 },
+                managedRedis: { cidrs: ["10.0.8.0/24"], port: 6380 },
+            });
+            return {};
+        });
+        const endpoints = [pods("api"), { id: "tair", namespace: "", labels: {}, ip: "10.0.8.5" }, { id: "internet", namespace: "", labels: {}, ip: "203.0.113.7" }];
+        const flows = allowedFlows(ofKind(run, "NetworkPolicy"), endpoints, [6379, 6380].map(port => ({ port, protocol: "TCP" as const })), ns);
+        assert.deepStrictEqual(flows, ["api -> tair:6380/TCP"]);
+    });
+});
