@@ -171,7 +171,7 @@ export interface Settings {
     readonly ingressSource: IngressSource;
     /** Prod, routing gateway: percent of plain requests its HTTPRoute sends to gray's frontend (in grayNamespace); 0: none. */
     readonly grayWeight: number;
-    readonly images: { readonly api: string; readonly web: string; readonly redis: string };
+    readonly images: { readonly api: string; readonly web: string; readonly redis: string; readonly kubectl: string };
     readonly logLevel: LogLevel;
     readonly frontend: ScalingSettings;
     readonly api: ScalingSettings;
@@ -211,6 +211,8 @@ export interface OwnRedisSettings {
     readonly snapshotSchedule?: string;
     /** VolumeSnapshot new data volumes start from. */
     readonly restoreFromSnapshot?: string;
+    /** Where the Kubernetes API server is, for the backup Job's egress; undefined: anywhere. */
+    readonly apiServerCidrs?: readonly string[];
 }
 
 /** A Redis someone else runs (ApsaraDB for Redis / Tair): address, TLS and where its password is. */
@@ -258,6 +260,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     apiImageDigest: { type: "string", default: "" },
     webImageDigest: { type: "string", default: "" },
     redisImage: { type: "string", default: "redis:7.4.2-alpine" },
+    kubectlImage: { type: "string", default: "registry.k8s.io/kubectl:v1.33.3" },
     logLevel: { type: "string", default: "info" },
     frontendReplicas: { type: "integer", default: 1 },
     apiReplicas: { type: "integer", default: 1 },
@@ -282,6 +285,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     redisPassword: { type: "string", default: "" },
     redisPasswordSecret: { type: "string", default: "" },
     redisCidrs: { type: "array", default: [] },
+    kubeApiServerCidrs: { type: "array", default: [] },
     prodStack: { type: "string", default: "" },
     grayNamespace: { type: "string", default: "" },
     metricsNamespace: { type: "string", default: "" },
@@ -550,8 +554,11 @@ function redisSettings(r: Reader, profile: ClusterProfile): OwnRedisSettings | M
     if (restore !== "") {
         r.matching("redisRestoreFromSnapshot", restore, DNS_SUBDOMAIN, "must be the name of a VolumeSnapshot in the namespace");
     }
+    const apiServerCidrs = r.stringArray("kubeApiServerCidrs");
+    apiServerCidrs.filter(c => !validCidr(c)).forEach(c => r.problem("kubeApiServerCidrs", c, "must be IPv4 CIDRs such as 192.168.0.10/32"));
     return {
         mode, storageClass, storageSize, replicas,
+        ...(apiServerCidrs.length > 0 ? { apiServerCidrs } : {}),
         ...(sentinelQuorum !== undefined ? { sentinelQuorum } : {}),
         ...(snapshotClass !== undefined ? { snapshotClass } : {}),
         ...(schedule ? { snapshotSchedule: schedule } : {}),
@@ -752,18 +759,23 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
         const d = r.string(key);
         return d === "" ? "" : `@${r.matching(key, d, DIGEST, "must be an image digest sha256:<64 lowercase hex digits>, as `docker buildx build --push` prints it")}`;
     };
-    const redisImage = r.string("redisImage");
-    const redisRef = /^(.*?)(?::([^/:@]+))?(@.*)?$/.exec(redisImage)!;
-    if (redisRef[3] !== undefined && !DIGEST.test(redisRef[3].slice(1))) {
-        r.problem("redisImage", redisImage, "has a malformed digest: want <name>:<tag>@sha256:<64 lowercase hex digits>");
-    } else if (!IMAGE_REF.test(redisImage) || (redisRef[3] === undefined && (redisRef[2] === undefined || redisRef[2] === "latest"))) {
-        r.problem("redisImage", redisImage, "must be an image pinned by tag or digest, e.g. redis:7.4.2-alpine or redis:7.4.2-alpine@sha256:<64 hex digits>");
-    }
+    // Third-party images: pinned by tag, or by digest too; with imageRegistry, pulled from its mirror under the same name.
+    const thirdParty = (key: string, example: string): string => {
+        const image = r.string(key);
+        const ref = /^(.*?)(?::([^/:@]+))?(@.*)?$/.exec(image)!;
+        if (ref[3] !== undefined && !DIGEST.test(ref[3].slice(1))) {
+            r.problem(key, image, "has a malformed digest: want <name>:<tag>@sha256:<64 lowercase hex digits>");
+        } else if (!IMAGE_REF.test(image) || (ref[3] === undefined && (ref[2] === undefined || ref[2] === "latest"))) {
+            r.problem(key, image, `must be an image pinned by tag or digest, e.g. ${example} or ${example}@sha256:<64 hex digits>`);
+        }
+        return registry === "" ? image : `${registry}/${image.split("/").pop()}`;
+    };
     const prefix = registry === "" ? `${PROJECT}/` : `${registry}/${PROJECT}-`;
     const images = {
         api: `${prefix}api:${tag}${digest("apiImageDigest")}`,
         web: `${prefix}web:${tag}${digest("webImageDigest")}`,
-        redis: registry === "" ? redisImage : `${registry}/${redisImage.split("/").pop()}`,
+        redis: thirdParty("redisImage", "redis:7.4.2-alpine"),
+        kubectl: thirdParty("kubectlImage", "registry.k8s.io/kubectl:v1.33.3"),
     };
 
     const logLevel = r.oneOf<LogLevel>("logLevel", r.string("logLevel"), ["debug", "info", "warn", "error"]);

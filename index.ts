@@ -67,6 +67,7 @@ export = async () => {
                 redis: ownRedis,
                 snapshotClass: own.snapshotClass,
                 schedule: own.snapshotSchedule,
+                kubectlImage: s.images.kubectl,
                 imagePullPolicy: s.profile.imagePullPolicy,
                 ...identity,
             }, opts);
@@ -162,7 +163,7 @@ export = async () => {
             sentinelPort: c.SENTINEL_PORT,
         } : undefined,
         managedRedis: managed ? { cidrs: [...managed.cidrs], port: managed.port } : undefined,
-        backup: backup ? { podSelector: backup.podSelector } : undefined,
+        backup: backup ? { podSelector: backup.podSelector, apiServerCidrs: own?.apiServerCidrs && [...own.apiServerCidrs] } : undefined,
         redisClients: s.grayNamespace
             ? [{ namespace: s.grayNamespace, podSelector: c.crossStackSelector(API, c.USER_API_COMPONENT) }]
             : [],

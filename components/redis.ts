@@ -95,7 +95,7 @@ export interface RedisSentinelArgs {
     readonly downAfterMs?: number;
     /** `failover-timeout` in milliseconds. Default: 60000. */
     readonly failoverTimeoutMs?: number;
-    /** Resources of each sentinel container; unset fields keep their default. Default: 20m/32Mi requested, 100m/64Mi limit, local disk 16Mi requested and 64Mi limit. */
+    /** Resources of each sentinel container; unset fields keep their default. Default: 20m/32Mi requested, 100m/64Mi limit, local disk 16Mi requested and 128Mi limit (its emptyDirs and up to 50Mi of rotated logs). */
     readonly resources?: ContainerResources;
 }
 
@@ -168,7 +168,7 @@ export const REDIS_DEFAULTS = {
         downAfterMs: 5000,
         failoverTimeoutMs: 60000,
         resources: {
-            cpuRequest: "20m", memoryRequest: "32Mi", cpuLimit: "100m", memoryLimit: "64Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "64Mi",
+            cpuRequest: "20m", memoryRequest: "32Mi", cpuLimit: "100m", memoryLimit: "64Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "128Mi",
         } as ContainerResources,
     },
 } as const;

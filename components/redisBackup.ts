@@ -29,11 +29,11 @@ export interface RedisBackupArgs {
     readonly snapshotClass: string;
     /** Cron schedule (five fields). Default: none: the CronJob is suspended, for on-demand runs only (`kubectl create job --from=cronjob/<name>`). */
     readonly schedule?: string;
-    /** Image with kubectl, pinned. Default: `registry.k8s.io/kubectl:v1.33.0`. */
+    /** Image with kubectl at `/bin/kubectl` (no shell needed), pinned. Default: `registry.k8s.io/kubectl:v1.33.3`. */
     readonly kubectlImage?: string;
     /** Image pull policy. Default: `IfNotPresent`. */
     readonly imagePullPolicy?: string;
-    /** Resources of each container; unset fields keep their default. Default: 50m/64Mi requested, 200m/128Mi limit, local disk 16Mi requested and 64Mi limit. */
+    /** Resources of each container; unset fields keep their default. Default: 50m/64Mi requested, 200m/128Mi limit, local disk 16Mi requested and 128Mi limit (its emptyDirs and up to 50Mi of rotated logs). */
     readonly resources?: ContainerResources;
     /** UID and GID the Job runs as (the Redis image's `redis` user). Default: `{ user: 999, group: 1000 }`. */
     readonly runAs?: RunAs;
@@ -47,10 +47,10 @@ export interface RedisBackupArgs {
 export const BACKUP_COMPONENT = "backup";
 
 export const BACKUP_DEFAULTS = {
-    kubectlImage: "registry.k8s.io/kubectl:v1.33.0",
+    kubectlImage: "registry.k8s.io/kubectl:v1.33.3",
     imagePullPolicy: "IfNotPresent",
     resources: {
-        cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "200m", memoryLimit: "128Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "64Mi",
+        cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "200m", memoryLimit: "128Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "128Mi",
     } as ContainerResources,
     runAs: { user: 999, group: 1000 },
     /** How long the Job waits for the snapshot to be ready to use. */
@@ -147,6 +147,8 @@ export class RedisBackup extends pulumi.ComponentResource {
             image: kubectlImage,
             imagePullPolicy: pullPolicy,
             command,
+            // kubectl keeps its discovery cache under $HOME; the root filesystem is read-only.
+            env: [{ name: "HOME", value: "/tmp" }],
             resources,
             securityContext: restrictedContainerSecurityContext(),
             volumeMounts: [work, tmp],
@@ -175,7 +177,8 @@ export class RedisBackup extends pulumi.ComponentResource {
                                 automountServiceAccountToken: true,
                                 enableServiceLinks: false,
                                 restartPolicy: "Never",
-                                securityContext: restrictedPodSecurityContext(runAs.user, runAs.group),
+                                // fsGroup: the mounted Redis Secret (mode 0440) is readable by the group.
+                                securityContext: restrictedPodSecurityContext(runAs.user, runAs.group, runAs.group),
                                 initContainers: [
                                     {
                                         name: "prepare",

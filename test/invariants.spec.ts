@@ -305,7 +305,8 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
                 // The backup Job: BGREWRITEAOF on the primary (found through the Sentinels), then the API server.
                 ...(backup.length > 0 ? [
                     "backup -> redis:6379/TCP", ...(sentinel ? ["backup -> redis:26379/TCP"] : []),
-                    "backup -> internet:443/TCP", "backup -> internet:6443/TCP",
+                    // Without kubeApiServerCidrs the API server may be at any address: 443 and 6443 anywhere, from the backup pod only.
+                    ...endpoints.filter(e => e.ip !== undefined).flatMap(e => [`backup -> ${e.id}:443/TCP`, `backup -> ${e.id}:6443/TCP`]),
                 ] : []),
             ].sort();
             assert.deepStrictEqual(allowedFlows(ofKind(run, "NetworkPolicy"), endpoints, ports, ns), expected);

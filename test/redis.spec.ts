@@ -191,6 +191,7 @@ describe("Redis backups (RedisBackup)", () => {
         assert.deepStrictEqual(pod.initContainers[1].command, ["/bin/kubectl", "create", "-f", "/work/snapshot.yaml"]);
         assert.match(pod.containers[0].command.join(" "), /kubectl wait --for=jsonpath=\{\.status\.readyToUse\}=true/);
         assert.strictEqual(envMap(pod.initContainers[0]).HEADLESS, "cache-headless.team-a.svc.cluster.local");
+        assert.strictEqual(pod.securityContext.fsGroup, 1000, "the Redis Secret's files (0440) are readable by the pod's group");
     });
 
     it("runs as a ServiceAccount that may only create and read VolumeSnapshots", () => {

@@ -220,6 +220,18 @@ describe("the environment matrix", () => {
             assert.strictEqual(cron.spec.suspend, false);
             const script = one(run, "ConfigMap", "redis-backup").data["prepare.sh"];
             assert.match(script, /volumeSnapshotClassName: alicloud-disk-snapshot/);
+            const pod = cron.spec.jobTemplate.spec.template.spec;
+            const images = [...pod.initContainers, ...pod.containers].map((x: KObj) => x.image);
+            assert.deepStrictEqual(images, [
+                "registry.cn-hangzhou.aliyuncs.com/sample-app/redis:7.4.2-alpine@sha256:14764ce5b9423bef076dd4dea24f33a872d4f357b7cd855afef5942c27ac9c34",
+                ...Array(2).fill("registry.cn-hangzhou.aliyuncs.com/sample-app/kubectl:v1.33.3@sha256:aee0d617a26c05f79f566f710fee7afa9f72336fb4499f6f5f7b9ca00c6cde0c"),
+            ], "from the stack's registry, by digest");
+        });
+
+        it("lets the backup Job reach only the API server given in kubeApiServerCidrs", async () => {
+            const pinned = await runStack("prod", { kubeApiServerCidrs: ["192.168.0.10/32"] });
+            const egress = one(pinned, "NetworkPolicy", "sample-app-redis-backup").spec.egress;
+            assert.deepStrictEqual(egress[1], { to: [{ ipBlock: { cidr: "192.168.0.10/32" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] });
         });
 
         it("runs every image by digest, Redis's included, from the registry", () => {
