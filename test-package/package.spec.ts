@@ -26,7 +26,7 @@ const rootPackage = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), 
 const pin = (name: string): string => rootPackage.devDependencies[name];
 
 /** The component classes the consumer programs build (the JavaScript one checks these are all the package exports). */
-const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend", "GatewayRoute", "NetworkPolicies", "PublicIngress", "Redis", "UserApi"];
+const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend", "GatewayRoute", "NetworkPolicies", "PublicIngress", "Redis", "RedisBackup", "UserApi"];
 const DEV_TOOLING = ["typescript", "ts-node", "mocha", "eslint", "typescript-eslint", "playwright-core"];
 
 interface Run { registered: { type: string; name: string; inputs: Obj }[]; outputs: Obj; exported?: string[] }

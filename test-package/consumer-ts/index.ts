@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AccessControl, AppNamespace, ExternalRedis, Frontend, FrontendArgs, GatewayRoute, NetworkPolicies, PublicIngress, Redis, RedisArgs, UserApi,
+    AccessControl, AppNamespace, ExternalRedis, Frontend, FrontendArgs, GatewayRoute, NetworkPolicies, PublicIngress, Redis, RedisArgs, RedisBackup, UserApi,
 } from "sample-app";
 
 export function build(): Record<string, pulumi.Output<unknown>> {
@@ -14,6 +14,7 @@ export function build(): Record<string, pulumi.Output<unknown>> {
     const access = new AccessControl("shop", { namespace: ns.name, workloads: ["web", "orders"] });
     const cacheArgs: RedisArgs = { namespace: ns.name, storageSize: "256Mi" };
     const cache = new Redis("cache", cacheArgs);
+    new RedisBackup("cache-backup", { namespace: ns.name, redis: cache, snapshotClass: "csi-hostpath-snapclass", schedule: "0 3 * * *" });
     const shared = new ExternalRedis("shared-cache", { namespace: ns.name, host: "redis.shared.svc.cluster.local", password: pulumi.secret("shared-password") });
     const api = new UserApi("orders", { namespace: ns.name, image: "registry.example.com/orders:1.0.0", redis: cache, serviceAccountName: access.serviceAccountNames["orders"] });
     const webArgs: FrontendArgs = { namespace: ns.name, image: "registry.example.com/web:1.0.0", apiUpstream: api.address };
