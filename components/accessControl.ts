@@ -41,6 +41,8 @@ const APP_KINDS: readonly [string, readonly string[]][] = [
     ["apps", ["deployments", "deployments/scale", "replicasets", "statefulsets", "statefulsets/scale"]],
     ["autoscaling", ["horizontalpodautoscalers"]],
     ["policy", ["poddisruptionbudgets"]],
+    ["batch", ["cronjobs", "jobs"]],
+    ["snapshot.storage.k8s.io", ["volumesnapshots"]],
     ["networking.k8s.io", ["ingresses", "networkpolicies"]],
     ["gateway.networking.k8s.io", ["gateways", "httproutes", "referencegrants"]],
     ["discovery.k8s.io", ["endpointslices"]],
@@ -76,6 +78,8 @@ export function deployerRules(managedSecrets: readonly pulumi.Input<string>[] = 
         { apiGroups: ["apps"], resources: ["deployments/scale", "statefulsets/scale"], verbs: ["update", "patch"] },
         { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: CHANGE },
         { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: CHANGE },
+        // The Redis backup CronJob, and its Jobs: `kubectl create job --from=cronjob/redis-backup` backs up on demand.
+        { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: CHANGE },
         { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: CHANGE },
         { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: CHANGE },
     ];
