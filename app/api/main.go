@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 // newRedisClient returns a client of the Redis that cfg names: one address,
 // or the primary that the Sentinels name, followed through failovers.
-func newRedisClient(cfg config) (*redis.Client, error) {
+func newRedisClient(cfg config) (redis.UniversalClient, error) {
 	var tlsConfig *tls.Config
 	if cfg.redisTLS {
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -91,25 +91,11 @@ func newRedisClient(cfg config) (*redis.Client, error) {
 			}
 		}
 	}
-	if sentinels := cfg.sentinels(); sentinels != nil {
-		return redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName:       cfg.sentinelMaster,
-			SentinelAddrs:    sentinels,
-			SentinelPassword: cfg.sentinelPassword,
-			Password:         cfg.redisPassword,
-			DB:               cfg.redisDB,
-			TLSConfig:        tlsConfig,
-			// As below; a dial asks a Sentinel for the primary's address
-			// first, so a new connection after a failover finds the new one.
-			DialerRetries:         1,
-			DialTimeout:           redisTimeout,
-			ReadTimeout:           redisTimeout,
-			WriteTimeout:          redisTimeout,
-			ContextTimeoutEnabled: true,
-		}), nil
-	}
-	return redis.NewClient(&redis.Options{
-		Addr:      cfg.redisAddr,
+	// With a master name this is go-redis's failover client: a dial asks a
+	// Sentinel for the primary's address first, so a new connection after a
+	// failover finds the new one; without, a client of the one address.
+	opts := &redis.UniversalOptions{
+		Addrs:     []string{cfg.redisAddr},
 		Password:  cfg.redisPassword,
 		DB:        cfg.redisDB,
 		TLSConfig: tlsConfig,
@@ -120,13 +106,17 @@ func newRedisClient(cfg config) (*redis.Client, error) {
 		ReadTimeout:           redisTimeout,
 		WriteTimeout:          redisTimeout,
 		ContextTimeoutEnabled: true,
-	}), nil
+	}
+	if sentinels := cfg.sentinels(); sentinels != nil {
+		opts.Addrs, opts.MasterName, opts.SentinelPassword = sentinels, cfg.sentinelMaster, cfg.sentinelPassword
+	}
+	return redis.NewUniversalClient(opts), nil
 }
 
 // newServer returns the HTTP server of the API. Requests keep the values of
 // ctx but not its cancellation, so that shutting down lets them finish; /readyz
 // fails as soon as ctx is done.
-func newServer(ctx context.Context, logger *slog.Logger, rdb *redis.Client, durability users.Durability) *http.Server {
+func newServer(ctx context.Context, logger *slog.Logger, rdb redis.UniversalClient, durability users.Durability) *http.Server {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
 		collectors.NewGoCollector(),

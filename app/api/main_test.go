@@ -214,6 +214,8 @@ func TestRunStopsOnInvalidConfigurationNamingTheVariable(t *testing.T) {
 		{map[string]string{"LOG_LEVEL": "trace"}, `LOG_LEVEL="trace"`},
 		{map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, `SHUTDOWN_TIMEOUT="soon"`},
 		{map[string]string{"REDIS_PASSWORD": "a", "REDIS_PASSWORD_FILE": "/b"}, "REDIS_PASSWORD and REDIS_PASSWORD_FILE"},
+		{map[string]string{"REDIS_TLS": "true", "REDIS_TLS_CA_FILE": "/nonexistent/ca.pem"}, "REDIS_TLS_CA_FILE"},
+		{map[string]string{"REDIS_TLS": "true", "REDIS_TLS_CA_FILE": "main_test.go"}, `REDIS_TLS_CA_FILE="main_test.go" holds no PEM certificate`},
 	}
 	for _, tt := range tests {
 		var logs bytes.Buffer
@@ -369,5 +371,30 @@ func TestTheAPIAnswers503WhileRedisIsDownAndRecoversWithoutLosingWrites(t *testi
 	in.stop()
 	if err := in.wait(); err != nil {
 		t.Errorf("run = %v; want nil", err)
+	}
+}
+
+func TestTheAPIReachesRedisOverTLSOnlyWhenItTrustsTheServer(t *testing.T) {
+	t.Parallel()
+	rs := redistest.StartTLS(t)
+	env := testEnv(rs)
+	env["REDIS_TLS"], env["REDIS_TLS_CA_FILE"] = "true", rs.CAFile
+	in := startRun(t, env)
+	in.waitForStatus(t, "/readyz", http.StatusOK)
+	if status, body := in.do(t, http.MethodPost, "/api/users", `{"name":"Ada","email":"ada@example.com"}`); status != http.StatusCreated {
+		t.Errorf("create over TLS: %d %s; want 201", status, body)
+	}
+	if n, err := rs.Client().Exists(t.Context(), "user:email:ada@example.com").Result(); n != 1 {
+		t.Errorf("the user created over TLS is not stored (%v)", err)
+	}
+
+	// Without the CA the server's certificate is not trusted: no connection, so not ready.
+	delete(env, "REDIS_TLS_CA_FILE")
+	untrusting := startRun(t, env)
+	if status, body := untrusting.do(t, http.MethodGet, "/readyz", ""); status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with a certificate the API does not trust: %d %s; want 503", status, body)
+	}
+	if logs := untrusting.logs.String(); !strings.Contains(logs, "certificate") {
+		t.Errorf("logs do not say why: %s", logs)
 	}
 }

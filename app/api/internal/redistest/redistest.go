@@ -4,6 +4,7 @@ package redistest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,9 @@ type Server struct {
 	Addr string
 	// Password is the password the server requires.
 	Password string
+	// CAFile is the PEM file of the CA that signed the server's certificate,
+	// for a server that serves TLS (StartTLS); "" otherwise.
+	CAFile string
 
 	t      testing.TB
 	bin    string
@@ -34,6 +38,8 @@ type Server struct {
 	exited chan struct{}
 	// args returns the command line after the binary, for the port.
 	args func(port string) []string
+	// tls is how clients reach a TLS server; nil for plain text.
+	tls *tls.Config
 }
 
 // Start runs a redis-server for the test on a free 127.0.0.1 port, with a
@@ -120,7 +126,7 @@ func (s *Server) Kill() {
 
 // Client returns a client of the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.Password})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.Password, TLSConfig: s.tls})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
@@ -150,7 +156,7 @@ func (s *Server) start() error {
 // waitReady polls the server with PING until it answers, exits or times out.
 func (s *Server) waitReady() error {
 	c := redis.NewClient(&redis.Options{
-		Addr: s.Addr, Password: s.Password, MaxRetries: -1, DialTimeout: time.Second,
+		Addr: s.Addr, Password: s.Password, MaxRetries: -1, DialTimeout: time.Second, TLSConfig: s.tls,
 	})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
