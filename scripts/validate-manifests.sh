@@ -6,7 +6,11 @@
 #  - Gateway API objects (gateway.networking.k8s.io) against the CRD schemas of
 #    the pinned Gateway API version (scripts/gateway-api-crds.sh, from the Go
 #    module cache), with scripts/validate-crds.py; first it proves on a copy of a
-#    rendered HTTPRoute that a misspelt field fails.
+#    rendered HTTPRoute that a misspelt field fails;
+#  - the VolumeSnapshot the Redis backup Job creates (the manifest in its
+#    prepare.sh, with sample values) against the snapshot.storage.k8s.io CRDs
+#    (scripts/volumesnapshot-crds.sh, from the Go module cache), and that the
+#    check fails on a misspelt field.
 # kubernetes-validate is installed once into a venv under ~/.cache and the CRDs
 # are downloaded once: after that, validation is offline.
 #
@@ -27,6 +31,17 @@ if [ ! -x "$venv/bin/kubernetes-validate" ]; then
 fi
 crds="$(scripts/gateway-api-crds.sh)"
 validate_crds() { "$venv/bin/python" scripts/validate-crds.py "$crds" "$@"; }
+snapshot_crds="$(scripts/volumesnapshot-crds.sh)"
+# backup_snapshot CONFIGMAP OUT: the VolumeSnapshot that prepare.sh in the backup ConfigMap writes, for pod redis-0.
+backup_snapshot() {
+  "$venv/bin/python" - "$1" "$2" <<'PY'
+import sys, yaml
+script = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["data"]["prepare.sh"]
+body = script.split("<<EOF\n", 1)[1].split("\nEOF\n", 1)[0]
+body = body.replace("$name", "data-redis-0-20261130-030000").replace("$pod", "redis-0")
+open(sys.argv[2], "w", encoding="utf-8").write(body + "\n")
+PY
+}
 indent() { sed 's/^/     /'; }
 
 passed=0; failed=0
@@ -62,6 +77,11 @@ for stack in "${stacks[@]}"; do
     done
     [ ${#gateway[@]} -eq 0 ] || check "$name: ${#gateway[@]} Gateway API manifests valid against the CRDs in $crds (strict)" \
       validate_crds "${gateway[@]}"
+    if [ -f "$dir/configmap-redis-backup.yaml" ]; then
+      backup_snapshot "$dir/configmap-redis-backup.yaml" "$tmp/$name-volumesnapshot.yaml"
+      check "$name: the backup Job's VolumeSnapshot valid against the CRDs in $snapshot_crds (strict)" \
+        "$venv/bin/python" scripts/validate-crds.py "$snapshot_crds" "$tmp/$name-volumesnapshot.yaml"
+    fi
   done
 done
 
@@ -73,6 +93,18 @@ if validate_crds "$tmp/misspelt-httproute.yaml" >/dev/null 2>&1; then
   failed=$((failed + 1))
 else
   echo "ok   the Gateway API check rejects an HTTPRoute with a misspelt field (backendRef)"
+  passed=$((passed + 1))
+fi
+# The VolumeSnapshot check must be able to fail too: the same manifest with a misspelt field.
+backups=(rendered/mock/*/configmap-redis-backup.yaml)
+backup="${backups[0]}"
+backup_snapshot "$backup" "$tmp/volumesnapshot.yaml"
+sed 's/persistentVolumeClaimName:/persistentVolumeClaim:/' "$tmp/volumesnapshot.yaml" >"$tmp/misspelt-volumesnapshot.yaml"
+if "$venv/bin/python" scripts/validate-crds.py "$snapshot_crds" "$tmp/misspelt-volumesnapshot.yaml" >/dev/null 2>&1; then
+  echo "FAIL the VolumeSnapshot check accepts a misspelt field (persistentVolumeClaim, from $backup)"
+  failed=$((failed + 1))
+else
+  echo "ok   the VolumeSnapshot check rejects a misspelt field (persistentVolumeClaim)"
   passed=$((passed + 1))
 fi
 echo "$passed passed, $failed failed"
