@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# In-cluster failover check of a stack whose Redis runs in Sentinel mode (redisMode sentinel):
+# writes users through the API non-stop, deletes the Redis primary's pod, and measures how long
+# the API went without an acknowledged write and how many acknowledged writes are missing after
+# the failover. Then checks that another pod is primary, that the deleted pod came back as a
+# replica, and that every Sentinel agrees. Prints one line per figure; exits 1 on a failed check.
+#
+#   scripts/redis-failover-check.sh NAMESPACE [drain|crash] [-- KUBECTL_ARGS...]
+#
+#   drain  (default) kubectl delete pod: the preStop hook hands over first (a planned move)
+#   crash  kubectl delete pod --grace-period=0 --force: no handover, the Sentinels detect it
+#          (force deletion: use it on a test cluster only)
+#
+# Env: BOUND_S (default 30) the longest acceptable write outage; RUN_AFTER_S (default 10) how
+# long to keep writing after the first write the new primary acknowledged; PORT (default 18080)
+# the local port kubectl port-forward uses for the API Service (127.0.0.1 only).
+# Example: scripts/redis-failover-check.sh sample-app-dev crash -- --context sample-app-local
+set -euo pipefail
+
+ns=${1:?usage: redis-failover-check.sh NAMESPACE [drain|crash] [-- KUBECTL_ARGS...]}
+shift
+mode=drain
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then mode=$1; shift; fi
+if [ "${1:-}" = "--" ]; then shift; fi
+kargs=("$@")
+bound=${BOUND_S:-30}
+after=${RUN_AFTER_S:-10}
+port=${PORT:-18080}
+case "$mode" in drain|crash) ;; *) echo "mode must be drain or crash, got $mode" >&2; exit 2 ;; esac
+
+k() { kubectl "${kargs[@]}" -n "$ns" "$@"; }
+now_ms() { date +%s%3N; }
+# The host the Sentinel in pod $1 names as primary (its pod name is the first label).
+primary_of() {
+  k exec "$1" -c sentinel -- sh -c '. /etc/redis/conf/common.sh; local_sentinel --raw sentinel get-master-addr-by-name mymaster' | head -n 1
+}
+
+work="$(mktemp -d)"
+pids=()
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+before="$(primary_of redis-0)"
+old="${before%%.*}"
+echo "primary before: $old ($before)"
+
+k port-forward svc/user-api "127.0.0.1:$port:8080" >"$work/port-forward.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break; sleep 0.2; done
+
+# writer N: creates users until $work/stop exists; one line per request: sent_ms answered_ms status id.
+writer() {
+  local i=0 sent out
+  while [ ! -e "$work/stop" ]; do
+    i=$((i + 1)); sent=$(now_ms)
+    out=$(curl -sS -m 5 -o "$work/body-$1" -w '%{http_code}' -H 'Content-Type: application/json' \
+      -d "{\"name\":\"failover $1-$i\",\"email\":\"failover-$1-$i-$sent@example.com\"}" \
+      "http://127.0.0.1:$port/api/users" 2>/dev/null) || out=000
+    id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$work/body-$1" 2>/dev/null || true)
+    echo "$sent $(now_ms) $out ${id:--}" >>"$work/writes-$1"
+    [ "$out" = 201 ] || sleep 0.05
+  done
+}
+for n in 1 2 3 4; do writer "$n" & pids+=("$!"); done
+
+sleep 3
+olduid=$(k get pod "$old" -o jsonpath='{.metadata.uid}')
+killed=$(now_ms)
+if [ "$mode" = crash ]; then
+  k delete pod "$old" --grace-period=0 --force --wait=false >/dev/null 2>&1
+else
+  k delete pod "$old" --wait=false >/dev/null
+fi
+echo "deleted pod $old ($mode) at $killed"
+
+# Wait for the first write sent after the deletion that was acknowledged, then keep writing a while.
+recovered=""
+deadline=$(( killed + 1000 * (bound + 60) ))
+while [ -z "$recovered" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+  sleep 0.5
+  recovered=$(cat "$work"/writes-* 2>/dev/null | awk -v t="$killed" '$1 > t && $3 == 201 && (m == "" || $2 < m) { m = $2 } END { print m }' || true)
+done
+[ -n "$recovered" ] && sleep "$after"
+touch "$work/stop"
+for pid in "${pids[@]:1}"; do wait "$pid" || true; done
+
+cat "$work"/writes-* >"$work/all"
+acked=$(awk '$3 == 201' "$work/all" | wc -l)
+failed=$(awk '$3 != 201' "$work/all" | wc -l)
+lost=0
+while read -r id; do
+  code=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/users/$id" || echo 000)
+  [ "$code" = 200 ] || { lost=$((lost + 1)); echo "lost: $id (GET $code)"; }
+done < <(awk '$3 == 201 { print $4 }' "$work/all")
+
+status=0
+if [ -z "$recovered" ]; then
+  echo "FAIL no write sent after the deletion was acknowledged within $((bound + 60)) s"
+  status=1
+else
+  outage=$(( recovered - killed ))
+  echo "API writing again after $((outage / 1000)).$(printf '%03d' $((outage % 1000))) s (bound ${bound} s); $acked writes acknowledged, $failed failed, $lost acknowledged writes lost"
+  [ "$outage" -le $((bound * 1000)) ] || { echo "FAIL the outage exceeds the bound"; status=1; }
+fi
+[ "$lost" -eq 0 ] || { echo "FAIL acknowledged writes were lost"; status=1; }
+
+# The deleted pod comes back (StatefulSet: a new pod, same name) as a replica of the new primary;
+# every Sentinel agrees.
+for _ in $(seq 180); do
+  uid=$(k get pod "$old" -o jsonpath='{.metadata.uid}' 2>/dev/null || true)
+  ready=$(k get pod "$old" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+  if [ -n "$uid" ] && [ "$uid" != "$olduid" ] && [ "$ready" = True ]; then break; fi
+  sleep 1
+done
+[ "$ready" = True ] || { echo "FAIL the new $old is not Ready after 180 s"; exit 1; }
+pods=$(k get pods -l app.kubernetes.io/name=redis -o jsonpath='{.items[*].metadata.name}')
+after_primary=""
+for p in $pods; do
+  named=$(primary_of "$p")
+  echo "sentinel in $p names ${named%%.*}"
+  [ -z "$after_primary" ] && after_primary="$named"
+  [ "$named" = "$after_primary" ] || { echo "FAIL the Sentinels disagree"; status=1; }
+done
+[ "${after_primary%%.*}" != "$old" ] || { echo "FAIL $old is still the primary"; status=1; }
+role=$(k exec "$old" -c redis -- sh -c '. /etc/redis/conf/common.sh; local_redis info replication' | tr -d '\r' | grep -E '^(role|master_link_status):' | tr '\n' ' ')
+echo "$old now: $role"
+case "$role" in *role:slave*master_link_status:up*) ;; *) echo "FAIL $old did not rejoin as a synced replica"; status=1 ;; esac
+exit "$status"
