@@ -225,7 +225,7 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
     /** The generated Sentinel password (a Pulumi secret; `""` without Sentinel). */
     public readonly sentinelPassword: pulumi.Output<string>;
     /** Key of the Sentinel password in the Secret. */
-    public readonly sentinelPasswordSecretKey: pulumi.Output<string>;
+    public readonly sentinelPasswordSecretKey?: pulumi.Output<string>;
     /** Replicas that must confirm each write. */
     public readonly waitReplicas: pulumi.Output<number>;
     /** Name of the headless Service that governs the StatefulSet. */
@@ -349,7 +349,7 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
         this.sentinelAddrs = pulumi.all(sentinelAddrs).apply(a => a.join(","));
         this.sentinelMaster = pulumi.output(t.sentinel?.masterName ?? "");
         this.sentinelPassword = pulumi.secret(sentinelGenerated ?? "");
-        this.sentinelPasswordSecretKey = pulumi.output("sentinel-password");
+        this.sentinelPasswordSecretKey = sentinelGenerated ? pulumi.output("sentinel-password") : undefined;
         this.waitReplicas = pulumi.output(args.waitReplicas ?? (t.sentinel ? 1 : 0));
         this.headlessServiceName = headless.metadata.name;
         this.endpoint = { podSelector: selector, port: t.port };

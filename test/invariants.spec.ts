@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, routingOverrides, ROUTINGS, RoutingMode, runStack, StackName, STACKS, StackRun, workloads } from "./harness";
+import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, reveal, routingOverrides, ROUTINGS, RoutingMode, runStack, StackName, STACKS, StackRun, workloads } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
 import { parseQuantity } from "../config";
 import { stackRun } from "./runs";
@@ -153,6 +153,22 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             }
             const api = containers(run).find(x => x.workload.metadata.name === "user-api")!.container;
             assert.ok((api.env as KObj[]).some(e => e.name === "REDIS_PASSWORD_FILE"), "the API reads the password from a file");
+        });
+
+        it("mounts only Secret keys that the stack's own Secrets have (a missing key keeps the pod in ContainerCreating)", () => {
+            const secrets = new Map(run.objects.filter(o => o.kind === "Secret").map(o =>
+                [o.metadata.name as string, new Set([...Object.keys(reveal(o.stringData) ?? {}), ...Object.keys(reveal(o.data) ?? {})])]));
+            for (const { workload } of containers(run)) {
+                for (const v of (workload.spec.template.spec.volumes ?? []) as KObj[]) {
+                    const keys = secrets.get(v.secret?.secretName);
+                    if (v.secret === undefined || keys === undefined) {
+                        continue; // not a Secret, or one the stack does not own (e.g. a TLS Secret made elsewhere)
+                    }
+                    for (const item of (v.secret.items ?? []) as KObj[]) {
+                        assert.ok(keys.has(item.key), `${workload.metadata.name} mounts key ${item.key} of Secret ${v.secret.secretName}, which has only ${[...keys].join(", ")}`);
+                    }
+                }
+            }
         });
 
         it("mounts a writable emptyDir at /tmp in every pod, since root filesystems are read-only", () => {

@@ -145,12 +145,26 @@ standin_pause() {
   rm -rf "$dir" "$dir.tar"
 }
 
-app_images() {
-  log "sample-app/api:$tag from app/api/Dockerfile"
+# context_hash DIR: a digest of every file in a build context, so an unchanged app is not rebuilt.
+context_hash() {
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+# app_image NAME: docker.io/sample-app/NAME:$tag from app/NAME/Dockerfile, unless built from the same files.
+app_image() {
+  local image="docker.io/sample-app/$1:$tag" hash
+  hash=$(context_hash "$root/app/$1")
+  if [[ "$(bud inspect --format '{{index .OCIv1.Config.Labels "org.sample-app.context"}}' "$image" 2>/dev/null)" == "$hash" ]]; then
+    return 0
+  fi
+  log "$image from app/$1/Dockerfile"
   bud bud --quiet --pull=never --isolation chroot --network host --layers \
-    -t "docker.io/sample-app/api:$tag" "$root/app/api" >/dev/null
-  log "sample-app/web:$tag from app/web/Dockerfile"
-  bud bud --quiet --pull=never --isolation chroot --layers -t "docker.io/sample-app/web:$tag" "$root/app/web" >/dev/null
+    --label "org.sample-app.context=$hash" -t "$image" "$root/app/$1" >/dev/null
+}
+
+app_images() {
+  app_image api
+  app_image web
 }
 
 # The cluster's own addons: each a static binary from build.sh on the distroless stand-in.

@@ -146,9 +146,9 @@ function clusterIsUp(): boolean {
     }
 }
 
-/** Pods of a stack namespace by component label. */
-function pods(ns: string, component?: string): Pod[] {
-    const sel = component ? ["-l", `app.kubernetes.io/component=${component}`] : [];
+/** Pods of a stack namespace, all or one workload's (by its app.kubernetes.io/name). */
+function pods(ns: string, workload?: string): Pod[] {
+    const sel = workload ? ["-l", `app.kubernetes.io/name=${workload}`] : [];
     return json<K8sList<Pod>>(["-n", ns, "get", "pods", ...sel]).items;
 }
 
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
                 dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, () => undefined);
                 await sleep(3000);
                 const r = await traffic.stop();
-                const images = pods(devNs, "api").map(p => p.spec.containers[0].image);
+                const images = pods(devNs, "user-api").map(p => p.spec.containers[0].image);
                 assert(images.length > 0 && images.every(i => i.endsWith(":0.1.0-rollout")), `API pods run ${images.join(", ")}`);
                 line(`       ${r.ok} requests answered during the rollout, ${r.failed} failed`);
                 assert(r.ok > 0 && r.failed === 0, `failed requests:\n${r.errors.join("\n")}`);
