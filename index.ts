@@ -181,8 +181,8 @@ export = async () => {
         redisPort: redis.port,
         redisPassword: pulumi.secret(redis.password),
         // Sentinel mode ("" and 0 otherwise): what gray's API needs to follow prod's primary.
-        redisSentinelAddrs: redis instanceof c.Redis ? redis.sentinelAddrs : "",
-        redisSentinelMaster: redis instanceof c.Redis ? redis.sentinelMaster : "",
+        redisSentinelAddrs: (redis instanceof c.Redis && redis.sentinelAddrs) || "",
+        redisSentinelMaster: (redis instanceof c.Redis && redis.sentinelMaster) || "",
         redisSentinelPassword: pulumi.secret(redis instanceof c.Redis ? redis.sentinelPassword : ""),
         redisWaitReplicas: redis.waitReplicas,
     };

@@ -218,13 +218,13 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
     public readonly passwordSecretName: pulumi.Output<string>;
     /** Key of the password in that Secret. */
     public readonly passwordSecretKey: pulumi.Output<string>;
-    /** Sentinel addresses (`host:port,...`), or `""` without Sentinel. */
-    public readonly sentinelAddrs: pulumi.Output<string>;
-    /** Name the Sentinels monitor the primary by (`""` without Sentinel). */
-    public readonly sentinelMaster: pulumi.Output<string>;
+    /** Sentinel addresses (`host:port,...`); undefined without Sentinel. */
+    public readonly sentinelAddrs?: pulumi.Output<string>;
+    /** Name the Sentinels monitor the primary by; undefined without Sentinel. */
+    public readonly sentinelMaster?: pulumi.Output<string>;
     /** The generated Sentinel password (a Pulumi secret; `""` without Sentinel). */
     public readonly sentinelPassword: pulumi.Output<string>;
-    /** Key of the Sentinel password in the Secret. */
+    /** Key of the Sentinel password in the Secret; undefined without Sentinel. */
     public readonly sentinelPasswordSecretKey?: pulumi.Output<string>;
     /** Replicas that must confirm each write. */
     public readonly waitReplicas: pulumi.Output<number>;
@@ -346,10 +346,12 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
         this.password = pulumi.secret(generated.result);
         this.passwordSecretName = secret.metadata.name;
         this.passwordSecretKey = pulumi.output("password");
-        this.sentinelAddrs = pulumi.all(sentinelAddrs).apply(a => a.join(","));
-        this.sentinelMaster = pulumi.output(t.sentinel?.masterName ?? "");
+        if (t.sentinel) {
+            this.sentinelAddrs = pulumi.all(sentinelAddrs).apply(a => a.join(","));
+            this.sentinelMaster = pulumi.output(t.sentinel.masterName);
+            this.sentinelPasswordSecretKey = pulumi.output("sentinel-password");
+        }
         this.sentinelPassword = pulumi.secret(sentinelGenerated ?? "");
-        this.sentinelPasswordSecretKey = sentinelGenerated ? pulumi.output("sentinel-password") : undefined;
         this.waitReplicas = pulumi.output(args.waitReplicas ?? (t.sentinel ? 1 : 0));
         this.headlessServiceName = headless.metadata.name;
         this.endpoint = { podSelector: selector, port: t.port };

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as c from "../components";
-import { KObj, MOCK_PASSWORD, one, ofKind, reveal, runProgram, StackRun } from "./harness";
+import { KObj, MOCK_PASSWORD, one, ofKind, reveal, runProgram, runStack, StackRun } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
 
 /** Runs `build` as a stand-alone program of another project's stack named `other`. */
@@ -252,4 +252,27 @@ describe("NetworkPolicies for Sentinel, replication and backups", () => {
         const flows = allowedFlows(ofKind(run, "NetworkPolicy"), endpoints, [6379, 6380].map(port => ({ port, protocol: "TCP" as const })), ns);
         assert.deepStrictEqual(flows, ["api -> tair:6380/TCP"]);
     });
+});
+
+describe("every Redis mode in every stack that runs its own", () => {
+    const managed = { redisMode: "managed", redisHost: "r-bp1xxxx.redis.rds.aliyuncs.com", redisPasswordSecret: "tair-auth", redisCidrs: ["10.0.8.0/24"] };
+    const modes: Record<string, Record<string, unknown>> = { statefulset: { redisMode: "statefulset" }, sentinel: { redisMode: "sentinel" }, managed };
+    for (const stack of ["dev", "test", "prod"]) {
+        for (const [mode, overrides] of Object.entries(modes)) {
+            it(`${stack} with redisMode ${mode} wires the API to its Redis the way the mode says`, async () => {
+                const run = await runStack(stack, { ...overrides, ...(stack === "prod" && mode === "statefulset" ? { redisSnapshotSchedule: "0 3 * * *" } : {}) });
+                const env = envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]);
+                const sts = ofKind(run, "StatefulSet").filter(s => s.metadata.name === "redis");
+                if (mode === "managed") {
+                    assert.deepStrictEqual(sts, [], "no Redis of its own");
+                    assert.strictEqual(env.REDIS_ADDR, "r-bp1xxxx.redis.rds.aliyuncs.com:6379");
+                    assert.deepStrictEqual(ofKind(run, "CronJob"), [], "the provider backs it up");
+                } else {
+                    assert.strictEqual(sts[0].spec.replicas, mode === "sentinel" ? 3 : 1);
+                    assert.strictEqual(env.REDIS_SENTINEL_ADDRS === undefined, mode === "statefulset");
+                    assert.strictEqual(ofKind(run, "CronJob").length, stack === "prod" ? 1 : 0, "backups where the class can snapshot");
+                }
+            });
+        }
+    }
 });
