@@ -130,6 +130,12 @@ export function sentinelStartScript(t: RedisTopology & { sentinel: SentinelSetti
         `. ${REDIS_PATHS.config}/common.sh`,
         `conf=${REDIS_PATHS.run}/sentinel.conf`,
         `primary_host="$(primary)"`,
+        // Sentinel refuses a config whose monitored host does not resolve yet (a pod's DNS record lags its start).
+        `i=0`,
+        `until getent hosts "$primary_host" >/dev/null; do`,
+        `  i=$((i + 1)); [ "$i" -lt 60 ] || { echo "$primary_host does not resolve" >&2; exit 1; }`,
+        `  sleep 1`,
+        `done`,
         "{",
         `  echo "port ${SENTINEL_PORT}"`,
         `  echo "dir ${REDIS_PATHS.run}"`,
@@ -265,7 +271,7 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
         volumeMounts: [
             { name: "data", mountPath: REDIS_PATHS.data },
             ...mounts,
-            { name: "run", mountPath: REDIS_PATHS.run, subPath: "redis" },
+            { name: "run", mountPath: REDIS_PATHS.run },
             { name: "tmp", mountPath: "/tmp" },
         ],
     };
@@ -280,7 +286,7 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             startupProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 3 },
             readinessProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
             livenessProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
-            volumeMounts: [...mounts, { name: "run", mountPath: REDIS_PATHS.run, subPath: "sentinel" }, { name: "tmp", mountPath: "/tmp" }],
+            volumeMounts: [...mounts, { name: "sentinel-run", mountPath: REDIS_PATHS.run }, { name: "tmp", mountPath: "/tmp" }],
         });
     }
     return {
@@ -300,7 +306,9 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             volumes: [
                 { name: "config", configMap: { name: p.configMapName, defaultMode: 0o444 } },
                 { name: "auth", secret: { secretName: p.secretName, defaultMode: 0o440 } },
+                // Each container's runtime config in an emptyDir of its own (a subPath directory would be root's).
                 { name: "run", emptyDir: { sizeLimit: "16Mi" } },
+                ...(t.sentinel ? [{ name: "sentinel-run", emptyDir: { sizeLimit: "16Mi" } }] : []),
                 { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
             ],
         },

@@ -76,6 +76,7 @@ describe("Redis in Sentinel mode", () => {
             assert.ok(config["start-sentinel.sh"].includes(line), line);
         }
         assert.ok(config["start-sentinel.sh"].indexOf("resolve-hostnames") < config["start-sentinel.sh"].indexOf("sentinel monitor"), "hostnames resolve before monitor names one");
+        assert.match(config["start-sentinel.sh"], /until getent hosts "\$primary_host"/, "waits for the primary's DNS record");
         assert.match(config["common.sh"], /self="\$POD_NAME\.\$HEADLESS"/);
         const env = envMap(one(run, "StatefulSet", "cache").spec.template.spec.containers[0]);
         assert.strictEqual(env.HEADLESS, "cache-headless.team-a.svc.cluster.local");
@@ -106,6 +107,8 @@ describe("Redis in Sentinel mode", () => {
             assert.ok((container.volumeMounts as KObj[]).some(m => m.mountPath === "/run/redis"), `${container.name} has a runtime dir`);
         }
         assert.ok((pod.volumes as KObj[]).find(v => v.name === "run")?.emptyDir);
+        assert.ok((pod.volumes as KObj[]).find(v => v.name === "sentinel-run")?.emptyDir);
+        assert.ok(!(pod.containers as KObj[]).some(x => (x.volumeMounts as KObj[]).some(m => m.subPath)), "no subPath: kubelet would create it as root");
     });
 });
 
