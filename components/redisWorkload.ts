@@ -301,7 +301,7 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             // Room for the preStop handover (20s) before SIGTERM's shutdown.
             terminationGracePeriodSeconds: t.sentinel ? 40 : 30,
             securityContext: restrictedPodSecurityContext(p.runAs.user, p.runAs.group, p.runAs.group),
-            topologySpreadConstraints: topologySpread(p.selector, p.zoneSpread),
+            topologySpreadConstraints: redisTopologySpread(p.selector, p.zoneSpread),
             containers,
             volumes: [
                 { name: "config", configMap: { name: p.configMapName, defaultMode: 0o444 } },
@@ -313,6 +313,15 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             ],
         },
     };
+}
+
+/**
+ * Spread of the Redis pods: over nodes when possible (a single-node cluster still runs them all),
+ * and, with zones, strictly over zones: a pod waits rather than join another in a zone that
+ * already has more, so losing a zone never takes a Sentinel majority with it.
+ */
+export function redisTopologySpread(selector: Record<string, string>, zones: boolean): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+    return topologySpread(selector, zones).map(c => (c.topologyKey === "topology.kubernetes.io/zone" ? { ...c, whenUnsatisfiable: "DoNotSchedule" } : c));
 }
 
 /** The PVC template of the data volume, optionally restored from a VolumeSnapshot. */

@@ -28,7 +28,9 @@ describe("Redis in Sentinel mode", () => {
         assert.strictEqual(sts.spec.replicas, 3);
         const pod = sts.spec.template.spec;
         assert.deepStrictEqual(pod.containers.map((x: KObj) => [x.name, x.ports[0].containerPort]), [["redis", 6379], ["sentinel", 26379]]);
-        assert.deepStrictEqual(pod.topologySpreadConstraints.map((t: KObj) => t.topologyKey), ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+        assert.deepStrictEqual(pod.topologySpreadConstraints.map((t: KObj) => [t.topologyKey, t.whenUnsatisfiable]), [
+            ["kubernetes.io/hostname", "ScheduleAnyway"], ["topology.kubernetes.io/zone", "DoNotSchedule"],
+        ], "strictly one zone per pod while zones last; nodes when possible");
         assert.deepStrictEqual(one(run, "Service", "cache-headless").spec.ports.map((p: KObj) => p.port), [6379, 26379]);
     });
 
