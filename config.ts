@@ -444,6 +444,8 @@ interface PeakPods {
     readonly resources: ContainerResources;
     /** Size of each pod's volume, if it has one. */
     readonly storage?: string;
+    /** A sidecar container in pods counted elsewhere: its resources count, not its pods. */
+    readonly sidecar?: boolean;
 }
 
 /**
@@ -454,7 +456,7 @@ export function quotaProblems(quota: Settings["quota"], peaks: readonly PeakPods
     const sum = (f: (p: PeakPods) => number) => peaks.reduce((acc, p) => acc + p.pods * f(p), 0);
     const q = (v: string) => parseQuantity(v) ?? 0;
     const checks: [string, string, number, (p: PeakPods) => string | undefined][] = [
-        ["quotaPods", String(quota.pods), sum(() => 1), () => "1 pod"],
+        ["quotaPods", String(quota.pods), sum(p => (p.sidecar ? 0 : 1)), p => (p.sidecar ? undefined : "1 pod")],
         ["quotaRequestsCpu", quota.requestsCpu, sum(p => q(p.resources.cpuRequest)), p => p.resources.cpuRequest],
         ["quotaRequestsMemory", quota.requestsMemory, sum(p => q(p.resources.memoryRequest)), p => p.resources.memoryRequest],
         ["quotaLimitsCpu", quota.limitsCpu, sum(p => q(p.resources.cpuLimit)), p => p.resources.cpuLimit],
@@ -481,7 +483,7 @@ function peaks(frontend: ScalingSettings, api: ScalingSettings, redis: Settings[
         { what: "frontend", pods: top(frontend), resources: FRONTEND_DEFAULTS.resources },
         { what: "api", pods: top(api), resources: USER_API_DEFAULTS.resources },
         ...(redis && redis.mode !== "managed" ? [{ what: "redis", pods: redis.replicas, resources: REDIS_DEFAULTS.resources, storage: redis.storageSize }] : []),
-        ...(redis?.mode === "sentinel" ? [{ what: "sentinel", pods: redis.replicas, resources: REDIS_DEFAULTS.sentinel.resources }] : []),
+        ...(redis?.mode === "sentinel" ? [{ what: "sentinel", pods: redis.replicas, resources: REDIS_DEFAULTS.sentinel.resources, sidecar: true }] : []),
         ...(redis && redis.mode !== "managed" && redis.snapshotSchedule ? [{ what: "redis backup", pods: 1, resources: BACKUP_DEFAULTS.resources }] : []),
     ];
 }
