@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as c from "../components";
-import { KObj, MOCK_PASSWORD, one, ofKind, reveal, runProgram, runStack, StackRun } from "./harness";
+import { KObj, MOCK_PASSWORD, one, ofKind, PROD_OUTPUTS, reveal, runProgram, runStack, StackRun } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
 
 /** Runs `build` as a stand-alone program of another project's stack named `other`. */
@@ -280,4 +280,19 @@ describe("every Redis mode in every stack that runs its own", () => {
             });
         }
     }
+});
+
+describe("gray over a prod whose Redis has no Sentinels", () => {
+    it("reaches prod's Redis at its address, with no Sentinel settings", async () => {
+        // What a prod from before Sentinel mode exports: none of the Sentinel outputs.
+        const plain = Object.fromEntries(Object.entries(PROD_OUTPUTS).filter(([k]) => !k.startsWith("redisSentinel") && k !== "redisWaitReplicas"));
+        const run = await runStack("gray", {}, { stackOutputs: { ...plain, redisHost: "redis.sample-app-prod.svc.cluster.local" } });
+        const env = envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]);
+        assert.strictEqual(env.REDIS_ADDR, "redis.sample-app-prod.svc.cluster.local:6379");
+        assert.strictEqual(env.REDIS_SENTINEL_ADDRS, "");
+        assert.strictEqual(env.REDIS_SENTINEL_PASSWORD_FILE, "", "no Sentinel password file to read");
+        assert.strictEqual(env.REDIS_WAIT_REPLICAS, "0");
+        const secret = reveal(one(run, "Secret", "redis-auth").stringData);
+        assert.strictEqual(secret["sentinel-password"], "", "the key the API's volume names exists, empty");
+    });
 });
