@@ -7,7 +7,7 @@ import type { PodEndpoint } from "./networkPolicies";
 import { ContainerResources } from "./security";
 import { workloadServiceAccount } from "./workload";
 import {
-    dataVolumeClaim, redisConfigData, redisPdbSpec, redisPodTemplate, RedisTopology, SENTINEL_PORT, SentinelSettings,
+    dataVolumeClaim, redisConfigData, redisPdbSpec, redisPodTemplate, redisServiceSpecs, RedisTopology, SENTINEL_PORT, SentinelSettings,
 } from "./redisWorkload";
 
 import type { RedisBackupTarget } from "./redisBackup";
@@ -278,25 +278,9 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
         const configData = redisConfigData(t, args.maxMemory ?? REDIS_DEFAULTS.maxMemory);
         const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: metadata(`${name}-config`), data: configData }, { parent: this });
 
-        const ports = [
-            { name: "redis", port: t.port, targetPort: "redis" },
-            ...(t.sentinel ? [{ name: "sentinel", port: SENTINEL_PORT, targetPort: "sentinel" }] : []),
-        ];
-        const headless = new k8s.core.v1.Service(`${name}-headless`, {
-            metadata: metadata(headlessName),
-            spec: { clusterIP: "None", publishNotReadyAddresses: true, selector, ports },
-        }, { parent: this });
-
-        // Without Sentinel the client Service targets the primary (pod 0) only, so writes never hit a read-only replica.
-        // With Sentinel there is none: clients ask the Sentinels, so nothing points at a pod that may no longer be primary.
-        const client = t.sentinel ? undefined : new k8s.core.v1.Service(name, {
-            metadata: metadata(name),
-            spec: {
-                type: "ClusterIP",
-                selector: t.replicas > 1 ? { ...selector, "statefulset.kubernetes.io/pod-name": `${name}-0` } : selector,
-                ports: [{ name: "redis", port: t.port, targetPort: "redis" }],
-            },
-        }, { parent: this });
+        const services = redisServiceSpecs(t, selector);
+        const headless = new k8s.core.v1.Service(`${name}-headless`, { metadata: metadata(headlessName), spec: services.headless }, { parent: this });
+        const client = services.client && new k8s.core.v1.Service(name, { metadata: metadata(name), spec: services.client }, { parent: this });
 
         new k8s.apps.v1.StatefulSet(name, {
             metadata: metadata(name),

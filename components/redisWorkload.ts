@@ -316,6 +316,25 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
 }
 
 /**
+ * The Services: the headless one that names every pod (`<pod>.<headless>`, published before the
+ * pods are ready so they find each other while starting), and without Sentinel a client Service
+ * for the primary (pod 0), so writes never hit a read-only replica. With Sentinel there is none:
+ * clients ask the Sentinels, so nothing points at a pod that may no longer be the primary.
+ */
+export function redisServiceSpecs(t: RedisTopology, selector: Record<string, string>): {
+    headless: k8s.types.input.core.v1.ServiceSpec; client?: k8s.types.input.core.v1.ServiceSpec;
+} {
+    const redisPort = { name: "redis", port: t.port, targetPort: "redis" };
+    const ports = [redisPort, ...(t.sentinel ? [{ name: "sentinel", port: SENTINEL_PORT, targetPort: "sentinel" }] : [])];
+    const headless = { clusterIP: "None", publishNotReadyAddresses: true, selector, ports };
+    if (t.sentinel) {
+        return { headless };
+    }
+    const primary = t.replicas > 1 ? { ...selector, "statefulset.kubernetes.io/pod-name": `${t.name}-0` } : selector;
+    return { headless, client: { type: "ClusterIP", selector: primary, ports: [redisPort] } };
+}
+
+/**
  * Spread of the Redis pods: over nodes when possible (a single-node cluster still runs them all),
  * and, with zones, strictly over zones: a pod waits rather than join another in a zone that
  * already has more, so losing a zone never takes a Sentinel majority with it.
