@@ -210,7 +210,7 @@ start_control_plane() {
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" --root-ca-file "$PKI/ca.crt" \
     --service-account-private-key-file "$PKI/sa.key" --use-service-account-credentials \
     --service-cluster-ip-range "$SERVICE_CIDR" --cluster-cidr "$POD_CIDR" --allocate-node-cidrs=false \
-    --horizontal-pod-autoscaler-sync-period 5s
+    --horizontal-pod-autoscaler-sync-period 5s --horizontal-pod-autoscaler-downscale-stabilization 30s
   start kube-scheduler "$BIN/kube-scheduler-$K8S_VERSION" "${common[@]}" \
     --kubeconfig "$PKI/scheduler.kubeconfig" \
     --authentication-kubeconfig "$PKI/scheduler.kubeconfig" --authorization-kubeconfig "$PKI/scheduler.kubeconfig"

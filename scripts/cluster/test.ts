@@ -10,7 +10,9 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
+import * as os from "os";
 import * as path from "path";
+import { accessMatrix, kubectlCommand } from "../../test/access-matrix";
 import { deploy, destroy, Deployed } from "./deploy";
 import { ADMIN_KUBECONFIG, CLUSTER_DIR, CONTAINERD_SOCK, KUBECTL, kubectl, REPO_ROOT, stackUrl } from "./env";
 
@@ -106,7 +108,7 @@ function json<T>(args: string[]): T {
 
 interface K8sList<T> { items: T[] }
 interface Meta { name: string; namespace?: string; resourceVersion: string; generation?: number; uid: string; labels?: Record<string, string> }
-interface Pod { metadata: Meta; spec: { containers: Array<{ image: string }> }; status: { phase: string; conditions?: Array<{ type: string; status: string }> } }
+interface Pod { metadata: Meta & { deletionTimestamp?: string }; spec: { containers: Array<{ image: string }> }; status: { phase: string; conditions?: Array<{ type: string; status: string }> } }
 
 /** Continuous GETs from `workers` loops until stopped: how many answered and how many failed. */
 function load(url: string, workers: number): { stop: () => Promise<{ ok: number; failed: number; errors: string[] }> } {
@@ -149,7 +151,8 @@ function clusterIsUp(): boolean {
 /** Pods of a stack namespace, all or one workload's (by its app.kubernetes.io/name). */
 function pods(ns: string, workload?: string): Pod[] {
     const sel = workload ? ["-l", `app.kubernetes.io/name=${workload}`] : [];
-    return json<K8sList<Pod>>(["-n", ns, "get", "pods", ...sel]).items;
+    // Pods on their way out after a rollout are not the stack's any more.
+    return json<K8sList<Pod>>(["-n", ns, "get", "pods", ...sel]).items.filter(p => p.metadata.deletionTimestamp === undefined);
 }
 
 function allReady(ns: string): boolean {
@@ -202,10 +205,11 @@ async function main(): Promise<void> {
             await check("dev's namespace enforces Pod Security restricted: a privileged pod is rejected", () => {
                 const ns = json<{ metadata: Meta }>(["get", "namespace", devNs]);
                 assert(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"] === "restricted", "namespace not labelled enforce=restricted");
+                // A plain pod with no securityContext: root allowed, privilege escalation and capabilities not limited.
                 const bad = { apiVersion: "v1", kind: "Pod", metadata: { name: "psa-probe", namespace: devNs },
-                    spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10.1", securityContext: { privileged: true } }] } };
+                    spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10.1" }] } };
                 const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "create", "--dry-run=server", "-f", "-"], { input: JSON.stringify(bad), encoding: "utf8" });
-                assert(r.status !== 0, "a privileged pod was admitted");
+                assert(r.status !== 0, "a pod without the restricted securityContext was admitted");
                 assert(/violates PodSecurity "restricted/.test(r.stderr), `rejected for another reason: ${r.stderr}`);
             });
             await check("our pods run under it: non-root, read-only root filesystem, all Ready", () => {
@@ -218,6 +222,34 @@ async function main(): Promise<void> {
                     const uid = kubectl(["-n", devNs, "exec", p.metadata.name, "-c", p.spec.containers[0].name, "--", "sh", "-c", "id -u"]).trim();
                     assert(uid !== "0", `${p.metadata.name} runs as root`);
                 }
+            });
+        });
+
+        await phase("dev: RBAC on the real API server", async () => {
+            await check("every identity dev binds can do exactly what the access matrix designs (kubectl auth can-i)", () => {
+                const checks = accessMatrix("dev");
+                const wrong: string[] = [];
+                for (const c of checks) {
+                    const argv = kubectlCommand(c).split(" ").slice(1);
+                    const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), ...argv], { encoding: "utf8" });
+                    const answer = r.stdout.trim();
+                    assert(answer === "yes" || answer === "no", `${kubectlCommand(c)}: ${r.stderr.trim()}`);
+                    if ((answer === "yes") !== c.allowed) {
+                        wrong.push(`${c.who}: want ${c.allowed ? "yes" : "no"}, got ${answer}: ${argv.join(" ")}`);
+                    }
+                }
+                line(`       ${checks.length - wrong.length} of ${checks.length} answers as designed`);
+                assert(wrong.length === 0, wrong.join("\n"));
+            });
+            await check("the deploy workflow's identity can server-side apply the program's Secret by name, but not a NetworkPolicy", () => {
+                const as = ["--as=system:serviceaccount:sample-app-dev:sample-app-deploy"];
+                const secret = dev!.objects.find(o => o.kind === "Secret" && o.metadata.name === "redis-auth");
+                assert(secret, "dev has no Secret redis-auth");
+                kubectl([...as, "apply", "--server-side", "--field-manager=pulumi-kubernetes", "--force-conflicts", "-f", "-"], JSON.stringify(secret));
+                const policy = dev!.objects.find(o => o.kind === "NetworkPolicy");
+                const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), ...as, "apply", "--server-side", "--field-manager=pulumi-kubernetes", "-f", "-"],
+                    { input: JSON.stringify(policy), encoding: "utf8" });
+                assert(r.status !== 0 && /forbidden/i.test(r.stderr), `a NetworkPolicy apply as the deployer: ${r.stderr || "allowed"}`);
             });
         });
 
@@ -234,7 +266,7 @@ async function main(): Promise<void> {
                 });
                 const tail = `${r.stdout}\n${r.stderr}`.trim().split("\n").slice(-25).join("\n");
                 assert(r.status === 0, `e2e failed:\n${tail}`);
-                line(`       ${tail.split("\n").filter(l => /passed|took/.test(l)).join("; ")}`);
+                line(`       ${tail.split("\n").filter(l => /^\d+ passed, \d+ failed$|^e2e took/.test(l)).join("; ")}`);
             });
         });
 
@@ -283,14 +315,17 @@ async function main(): Promise<void> {
             await check("a change to nginx.conf rolls the frontend pods (config hash on the pod template)", async () => {
                 const before = pods(devNs, "frontend").map(p => p.metadata.uid);
                 const conf = path.join(REPO_ROOT, "app", "web", "nginx.conf");
-                const original = fs.readFileSync;
-                // As if the user edited app/web/nginx.conf and ran `pulumi up` again.
-                (fs as { readFileSync: typeof fs.readFileSync }).readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
+                // As if the user edited app/web/nginx.conf and ran `pulumi up` again: the program reads the
+                // file through Node's fs module, whose readFileSync is swapped for this one deploy.
+                // eslint-disable-next-line @typescript-eslint/no-require-imports
+                const nodeFs = require("fs") as { readFileSync: typeof fs.readFileSync };
+                const original = nodeFs.readFileSync;
+                nodeFs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
                     p === conf ? `${original(p, "utf8")}\n# edited by the cluster test\n` : original(p, o as BufferEncoding)) as typeof fs.readFileSync;
                 try {
                     dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, () => undefined);
                 } finally {
-                    (fs as { readFileSync: typeof fs.readFileSync }).readFileSync = original;
+                    nodeFs.readFileSync = original;
                 }
                 const after = pods(devNs, "frontend");
                 assert(after.every(p => !before.includes(p.metadata.uid)), "frontend pods were not replaced");
@@ -301,8 +336,9 @@ async function main(): Promise<void> {
         });
 
         await phase("deploy test", async () => {
-            await check(`test deploys and every pod is Ready within ${READY_BOUND_S}s of the apply`, async () => {
-                test = await deploy("test", {}, m => line(`     ${m}`));
+            await check(`test (Redis in Sentinel mode) deploys and every pod is Ready within ${READY_BOUND_S}s of the apply`, async () => {
+                // test runs Redis the way prod does: Sentinel mode, three pods, automatic failover.
+                test = await deploy("test", { redisMode: "sentinel" }, m => line(`     ${m}`));
                 assert(test.readySeconds <= READY_BOUND_S, `took ${test.readySeconds.toFixed(1)}s`);
             });
         });
@@ -325,6 +361,29 @@ async function main(): Promise<void> {
                     const back = await waitUntil(`back to ${min} replicas`, 300, () => hpa().status.desiredReplicas === min, 3000);
                     line(`       back to ${min} ${back.toFixed(0)}s after the load stopped`);
                 });
+            });
+        }
+
+        if (test !== undefined) {
+            await phase("test: Redis Sentinel failover", async () => {
+                // kubectl of this cluster's version first on PATH, for the script.
+                const bin = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-kubectl-"));
+                fs.symlinkSync(KUBECTL_ARGS[0], path.join(bin, "kubectl"));
+                try {
+                    for (const mode of ["drain", "crash"]) {
+                        await check(`deleting the Redis primary under write load (${mode}): the API writes again within 30s and no acknowledged write is lost`, () => {
+                            const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "redis-failover-check.sh"), testNs, mode, "--", "--kubeconfig", KUBECTL_ARGS[2]], {
+                                encoding: "utf8", timeout: 240_000,
+                                env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BOUND_S: "30", PORT: "18190" },
+                            });
+                            for (const l of `${r.stdout}`.trim().split("\n").filter(Boolean)) line(`       ${l}`);
+                            assert(r.status === 0, `failover check failed (exit ${r.status}):\n${r.stderr.trim().split("\n").slice(-15).join("\n")}`);
+                        });
+                        await waitUntil("every test pod Ready again", 120, () => allReady(testNs), 2000);
+                    }
+                } finally {
+                    fs.rmSync(bin, { recursive: true, force: true });
+                }
             });
         }
 
