@@ -32,7 +32,16 @@ k() { kubectl "${kargs[@]}" -n "$ns" "$@"; }
 now_ms() { date +%s%3N; }
 # The host the Sentinel in pod $1 names as primary (its pod name is the first label).
 primary_of() {
-  k exec "$1" -c sentinel -- sh -c '. /etc/redis/conf/common.sh; local_sentinel --raw sentinel get-master-addr-by-name mymaster' | head -n 1
+  retry k exec "$1" -c sentinel -- sh -c '. /etc/redis/conf/common.sh; local_sentinel --raw sentinel get-master-addr-by-name mymaster' | head -n 1
+}
+# retry COMMAND...: a pod that was just replaced (a forced delete) may refuse exec for a moment.
+retry() {
+  local i
+  for i in $(seq 15); do
+    "$@" 2>/dev/null && return 0
+    [ "$i" -lt 15 ] && sleep 1
+  done
+  "$@"
 }
 
 work="$(mktemp -d)"
@@ -49,7 +58,7 @@ before="$(primary_of redis-0)"
 old="${before%%.*}"
 echo "primary before: $old ($before)"
 
-k port-forward svc/user-api "127.0.0.1:$port:8080" >"$work/port-forward.log" 2>&1 &
+k port-forward --address 127.0.0.1 svc/user-api "$port:8080" >"$work/port-forward.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break; sleep 0.2; done
 
@@ -127,7 +136,7 @@ for p in $pods; do
   [ "$named" = "$after_primary" ] || { echo "FAIL the Sentinels disagree"; status=1; }
 done
 [ "${after_primary%%.*}" != "$old" ] || { echo "FAIL $old is still the primary"; status=1; }
-role=$(k exec "$old" -c redis -- sh -c '. /etc/redis/conf/common.sh; local_redis info replication' | tr -d '\r' | grep -E '^(role|master_link_status):' | tr '\n' ' ')
+role=$(retry k exec "$old" -c redis -- sh -c '. /etc/redis/conf/common.sh; local_redis info replication' | tr -d '\r' | grep -E '^(role|master_link_status):' | tr '\n' ' ')
 echo "$old now: $role"
 case "$role" in *role:slave*master_link_status:up*) ;; *) echo "FAIL $old did not rejoin as a synced replica"; status=1 ;; esac
 exit "$status"

@@ -10,9 +10,9 @@
 #   npm run cluster -- destroy STACK   delete what deploy created
 #   npm run cluster -- images          rebuild and re-import the app images (after a change to app/)
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source=pki.sh
+# shellcheck source-path=SCRIPTDIR source=pki.sh
 source "$CLUSTER_DIR/pki.sh"
 
 usage() { sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -54,6 +54,8 @@ save_host_state() {
   iptables-save >"$STATE/host/iptables.tmp" && mv "$STATE/host/iptables.tmp" "$STATE/host/iptables"
   ip6tables-save >"$STATE/host/ip6tables" 2>/dev/null || true
   local s
+  # libcni keeps a result cache in /var/lib/cni; remove it at down if it was not there before.
+  [[ -e /var/lib/cni ]] || touch "$STATE/host/no-var-lib-cni"
   for s in "${SYSCTLS[@]}"; do
     if [[ -e "/proc/sys/${s//.//}" ]]; then echo "$s=$(sysctl -n "$s")"; fi
   done >"$STATE/host/sysctl"
@@ -76,6 +78,7 @@ restore_host_state() {
     sysctl -q -p "$STATE/host/sysctl" >/dev/null 2>&1 || true
     log "sysctls restored: $(tr '\n' ' ' <"$STATE/host/sysctl")"
   fi
+  if [[ -e "$STATE/host/no-var-lib-cni" ]]; then rm -rf /var/lib/cni; fi
   rm -rf "$STATE/host"
 }
 
@@ -345,8 +348,7 @@ cmd_down() {
   network_down
   cgroups_down
   find /var/log/containers -maxdepth 1 -lname "$STATE/*" -delete 2>/dev/null || true
-  rm -f /var/lib/cni/results/sample-app-local-*
-  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+  rm -f /var/lib/cni/results/sample-app-local-* /var/lib/cni/results/cni-loopback-*
   restore_host_state
   remove_context
   # The cluster's data goes; the image store (containerd's content) stays unless --purge.

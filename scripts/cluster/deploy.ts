@@ -13,14 +13,14 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { KObj, plain, runStack } from "../../test/harness";
+import { KObj, MockOptions, plain, runStack } from "../../test/harness";
 import { HTTP_PORT, kubectl, STATE, stackHost } from "./env";
 
 /** Stacks that run on the local cluster: gray and prod target ACK (gray reads prod's outputs). */
 export const LOCAL_STACKS = ["dev", "test"] as const;
 
 /** The config a user sets to point a stack at the local cluster. */
-export function localOverrides(stack: string, extra: Record<string, string> = {}): Record<string, string> {
+export function localOverrides(stack: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
     return { clusterProfile: "local", kubeContext: "sample-app-local", host: stackHost(stack), ...extra };
 }
 
@@ -46,11 +46,18 @@ export interface Deployed {
     /** Seconds from the apply to every Deployment and StatefulSet rolled out and Ready. */
     readonly readySeconds: number;
     readonly url: string;
+    /** The stack's outputs, as `pulumi stack output` shows them (what a StackReference to it reads). */
+    readonly outputs: Record<string, unknown>;
 }
 
 /** Applies the objects the program registers, in order, and waits until every pod is Ready. */
-export async function deploy(stack: string, extra: Record<string, string> = {}, log: (m: string) => void = console.log): Promise<Deployed> {
-    const run = await runStack(stack, localOverrides(stack, extra), { randomPassword: passwords(stack) });
+export async function deploy(
+    stack: string,
+    extra: Record<string, string | undefined> = {},
+    log: (m: string) => void = console.log,
+    options: Omit<MockOptions, "randomPassword"> = {},
+): Promise<Deployed> {
+    const run = await runStack(stack, localOverrides(stack, extra), { ...options, randomPassword: passwords(stack) });
     const objects = run.objects.map(o => plain(o) as KObj);
     const dir = path.join(STATE, "stacks", stack);
     fs.mkdirSync(dir, { recursive: true });
@@ -66,7 +73,7 @@ export async function deploy(stack: string, extra: Record<string, string> = {}, 
     log(`${stack}: every pod Ready ${readySeconds.toFixed(1)}s after apply`);
     const url = `http://${String(run.outputs.host ?? stackHost(stack))}:${HTTP_PORT}/`;
     log(`${stack}: UI at ${url}`);
-    return { objects, readySeconds, url };
+    return { objects, readySeconds, url, outputs: run.outputs };
 }
 
 /** Deletes what deploy applied, dependents first; returns how many objects. */
