@@ -4,7 +4,7 @@
 #
 #   npm run cluster -- up              build what is missing, start the cluster, merge context sample-app-local
 #   npm run cluster -- down [--purge]  stop everything, restore interfaces, iptables, mounts, sysctls;
-#                                      --purge also drops the image store and the build cache is kept
+#                                      --purge also drops the image store (the build cache stays)
 #   npm run cluster -- status          what runs, node and pods
 #   npm run cluster -- deploy STACK    apply the objects the program registers for STACK, wait for Ready, print the URL
 #   npm run cluster -- destroy STACK   delete what deploy created
@@ -15,7 +15,11 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=pki.sh
 source "$CLUSTER_DIR/pki.sh"
 
-usage() { sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { # usage [PROBLEM]
+  [[ -z "${1:-}" ]] || printf 'cluster: %s\n' "$1" >&2
+  sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
 
 [[ $(id -u) -eq 0 ]] || die "needs root (it starts containerd and the kubelet and changes network settings)"
 
@@ -398,13 +402,14 @@ cmd_status() {
 cmd="${1:-}"
 [[ $# -eq 0 ]] || shift
 case "$cmd" in
-  up) [[ $# -eq 0 ]] || usage; cmd_up ;;
-  down) [[ $# -eq 0 || "$1" == "--purge" ]] || usage; cmd_down "${1:-}" ;;
+  up) [[ $# -eq 0 ]] || usage "up takes no arguments"; cmd_up ;;
+  down) [[ $# -eq 0 || "$1" == "--purge" ]] || usage "down takes only --purge"; cmd_down "${1:-}" ;;
   status) cmd_status ;;
   images) running containerd || die "the cluster is not up"; bash "$CLUSTER_DIR/images.sh" --import "$CONTAINERD_SOCK" ;;
   deploy | destroy)
-    [[ $# -eq 1 ]] || usage
+    [[ $# -eq 1 ]] || usage "$cmd needs one STACK (dev or test)"
     running kube-apiserver || die "the cluster is not up: npm run cluster -- up"
     exec "$REPO_ROOT/node_modules/.bin/ts-node" --transpile-only "$CLUSTER_DIR/deploy.ts" "$cmd" "$1" ;;
-  *) usage ;;
+  "") usage "which command?" ;;
+  *) usage "unknown command '$cmd'" ;;
 esac
