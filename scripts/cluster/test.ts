@@ -400,6 +400,22 @@ async function main(): Promise<void> {
                 } finally {
                     fs.rmSync(bin, { recursive: true, force: true });
                 }
+                await check("a drain cannot take a second Redis pod while one is away: the PodDisruptionBudget keeps the Sentinel quorum", async () => {
+                    await waitUntil("every test pod Ready", 120, () => allReady(testNs), 2000);
+                    const pdb = () => json<K8sList<{ metadata: Meta; status: { disruptionsAllowed?: number } }>>(["-n", testNs, "get", "pdb", "-l", "app.kubernetes.io/name=redis"]).items;
+                    assert(pdb().length === 1, "no PodDisruptionBudget for Redis");
+                    await waitUntil("the Redis PDB allows one disruption", 60, () => (pdb()[0].status.disruptionsAllowed ?? 0) >= 1, 1000);
+                    // What `kubectl drain` does to each pod: the Eviction API, which honours PDBs.
+                    const evict = (pod: string) => spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "create", "--raw", `/api/v1/namespaces/${testNs}/pods/${pod}/eviction`, "-f", "-"], {
+                        input: JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: testNs } }), encoding: "utf8",
+                    });
+                    const first = evict("redis-0");
+                    assert(first.status === 0, `evicting the first pod was refused: ${first.stderr}`);
+                    const second = evict("redis-1");
+                    assert(second.status !== 0 && /disruption budget|TooManyRequests|429/i.test(second.stderr), `a second eviction was not refused: ${second.stderr || "allowed"}`);
+                    line(`       first eviction allowed, second refused: ${second.stderr.trim().split("\n")[0].slice(0, 140)}`);
+                    await waitUntil("every test pod Ready again", 180, () => allReady(testNs) && pods(testNs, "redis").length === 3, 2000);
+                });
             });
         }
 
