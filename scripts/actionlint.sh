@@ -10,8 +10,8 @@
 # reuses that binary while its version matches. No GitHub download is needed.
 #
 # actionlint checks workflow syntax, expressions, `needs:` graphs, matrix
-# values, the inputs of well-known actions and the types of contexts. When
-# shellcheck is on PATH it also lints every `run:` script; without it that part
+# values, the inputs of well-known actions and the types of contexts. With
+# ShellCheck on PATH it also lints every `run:` script; without it that part
 # is skipped (with a note), as actionlint does by itself.
 #
 # Environment:
