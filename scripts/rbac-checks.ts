@@ -8,7 +8,28 @@
  *   npx ts-node --transpile-only scripts/rbac-checks.ts <stack> [--run]
  */
 import { spawnSync } from "child_process";
-import { accessMatrix, kubectlCommand } from "../test/access-matrix";
+import { accessMatrix, Check, kubectlCommand } from "../test/access-matrix";
+
+/**
+ * Asks each check's `kubectl auth can-i` question with `kubectl` (the command and any leading
+ * arguments, e.g. a kubeconfig); returns one line per answer that differs from the design.
+ * Throws when kubectl answers neither yes nor no.
+ */
+export function askCanI(checks: readonly Check[], kubectl: readonly string[] = ["kubectl"]): string[] {
+    const wrong: string[] = [];
+    for (const c of checks) {
+        const argv = kubectlCommand(c).split(" ").slice(1);
+        const out = spawnSync(kubectl[0], [...kubectl.slice(1), ...argv], { encoding: "utf8" });
+        const answer = out.stdout.trim();
+        if (answer !== "yes" && answer !== "no") {
+            throw new Error(`${kubectlCommand(c)}: ${out.stderr.trim() || `exit ${out.status}`}`);
+        }
+        if ((answer === "yes") !== c.allowed) {
+            wrong.push(`MISMATCH (want ${c.allowed ? "yes" : "no"}, got ${answer}): ${c.who}: ${kubectlCommand(c)}`);
+        }
+    }
+    return wrong;
+}
 
 function main(args: string[]): number {
     const stack = args.find(a => !a.startsWith("--"));
@@ -23,22 +44,20 @@ function main(args: string[]): number {
         }
         return 0;
     }
-    let wrong = 0;
-    for (const c of checks) {
-        const argv = kubectlCommand(c).split(" ").slice(1);
-        const out = spawnSync("kubectl", argv, { encoding: "utf8" });
-        const answer = out.stdout.trim();
-        if (answer !== "yes" && answer !== "no") {
-            process.stderr.write(`error: ${kubectlCommand(c)}: ${out.stderr.trim() || `exit ${out.status}`}\n`);
-            return 2;
-        }
-        if ((answer === "yes") !== c.allowed) {
-            wrong += 1;
-            process.stdout.write(`MISMATCH (want ${c.allowed ? "yes" : "no"}, got ${answer}): ${c.who}: ${kubectlCommand(c)}\n`);
-        }
+    let wrong: string[];
+    try {
+        wrong = askCanI(checks);
+    } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n`);
+        return 2;
     }
-    process.stdout.write(`${checks.length - wrong} of ${checks.length} answers as designed\n`);
-    return wrong === 0 ? 0 : 1;
+    for (const w of wrong) {
+        process.stdout.write(`${w}\n`);
+    }
+    process.stdout.write(`${checks.length - wrong.length} of ${checks.length} answers as designed\n`);
+    return wrong.length === 0 ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+    process.exitCode = main(process.argv.slice(2));
+}

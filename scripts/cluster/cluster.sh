@@ -307,14 +307,10 @@ start_addons() {
 user_kubeconfig() { printf '%s' "${KUBECONFIG:-$HOME/.kube/config}" | cut -d: -f1; }
 
 merge_context() {
-  local file k="$BIN/kubectl-$K8S_VERSION"
+  local file
   file=$(user_kubeconfig)
   mkdir -p "$(dirname "$file")"
-  "$k" config set-cluster "$CONTEXT" --kubeconfig "$file" --server "$API_SERVER" \
-    --certificate-authority "$PKI/ca.crt" --embed-certs >/dev/null
-  "$k" config set-credentials "$CONTEXT" --kubeconfig "$file" --client-certificate "$PKI/admin.crt" \
-    --client-key "$PKI/admin.key" --embed-certs >/dev/null
-  "$k" config set-context "$CONTEXT" --kubeconfig "$file" --cluster "$CONTEXT" --user "$CONTEXT" >/dev/null
+  context_entry "$file" "$CONTEXT" admin
   chmod 600 "$file"
   log "kube context $CONTEXT merged into $file"
 }

@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { KObj, MockOptions, plain, runStack } from "../../test/harness";
-import { HTTP_PORT, kubectl, STATE, stackHost } from "./env";
+import { HTTP_PORT, kubectl, resourceRef, STATE, stackHost } from "./env";
 
 /** Stacks that run on the local cluster: gray and prod target ACK (gray reads prod's outputs). */
 export const LOCAL_STACKS = ["dev", "test"] as const;
@@ -85,7 +85,7 @@ export function destroy(stack: string, log: (m: string) => void = console.log): 
     const objects = JSON.parse(fs.readFileSync(file, "utf8")) as KObj[];
     // Reverse registration order, as Pulumi deletes dependents before what they depend on.
     for (const o of [...objects].reverse()) {
-        const args = ["delete", "--ignore-not-found", "--wait=true", "--timeout=120s", `${o.kind}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}/${o.metadata.name}`.replace(/\.\//, "/")];
+        const args = ["delete", "--ignore-not-found", "--wait=true", "--timeout=120s", resourceRef(o)];
         kubectl(o.metadata.namespace ? ["-n", o.metadata.namespace, ...args] : args);
     }
     fs.rmSync(path.dirname(file), { recursive: true, force: true });

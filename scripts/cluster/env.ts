@@ -2,7 +2,7 @@
  * Where the local cluster keeps things, as lib.sh and versions.sh say: one source of truth for
  * the shell scripts and the TypeScript ones (deploy.ts, test.ts).
  */
-import { execFileSync, ExecFileSyncOptions } from "child_process";
+import { execFileSync, ExecFileSyncOptions, spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -36,6 +36,18 @@ export function kubectl(args: readonly string[], input?: string, options: ExecFi
     return execFileSync(KUBECTL, ["--kubeconfig", ADMIN_KUBECONFIG, ...args], {
         input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 << 20, ...options,
     }) as string;
+}
+
+/** kubectl as the cluster admin, for commands that are expected to fail: the exit status and both outputs. */
+export function kubectlResult(args: readonly string[], input?: string): SpawnSyncReturns<string> {
+    return spawnSync(KUBECTL, ["--kubeconfig", ADMIN_KUBECONFIG, ...args], { input, encoding: "utf8", maxBuffer: 64 << 20 });
+}
+
+/** `kind.group/name` (`kind/name` for the core group): how kubectl names one object of any API group. */
+export function resourceRef(o: Readonly<Record<string, unknown>>): string {
+    const apiVersion = String(o.apiVersion);
+    const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+    return `${String(o.kind)}${group ? `.${group}` : ""}/${String((o.metadata as { name?: unknown } | undefined)?.name)}`;
 }
 
 /** The URL a stack's UI is served on by the cluster's ingress controller. */

@@ -179,11 +179,13 @@ addon_image() { # addon_image NAME VERSION
   rm -rf "$dir"
 }
 
+# The addons, as NAME:VERSION of their binaries.
+ADDONS=("coredns:$COREDNS_VERSION" "metrics-server:$METRICS_SERVER_VERSION"
+  "local-path-provisioner:$LOCAL_PATH_VERSION" "traefik:$TRAEFIK_VERSION")
+
 addon_images() {
-  addon_image coredns "$COREDNS_VERSION"
-  addon_image metrics-server "$METRICS_SERVER_VERSION"
-  addon_image local-path-provisioner "$LOCAL_PATH_VERSION"
-  addon_image traefik "$TRAEFIK_VERSION"
+  local a
+  for a in "${ADDONS[@]}"; do addon_image "${a%%:*}" "${a#*:}"; done
   # local-path-provisioner's helper pods need a shell, mkdir and rm: Debian minbase (the redis stand-in).
   have_image "$HELPER_IMAGE" || bud tag "$REDIS_IMAGE" "$HELPER_IMAGE"
 }
@@ -193,9 +195,7 @@ import_all() {
   local img out id stamp
   out=$(mktemp -d)
   mkdir -p "$imgcache/imported"
-  for img in "$PAUSE_IMAGE" "$REDIS_IMAGE" "$NGINX_IMAGE" "$HELPER_IMAGE" \
-    "localhost/sample-app-cluster/coredns:$COREDNS_VERSION" "localhost/sample-app-cluster/metrics-server:$METRICS_SERVER_VERSION" \
-    "localhost/sample-app-cluster/local-path-provisioner:$LOCAL_PATH_VERSION" "localhost/sample-app-cluster/traefik:$TRAEFIK_VERSION" \
+  for img in "$PAUSE_IMAGE" "$REDIS_IMAGE" "$NGINX_IMAGE" "$HELPER_IMAGE" "${ADDONS[@]/#/localhost/sample-app-cluster/}" \
     "docker.io/sample-app/api:$tag" "docker.io/sample-app/web:$tag"; do
     id=$(bud inspect --format '{{.FromImageID}}' "$img")
     stamp="$imgcache/imported/$(printf '%s' "$img" | tr '/:' '__')"

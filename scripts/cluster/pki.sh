@@ -32,16 +32,23 @@ ca() { # ca NAME CN
     -subj "/CN=$2" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 }
 
-# kubeconfig NAME CERT: a kubeconfig for the API server with CERT's client identity, certificates embedded.
-kubeconfig() {
-  local file="$PKI/$1.kubeconfig" k="$BIN/kubectl-$K8S_VERSION"
-  [[ -s "$file" ]] && return 0
+# context_entry FILE USER CERT: cluster, user USER (CERT's client identity) and context $CONTEXT in
+# the kubeconfig FILE, certificates embedded; other entries of FILE are kept.
+context_entry() {
+  local file=$1 user=$2 cert=$3 k="$BIN/kubectl-$K8S_VERSION"
   "$k" config set-cluster "$CONTEXT" --kubeconfig "$file" --server "$API_SERVER" \
     --certificate-authority "$PKI/ca.crt" --embed-certs >/dev/null
-  "$k" config set-credentials "$2" --kubeconfig "$file" --client-certificate "$PKI/$2.crt" \
-    --client-key "$PKI/$2.key" --embed-certs >/dev/null
-  "$k" config set-context "$CONTEXT" --kubeconfig "$file" --cluster "$CONTEXT" --user "$2" >/dev/null
-  "$k" config use-context "$CONTEXT" --kubeconfig "$file" >/dev/null
+  "$k" config set-credentials "$user" --kubeconfig "$file" --client-certificate "$PKI/$cert.crt" \
+    --client-key "$PKI/$cert.key" --embed-certs >/dev/null
+  "$k" config set-context "$CONTEXT" --kubeconfig "$file" --cluster "$CONTEXT" --user "$user" >/dev/null
+}
+
+# kubeconfig NAME: a kubeconfig of its own for component NAME, with NAME's client certificate.
+kubeconfig() {
+  local file="$PKI/$1.kubeconfig"
+  [[ -s "$file" ]] && return 0
+  context_entry "$file" "$1" "$1"
+  "$BIN/kubectl-$K8S_VERSION" config use-context "$CONTEXT" --kubeconfig "$file" >/dev/null
 }
 
 make_pki() {
@@ -65,5 +72,5 @@ make_pki() {
     openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   }
   local who
-  for who in admin controller-manager scheduler kube-proxy kubelet; do kubeconfig "$who" "$who"; done
+  for who in admin controller-manager scheduler kube-proxy kubelet; do kubeconfig "$who"; done
 }

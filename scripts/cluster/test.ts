@@ -12,10 +12,11 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { accessMatrix, kubectlCommand } from "../../test/access-matrix";
+import { accessMatrix } from "../../test/access-matrix";
 import { withinTolerance } from "../../test/httproute";
+import { askCanI } from "../rbac-checks";
 import { deploy, destroy, Deployed } from "./deploy";
-import { ADMIN_KUBECONFIG, CLUSTER_DIR, CONTAINERD_SOCK, KUBECTL, kubectl, REPO_ROOT, stackUrl } from "./env";
+import { ADMIN_KUBECONFIG, CLUSTER_DIR, CONTAINERD_SOCK, KUBECTL, kubectl, kubectlResult, REPO_ROOT, resourceRef, stackUrl } from "./env";
 
 const KUBECTL_ARGS = [KUBECTL, "--kubeconfig", ADMIN_KUBECONFIG];
 
@@ -173,10 +174,23 @@ function versionsOf(d: Deployed): Map<string, string> {
     const out = new Map<string, string>();
     for (const o of d.objects) {
         const args = o.metadata.namespace ? ["-n", o.metadata.namespace] : [];
-        const live = json<{ metadata: Meta }>([...args, "get", `${o.kind}.${String(o.apiVersion).includes("/") ? String(o.apiVersion).split("/")[0] : ""}/${o.metadata.name}`.replace(/\.\//, "/")]);
+        const live = json<{ metadata: Meta }>([...args, "get", resourceRef(o)]);
         out.set(`${o.kind}/${o.metadata.name}`, live.metadata.generation ? `generation ${live.metadata.generation}` : `resourceVersion ${live.metadata.resourceVersion}`);
     }
     return out;
+}
+
+type Volumes = K8sList<{ spec: { claimRef?: { namespace: string } } }>;
+
+/** Destroys a deployed stack and waits until its namespace and volumes are gone; returns how many volumes it had. */
+async function removeStack(stack: string): Promise<number> {
+    const ns = `sample-app-${stack}`;
+    const ofStack = () => json<Volumes>(["get", "pv"]).items.filter(p => p.spec.claimRef?.namespace === ns);
+    const volumes = ofStack().length;
+    destroy(stack, () => undefined);
+    await waitUntil(`namespace ${ns} gone`, 180, () => kubectlResult(["get", "namespace", ns]).status !== 0, 2000);
+    await waitUntil(`persistent volumes of ${ns} released`, 120, () => ofStack().length === 0, 2000);
+    return volumes;
 }
 
 async function main(): Promise<void> {
@@ -216,7 +230,7 @@ async function main(): Promise<void> {
                 // A plain pod with no securityContext: root allowed, privilege escalation and capabilities not limited.
                 const bad = { apiVersion: "v1", kind: "Pod", metadata: { name: "psa-probe", namespace: devNs },
                     spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10.1" }] } };
-                const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "create", "--dry-run=server", "-f", "-"], { input: JSON.stringify(bad), encoding: "utf8" });
+                const r = kubectlResult(["create", "--dry-run=server", "-f", "-"], JSON.stringify(bad));
                 assert(r.status !== 0, "a pod without the restricted securityContext was admitted");
                 assert(/violates PodSecurity "restricted/.test(r.stderr), `rejected for another reason: ${r.stderr}`);
             });
@@ -228,7 +242,7 @@ async function main(): Promise<void> {
                         assert(c.securityContext?.readOnlyRootFilesystem === true, `${p.metadata.name}/${c.name}: root filesystem writable`);
                     }
                     // The kubelet refuses to start a runAsNonRoot container as uid 0; where the image has a shell, ask too.
-                    const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "-n", devNs, "exec", p.metadata.name, "-c", p.spec.containers[0].name, "--", "sh", "-c", "id -u"], { encoding: "utf8" });
+                    const r = kubectlResult(["-n", devNs, "exec", p.metadata.name, "-c", p.spec.containers[0].name, "--", "sh", "-c", "id -u"]);
                     if (!/executable file not found/.test(r.stderr)) {
                         assert(r.status === 0 && r.stdout.trim() !== "0", `${p.metadata.name}: uid ${r.stdout.trim()} ${r.stderr.trim()}`);
                     }
@@ -239,16 +253,7 @@ async function main(): Promise<void> {
         await phase("dev: RBAC on the real API server", async () => {
             await check("every identity dev binds can do exactly what the access matrix designs (kubectl auth can-i)", () => {
                 const checks = accessMatrix("dev");
-                const wrong: string[] = [];
-                for (const c of checks) {
-                    const argv = kubectlCommand(c).split(" ").slice(1);
-                    const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), ...argv], { encoding: "utf8" });
-                    const answer = r.stdout.trim();
-                    assert(answer === "yes" || answer === "no", `${kubectlCommand(c)}: ${r.stderr.trim()}`);
-                    if ((answer === "yes") !== c.allowed) {
-                        wrong.push(`${c.who}: want ${c.allowed ? "yes" : "no"}, got ${answer}: ${argv.join(" ")}`);
-                    }
-                }
+                const wrong = askCanI(checks, KUBECTL_ARGS);
                 line(`       ${checks.length - wrong.length} of ${checks.length} answers as designed`);
                 assert(wrong.length === 0, wrong.join("\n"));
             });
@@ -258,8 +263,7 @@ async function main(): Promise<void> {
                 assert(secret, "dev has no Secret redis-auth");
                 kubectl([...as, "apply", "--server-side", "--field-manager=pulumi-kubernetes", "--force-conflicts", "-f", "-"], JSON.stringify(secret));
                 const policy = dev!.objects.find(o => o.kind === "NetworkPolicy");
-                const r = spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), ...as, "apply", "--server-side", "--field-manager=pulumi-kubernetes", "-f", "-"],
-                    { input: JSON.stringify(policy), encoding: "utf8" });
+                const r = kubectlResult([...as, "apply", "--server-side", "--field-manager=pulumi-kubernetes", "-f", "-"], JSON.stringify(policy));
                 assert(r.status !== 0 && /forbidden/i.test(r.stderr), `a NetworkPolicy apply as the deployer: ${r.stderr || "allowed"}`);
             });
         });
@@ -406,9 +410,8 @@ async function main(): Promise<void> {
                     assert(pdb().length === 1, "no PodDisruptionBudget for Redis");
                     await waitUntil("the Redis PDB allows one disruption", 60, () => (pdb()[0].status.disruptionsAllowed ?? 0) >= 1, 1000);
                     // What `kubectl drain` does to each pod: the Eviction API, which honours PDBs.
-                    const evict = (pod: string) => spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "create", "--raw", `/api/v1/namespaces/${testNs}/pods/${pod}/eviction`, "-f", "-"], {
-                        input: JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: testNs } }), encoding: "utf8",
-                    });
+                    const evict = (pod: string) => kubectlResult(["create", "--raw", `/api/v1/namespaces/${testNs}/pods/${pod}/eviction`, "-f", "-"],
+                        JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: testNs } }));
                     const first = evict("redis-0");
                     assert(first.status === 0, `evicting the first pod was refused: ${first.stderr}`);
                     const second = evict("redis-1");
@@ -422,9 +425,8 @@ async function main(): Promise<void> {
         await phase("canary through the Gateway API: test as gray of dev", async () => {
             if (test !== undefined) {
                 await check("the test stack can be removed to make room for the canary", async () => {
-                    destroy("test", () => undefined);
+                    await removeStack("test");
                     test = undefined;
-                    await waitUntil(`namespace ${testNs} gone`, 180, () => spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "get", "namespace", testNs]).status !== 0, 2000);
                 });
             }
             await check("header requests always reach the canary's pods, and dev's grayWeight (20 %) of plain requests does, within 4 sigma", async () => {
@@ -492,14 +494,8 @@ async function main(): Promise<void> {
         await phase("destroy", async () => {
             for (const stack of ["test", "dev"]) {
                 if ((stack === "dev" ? dev : test) === undefined) continue;
-                const ns = `sample-app-${stack}`;
                 await check(`removing the ${stack} stack deletes everything it created`, async () => {
-                    const pvs = json<K8sList<{ spec: { claimRef?: { namespace: string } } }>>(["get", "pv"]).items.filter(p => p.spec.claimRef?.namespace === ns);
-                    destroy(stack, () => undefined);
-                    await waitUntil(`namespace ${ns} gone`, 180, () => spawnSync(KUBECTL_ARGS[0], [...KUBECTL_ARGS.slice(1), "get", "namespace", ns]).status !== 0, 2000);
-                    await waitUntil(`persistent volumes of ${ns} released`, 120, () =>
-                        json<K8sList<{ spec: { claimRef?: { namespace: string } } }>>(["get", "pv"]).items.every(p => p.spec.claimRef?.namespace !== ns), 2000);
-                    line(`       ${pvs.length} volume(s) reclaimed`);
+                    line(`       ${await removeStack(stack)} volume(s) reclaimed`);
                 });
             }
         });
