@@ -213,6 +213,10 @@ export interface OwnRedisSettings {
     readonly restoreFromSnapshot?: string;
     /** Where the Kubernetes API server is, for the backup Job's egress; undefined: anywhere. */
     readonly apiServerCidrs?: readonly string[];
+    /** The Redis password from secret config; undefined: generated (random provider). */
+    readonly password?: string;
+    /** Sentinel mode: the Sentinel password from secret config; undefined: generated. */
+    readonly sentinelPassword?: string;
 }
 
 /** A Redis someone else runs (ApsaraDB for Redis / Tair): address, TLS and where its password is. */
@@ -284,6 +288,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeySpec>> = {
     redisTls: { type: "boolean", default: false },
     redisPassword: { type: "string", default: "" },
     redisPasswordSecret: { type: "string", default: "" },
+    redisSentinelPassword: { type: "string", default: "" },
     redisCidrs: { type: "array", default: [] },
     kubeApiServerCidrs: { type: "array", default: [] },
     prodStack: { type: "string", default: "" },
@@ -515,10 +520,16 @@ function redisSettings(r: Reader, profile: ClusterProfile): OwnRedisSettings | M
             ...(password ? { password } : {}), ...(passwordSecret ? { passwordSecret } : {}),
         };
     }
-    for (const key of ["redisHost", "redisPassword", "redisPasswordSecret", "redisCidrs"]) {
+    for (const key of ["redisHost", "redisPasswordSecret", "redisCidrs"]) {
         if (r.string(key) !== "" && r.string(key) !== "[]") {
-            r.problem(key, key === "redisPassword" ? "[secret]" : r.string(key), `is only for redisMode managed (redisMode is ${mode})`);
+            r.problem(key, r.string(key), `is only for redisMode managed (redisMode is ${mode})`);
         }
+    }
+    // A password the stack supplies as secret config instead of one the random provider generates.
+    const password = suppliedPassword(r, "redisPassword");
+    const sentinelPassword = suppliedPassword(r, "redisSentinelPassword");
+    if (sentinelPassword !== undefined && mode !== "sentinel") {
+        r.problem("redisSentinelPassword", "[secret]", `is only for redisMode sentinel (redisMode is ${mode})`);
     }
     const storageClass = r.oneOf("redisStorageClass", r.string("redisStorageClass") || profile.storageClasses[0], profile.storageClasses);
     const storageSize = r.string("redisStorageSize") || profile.defaultStorage;
@@ -565,7 +576,24 @@ function redisSettings(r: Reader, profile: ClusterProfile): OwnRedisSettings | M
         ...(snapshotClass !== undefined ? { snapshotClass } : {}),
         ...(schedule ? { snapshotSchedule: schedule } : {}),
         ...(restore ? { restoreFromSnapshot: restore } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(sentinelPassword !== undefined && mode === "sentinel" ? { sentinelPassword } : {}),
     };
+}
+
+/** Characters a supplied Redis password may use: it is written into redis.conf lines (`requirepass <password>`). */
+const PASSWORD = /^[\x21-\x7e]{16,512}$/;
+
+/** A password from secret config (undefined when unset); its value never shows in a message. */
+function suppliedPassword(r: Reader, key: string): string | undefined {
+    const value = r.string(key);
+    if (value === "") {
+        return undefined;
+    }
+    if (!PASSWORD.test(value)) {
+        r.problem(key, "[secret]", "must be 16 to 512 printable ASCII characters without spaces (it is written into redis.conf); set it with pulumi config set --secret");
+    }
+    return value;
 }
 
 function validCidr(c: string): boolean {
@@ -796,6 +824,11 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     if (prodStack === "") {
         redis = redisSettings(r, profile);
     } else {
+        for (const key of ["redisPassword", "redisSentinelPassword"]) {
+            if (r.string(key) !== "") {
+                r.problem(key, "[secret]", "does not fit a canary stack (prodStack set): it uses prod's Redis and prod's password; remove it");
+            }
+        }
         canary = {
             prodStack,
             weight: r.integer("canaryWeight", 0, 100),

@@ -58,6 +58,9 @@ export = async () => {
             storageSize: own.storageSize,
             restoreFromSnapshot: own.restoreFromSnapshot,
             serviceAccountName: access.serviceAccountNames[REDIS],
+            // Supplied as secret config, or generated (random provider) when unset.
+            password: own.password === undefined ? undefined : pulumi.secret(own.password),
+            sentinelPassword: own.sentinelPassword === undefined ? undefined : pulumi.secret(own.sentinelPassword),
             ...identity,
         }, { ...opts, protect: s.protect });
         redis = ownRedis;

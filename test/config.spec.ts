@@ -111,6 +111,10 @@ describe("stack configuration", () => {
         { what: "a local disk limit quota the pods' ephemeral-storage overflows", stack: "prod", overrides: { quotaLimitsEphemeralStorage: "1Gi" }, expect: [/sample-app:quotaLimitsEphemeralStorage = "1Gi": must admit every workload .*: frontend 11 x 192Mi, api 11 x 128Mi, redis 3 x 128Mi/] },
         { what: "a local disk request quota that is not a quantity", stack: "dev", overrides: { quotaRequestsEphemeralStorage: "lots" }, expect: [/sample-app:quotaRequestsEphemeralStorage = "lots": must be a Kubernetes quantity/] },
         { what: "more pods than the pod quota", stack: "test", overrides: { quotaPods: 10 }, expect: [/sample-app:quotaPods = "10": must admit every workload .*: frontend 5 x 1 pod, api 5 x 1 pod, redis 1 x 1 pod/] },
+        { what: "a Redis password with a space, which would break redis.conf", stack: "dev", overrides: { redisPassword: "two words and more than sixteen" }, expect: [/sample-app:redisPassword = "\[secret\]": must be 16 to 512 printable ASCII characters without spaces/] },
+        { what: "a Redis password too short to be one", stack: "dev", overrides: { redisPassword: "short" }, expect: [/sample-app:redisPassword = "\[secret\]": must be 16 to 512 printable ASCII characters/] },
+        { what: "a Sentinel password without Sentinel", stack: "dev", overrides: { redisSentinelPassword: "a-sentinel-password-long-enough" }, expect: [/sample-app:redisSentinelPassword = "\[secret\]": is only for redisMode sentinel \(redisMode is statefulset\)/] },
+        { what: "a Redis password in a canary, which uses prod's", stack: "gray", overrides: { redisPassword: "a-redis-password-long-enough" }, expect: [/sample-app:redisPassword = "\[secret\]": does not fit a canary stack/] },
         { what: "a log level the API does not know", stack: "dev", overrides: { logLevel: "verbose" }, expect: [/sample-app:logLevel = "verbose": must be one of debug, info, warn, error/] },
     ];
     for (const c of invalid) {

@@ -296,3 +296,47 @@ describe("gray over a prod whose Redis has no Sentinels", () => {
         assert.strictEqual(secret["sentinel-password"], "", "the key the API's volume names exists, empty");
     });
 });
+
+describe("Redis passwords supplied as secret config instead of generated", () => {
+    const supplied = "supplied-redis-password-0123456789";
+    const sentinel = "supplied-sentinel-password-0123456";
+
+    for (const mode of ["statefulset", "sentinel"]) {
+        it(`dev in redisMode ${mode} with the passwords set registers no RandomPassword, so the random provider is never needed`, async () => {
+            const run = await runStack("dev", { redisMode: mode, redisPassword: supplied, ...(mode === "sentinel" ? { redisSentinelPassword: sentinel } : {}) });
+            assert.deepStrictEqual(run.resources.filter(r => r.type.startsWith("random:")).map(r => r.name), []);
+            const secret = reveal(one(run, "Secret", "redis-auth").stringData);
+            assert.strictEqual(secret.password, supplied);
+            assert.strictEqual(secret["auth.conf"], `requirepass ${supplied}\nmasterauth ${supplied}\n`);
+            if (mode === "sentinel") {
+                assert.strictEqual(secret["sentinel-password"], sentinel);
+            }
+            assert.strictEqual(run.outputs.redisPassword, supplied);
+            assert.ok(run.secretOutputs.has("redisPassword"), "the supplied password stays a secret output");
+            for (const o of run.objects.filter(x => x.kind !== "Secret")) {
+                assert.ok(!JSON.stringify(o).includes(supplied), `${o.kind} ${o.metadata.name} holds the password in plain text`);
+            }
+        });
+    }
+
+    it("without them, the random provider generates both, as before", async () => {
+        const run = await runStack("test", { redisMode: "sentinel" });
+        assert.deepStrictEqual(run.resources.filter(r => r.type.startsWith("random:")).map(r => r.name).sort(), ["redis-password", "redis-sentinel-password"]);
+        assert.strictEqual(reveal(one(run, "Secret", "redis-auth").stringData).password, MOCK_PASSWORD);
+    });
+
+    it("a supplied Redis password alone still generates the Sentinel password", async () => {
+        const run = await runStack("test", { redisMode: "sentinel", redisPassword: supplied });
+        assert.deepStrictEqual(run.resources.filter(r => r.type.startsWith("random:")).map(r => r.name), ["redis-sentinel-password"]);
+    });
+
+    it("a component user can pass passwords straight to Redis", async () => {
+        const run = await standalone(() => {
+            const redis = new c.Redis("cache", { namespace: "team-a", password: supplied });
+            return { password: redis.password };
+        });
+        assert.strictEqual(run.outputs.password, supplied);
+        assert.ok(run.secretOutputs.has("password"));
+        assert.deepStrictEqual(run.resources.filter(r => r.type.startsWith("random:")), []);
+    });
+});
