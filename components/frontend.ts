@@ -6,7 +6,7 @@ import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { ScalingArgs } from "./scaling";
 import { ContainerResources, resourceRequirements } from "./security";
-import { CONFIG_HASH_ANNOTATION, configHash, createHttpWorkload, httpProbe } from "./workload";
+import { CONFIG_HASH_ANNOTATION, configHash, contentName, createHttpWorkload, httpProbe } from "./workload";
 
 /** The placeholder in app/web/nginx.conf that stands for the API's `host:port`. */
 export const API_UPSTREAM_PLACEHOLDER = "__API_UPSTREAM__";
@@ -95,7 +95,8 @@ export class Frontend extends pulumi.ComponentResource {
         const template = args.nginxConfTemplate ?? fs.readFileSync(DEFAULT_NGINX_CONF_PATH, "utf8");
         const nginxConf = pulumi.output(args.apiUpstream).apply(upstream => renderNginxConf(template, upstream));
         const config = new k8s.core.v1.ConfigMap(`${name}-nginx`, {
-            metadata: { name: `${name}-nginx`, ...metadata },
+            metadata: { name: nginxConf.apply(conf => contentName(`${name}-nginx`, conf)), ...metadata },
+            immutable: true,
             data: { "nginx.conf": nginxConf },
         }, { parent: this });
 

@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import type { PodEndpoint } from "./networkPolicies";
 import { ContainerResources } from "./security";
-import { workloadServiceAccount } from "./workload";
+import { contentName, workloadServiceAccount } from "./workload";
 import {
     dataVolumeClaim, redisConfigData, redisPdbSpec, redisPodTemplate, redisServiceSpecs, RedisTopology, SENTINEL_PORT, SentinelSettings,
 } from "./redisWorkload";
@@ -285,7 +285,11 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] });
 
         const configData = redisConfigData(t, args.maxMemory ?? REDIS_DEFAULTS.maxMemory);
-        const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: metadata(`${name}-config`), data: configData }, { parent: this });
+        const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
+            metadata: metadata(contentName(`${name}-config`, JSON.stringify(configData))),
+            immutable: true,
+            data: configData,
+        }, { parent: this });
 
         const services = redisServiceSpecs(t, selector);
         const headless = new k8s.core.v1.Service(`${name}-headless`, { metadata: metadata(headlessName), spec: services.headless }, { parent: this });

@@ -16,6 +16,17 @@ export function configHash(content: string): string {
     return crypto.createHash("sha256").update(content).digest("hex").slice(0, 16);
 }
 
+/**
+ * The name of a ConfigMap that carries its content's hash (`<base>-<10 hex>`, as kustomize's generator
+ * names them), for ConfigMaps created `immutable`. A change then makes Pulumi create the new
+ * ConfigMap, roll the pods that mount it, and delete the old one last: a ConfigMap the provider had
+ * to replace under the same name would be deleted first, leaving pods that start meanwhile with
+ * nothing to mount, and a rolled-back ReplicaSet with the new content.
+ */
+export function contentName(base: string, content: string): string {
+    return `${base}-${configHash(content).slice(0, 10)}`;
+}
+
 /** HTTP GET probe on a named container port. */
 export function httpProbe(path: string, port: string, periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
     return { httpGet: { path, port }, periodSeconds, failureThreshold, timeoutSeconds: 2 };

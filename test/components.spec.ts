@@ -133,6 +133,24 @@ describe("each component on its own, with minimal args", () => {
         assert.notStrictEqual(a, b);
     });
 
+    it("Frontend's nginx.conf lives in an immutable ConfigMap named by its content, so a change creates a new one that the rolled pods mount", async () => {
+        const configMapFor = async (upstream: string) => {
+            const run = await standalone(() => {
+                new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: upstream, nginxConfTemplate: TEMPLATE });
+                return {};
+            });
+            const cm = one(run, "ConfigMap", "web-nginx");
+            const volume = one(run, "Deployment", "web").spec.template.spec.volumes.find((v: KObj) => v.name === "config");
+            assert.strictEqual(volume.configMap.name, cm.metadata.name, "the pods mount this very ConfigMap");
+            assert.strictEqual(cm.immutable, true);
+            return cm.metadata.name as string;
+        };
+        const a = await configMapFor("api.team-a.svc.cluster.local:8080");
+        assert.match(a, /^web-nginx-[0-9a-f]{10}$/);
+        assert.strictEqual(await configMapFor("api.team-a.svc.cluster.local:8080"), a, "the same content keeps its name: no change, no roll");
+        assert.notStrictEqual(await configMapFor("api.team-b.svc.cluster.local:8080"), a);
+    });
+
     it("Frontend reads the repository's app/web/nginx.conf by default", async () => {
         const run = await standalone(() => {
             new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: "api.team-a.svc.cluster.local:8080" });

@@ -230,7 +230,9 @@ export function ofKind(run: StackRun, kind: string): KObj[] {
 
 /** The one object of a kind and name; throws when there is not exactly one. */
 export function one(run: StackRun, kind: string, name: string): KObj {
-    const found = run.objects.filter(o => o.kind === kind && o.metadata?.name === name);
+    // ConfigMaps carry their content's hash after the name (components/workload.ts contentName).
+    const named = kind === "ConfigMap" ? (n: unknown) => typeof n === "string" && new RegExp(`^${name}(-[0-9a-f]{10})?$`).test(n) : (n: unknown) => n === name;
+    const found = run.objects.filter(o => o.kind === kind && named(o.metadata?.name));
     if (found.length !== 1) {
         throw new Error(`${run.stack}: expected one ${kind} ${name}, found ${found.length}`);
     }
