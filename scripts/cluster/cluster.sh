@@ -6,8 +6,10 @@
 #   npm run cluster -- down [--purge]  stop everything, restore interfaces, iptables, mounts, sysctls;
 #                                      --purge also drops the image store (the build cache stays)
 #   npm run cluster -- status          what runs, node and pods
-#   npm run cluster -- deploy STACK    apply the objects the program registers for STACK, wait for Ready, print the URL
-#   npm run cluster -- destroy STACK   delete what deploy created
+#   npm run cluster -- deploy STACK [key=value ...]    pulumi up of STACK (dev or test) on the real engine, print the URL
+#   npm run cluster -- preview STACK [--expect-no-changes] [key=value ...]   pulumi preview --diff
+#   npm run cluster -- refresh STACK [--expect-no-changes] [key=value ...]   pulumi refresh
+#   npm run cluster -- destroy STACK   pulumi destroy, then remove the stack from the local backend
 #   npm run cluster -- images          rebuild and re-import the app images (after a change to app/)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -17,7 +19,7 @@ source "$CLUSTER_DIR/pki.sh"
 
 usage() { # usage [PROBLEM]
   [[ -z "${1:-}" ]] || printf 'cluster: %s\n' "$1" >&2
-  sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,13p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -402,10 +404,12 @@ case "$cmd" in
   down) [[ $# -eq 0 || "$1" == "--purge" ]] || usage "down takes only --purge"; cmd_down "${1:-}" ;;
   status) cmd_status ;;
   images) running containerd || die "the cluster is not up"; bash "$CLUSTER_DIR/images.sh" --import "$CONTAINERD_SOCK" ;;
-  deploy | destroy)
-    [[ $# -eq 1 ]] || usage "$cmd needs one STACK (dev or test)"
+  deploy | preview | refresh | destroy)
+    [[ $# -ge 1 ]] || usage "$cmd needs a STACK (dev or test)"
     running kube-apiserver || die "the cluster is not up: npm run cluster -- up"
-    exec "$REPO_ROOT/node_modules/.bin/ts-node" --transpile-only "$CLUSTER_DIR/deploy.ts" "$cmd" "$1" ;;
+    # The Pulumi Node.js SDK needs Node >= 22 (scripts/ensure-node.sh finds or installs it).
+    PATH="$("$REPO_ROOT/scripts/ensure-node.sh"):$PATH"
+    exec "$REPO_ROOT/node_modules/.bin/ts-node" --transpile-only "$CLUSTER_DIR/deploy.ts" "$cmd" "$@" ;;
   "") usage "which command?" ;;
   *) usage "unknown command '$cmd'" ;;
 esac

@@ -1,7 +1,8 @@
 /**
  * The local-cluster suite (`npm run cluster:test`): brings the cluster up if it is not (and down
- * again at the end, unless it was already up), deploys the dev and test stacks exactly as the
- * program registers them, and checks what a user checks after `pulumi up`. Prints one line per
+ * again at the end, unless it was already up), deploys the dev and test stacks with the real Pulumi
+ * engine (`pulumi up` of index.ts through the Automation API, scripts/cluster/deploy.ts), and checks
+ * what a user checks after `pulumi up`, `preview`, `refresh` and `destroy`. Prints one line per
  * check, the time of each phase, and ends with "N passed, M failed"; exits 1 on any failure.
  *
  *   npm run cluster:test                     everything
@@ -15,13 +16,14 @@ import * as path from "path";
 import { accessMatrix } from "../../test/access-matrix";
 import { withinTolerance } from "../../test/httproute";
 import { askCanI } from "../rbac-checks";
-import { deploy, destroy, Deployed } from "./deploy";
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { deploy, destroy, Deployed, ENGINE_STATE, localStack, preview, refresh } from "./deploy";
 import { ADMIN_KUBECONFIG, CLUSTER_DIR, CONTAINERD_SOCK, KUBECTL, kubectl, kubectlResult, REPO_ROOT, resourceRef, stackUrl } from "./env";
 
 const KUBECTL_ARGS = [KUBECTL, "--kubeconfig", ADMIN_KUBECONFIG];
 
-/** Every pod of a freshly applied stack is Ready within this many seconds (README: time to Ready). */
-const READY_BOUND_S = 120;
+/** `pulumi up` of a new stack, which waits for every workload to be ready, ends within this many seconds (README). */
+const READY_BOUND_S = 180;
 
 interface Result { readonly name: string; readonly ok: boolean }
 const results: Result[] = [];
@@ -174,7 +176,7 @@ function versionsOf(d: Deployed): Map<string, string> {
     const out = new Map<string, string>();
     for (const o of d.objects) {
         const args = o.metadata.namespace ? ["-n", o.metadata.namespace] : [];
-        const live = json<{ metadata: Meta }>([...args, "get", resourceRef(o)]);
+        const live = json<{ metadata: Meta }>([...args, "get", resourceRef(o as unknown as Record<string, unknown>)]);
         out.set(`${o.kind}/${o.metadata.name}`, live.metadata.generation ? `generation ${live.metadata.generation}` : `resourceVersion ${live.metadata.resourceVersion}`);
     }
     return out;
@@ -187,10 +189,37 @@ async function removeStack(stack: string): Promise<number> {
     const ns = `sample-app-${stack}`;
     const ofStack = () => json<Volumes>(["get", "pv"]).items.filter(p => p.spec.claimRef?.namespace === ns);
     const volumes = ofStack().length;
-    destroy(stack, () => undefined);
+    await destroy(stack, {}, quiet);
     await waitUntil(`namespace ${ns} gone`, 180, () => kubectlResult(["get", "namespace", ns]).status !== 0, 2000);
     await waitUntil(`persistent volumes of ${ns} released`, 120, () => ofStack().length === 0, 2000);
     return volumes;
+}
+
+/** Output of a Pulumi run that only the failure message shows. */
+const quiet = { onOutput: () => undefined };
+
+/** Every object of any kind, namespaced or cluster-scoped, that carries the stack's instance label. */
+function labelledObjects(stack: string): string[] {
+    const kinds = kubectl(["api-resources", "--verbs=list", "-o", "name"]).split("\n").filter(k => k && !k.startsWith("events"));
+    return kubectl(["get", kinds.join(","), "-A", "-l", `app.kubernetes.io/instance=${stack},app.kubernetes.io/part-of=sample-app`, "-o", "name", "--ignore-not-found"])
+        .split("\n").filter(Boolean);
+}
+
+/** The steps of a preview, from its engine events: `op type name` for each resource that does not stay the same. */
+function changedSteps(events: readonly EngineEvent[]): string[] {
+    return events.flatMap(e => {
+        const m = e.resourcePreEvent?.metadata;
+        if (!m || m.op === "same" || m.op === "read") return [];
+        return [`${m.op} ${m.type} ${m.urn.split("::").pop()}`];
+    }).sort();
+}
+
+/** An object as the API server has it, without what the server fills in: what `kubectl apply` of it would send again. */
+function liveForApply(ns: string, kind: string, name: string): Record<string, unknown> {
+    const o = json<{ apiVersion: string; kind: string; metadata: Meta; [k: string]: unknown }>(["-n", ns, "get", kind, name]);
+    const { status: _status, ...rest } = o;
+    void _status;
+    return { ...rest, metadata: { name: o.metadata.name, namespace: o.metadata.namespace, labels: o.metadata.labels } };
 }
 
 async function main(): Promise<void> {
@@ -212,15 +241,41 @@ async function main(): Promise<void> {
             return;
         }
 
-        await phase("deploy dev", async () => {
-            await check(`dev deploys and every pod is Ready within ${READY_BOUND_S}s of the apply`, async () => {
-                dev = await deploy("dev", {}, m => line(`     ${m}`));
+        await phase("deploy dev with pulumi up", async () => {
+            await check(`pulumi up of dev ends, every workload ready as the provider waits for it, within ${READY_BOUND_S}s`, async () => {
+                dev = await deploy("dev", {}, { onOutput: t => process.stdout.write(t.replace(/^/gm, "     ")) });
+                line(`       up took ${dev.readySeconds.toFixed(1)}s: ${JSON.stringify(dev.changes)}`);
                 assert(dev.readySeconds <= READY_BOUND_S, `took ${dev.readySeconds.toFixed(1)}s`);
+                assert(allReady(devNs), "pulumi up returned while a pod was not Ready");
             });
         });
         if (dev === undefined) {
             return;
         }
+
+        await phase("dev: no drift after up", async () => {
+            await check("pulumi preview right after up plans no change (--expect-no-changes)", async () => {
+                const p = await preview("dev", {}, { ...quiet, expectNoChanges: true });
+                line(`       ${JSON.stringify(p.changeSummary)}`);
+            });
+            await check("pulumi refresh reads every object back from the cluster and finds nothing changed (--expect-no-changes)", async () => {
+                line(`       ${JSON.stringify(await refresh("dev", {}, { ...quiet, expectNoChanges: true }))}`);
+            });
+            await check("the state holds the Redis password only encrypted: neither it nor its base64 is in any file of the backend", async () => {
+                const password = (await (await localStack("dev")).getConfig("sample-app:redisPassword")).value;
+                assert(password.length >= 16, "no Redis password in dev's config");
+                const b64 = Buffer.from(password).toString("base64");
+                const files = fs.readdirSync(path.join(ENGINE_STATE, "backend"), { recursive: true, withFileTypes: true }).filter(f => f.isFile());
+                assert(files.length > 0, "no state file in the backend");
+                for (const f of files) {
+                    const text = fs.readFileSync(path.join(f.parentPath, f.name), "utf8");
+                    assert(!text.includes(password) && !text.includes(b64), `${f.name} holds the password in plain text`);
+                }
+                const live = json<{ data: Record<string, string> }>(["-n", devNs, "get", "secret", "redis-auth"]);
+                assert(Buffer.from(live.data.password, "base64").toString() === password, "the Secret in the cluster does not hold the configured password");
+                line(`       ${files.length} files in the backend, none with the password; the Secret holds it`);
+            });
+        });
         const devUrl = stackUrl("dev");
 
         await phase("dev: security", async () => {
@@ -259,11 +314,11 @@ async function main(): Promise<void> {
             });
             await check("the deploy workflow's identity can server-side apply the program's Secret by name, but not a NetworkPolicy", () => {
                 const as = ["--as=system:serviceaccount:sample-app-dev:sample-app-deploy"];
-                const secret = dev!.objects.find(o => o.kind === "Secret" && o.metadata.name === "redis-auth");
-                assert(secret, "dev has no Secret redis-auth");
-                kubectl([...as, "apply", "--server-side", "--field-manager=pulumi-kubernetes", "--force-conflicts", "-f", "-"], JSON.stringify(secret));
-                const policy = dev!.objects.find(o => o.kind === "NetworkPolicy");
-                const r = kubectlResult([...as, "apply", "--server-side", "--field-manager=pulumi-kubernetes", "-f", "-"], JSON.stringify(policy));
+                const secret = liveForApply(devNs, "secret", "redis-auth");
+                // A server-side dry run is authorized like the real request and leaves the object as Pulumi owns it.
+                kubectl([...as, "apply", "--server-side", "--dry-run=server", "--field-manager=sample-app-deploy-check", "--force-conflicts", "-f", "-"], JSON.stringify(secret));
+                const policy = liveForApply(devNs, "networkpolicy", "sample-app-default-deny");
+                const r = kubectlResult([...as, "apply", "--server-side", "--dry-run=server", "--field-manager=sample-app-deploy-check", "-f", "-"], JSON.stringify(policy));
                 assert(r.status !== 0 && /forbidden/i.test(r.stderr), `a NetworkPolicy apply as the deployer: ${r.stderr || "allowed"}`);
             });
         });
@@ -275,7 +330,7 @@ async function main(): Promise<void> {
                 const api = await request(`${devUrl}/api/users?limit=1`);
                 assert(api.status === 200, `GET /api/users -> ${api.status} ${api.body.slice(0, 200)}`);
             });
-            await check("the e2e checks (npm run e2e) pass in Chromium against the deployed dev stack", () => {
+            await check("the e2e checks (npm run e2e) pass in Chromium against the deployed dev stack", async () => {
                 // The e2e's "API down" check stops the API the way an outage would: no API pod at all.
                 const k = KUBECTL_ARGS.map(a => `'${a}'`).join(" ");
                 const stopApi = `${k} -n ${devNs} scale deployment/user-api --replicas=0 && ${k} -n ${devNs} wait --for=delete pod -l app.kubernetes.io/name=user-api --timeout=90s`;
@@ -283,7 +338,8 @@ async function main(): Promise<void> {
                     env: { ...process.env, E2E_BASE_URL: devUrl.replace(/\/$/, ""), E2E_STOP_API: stopApi }, encoding: "utf8", timeout: 300_000,
                 });
                 kubectl(["-n", devNs, "scale", "deployment/user-api", "--replicas=1"]);
-                kubectl(["-n", devNs, "rollout", "status", "deployment/user-api", "--timeout=120s"]);
+                // Back when a user would say so: a request through the gateway reaches the API again.
+                await waitUntil("the API answers through the gateway again", 120, async () => (await request(`${devUrl}/api/users?limit=1`)).status === 200);
                 const tail = `${r.stdout}\n${r.stderr}`.trim().split("\n").slice(-25).join("\n");
                 assert(r.status === 0, `e2e failed:\n${tail}`);
                 line(`       ${tail.split("\n").filter(l => /^\d+ passed, \d+ failed$|^e2e took/.test(l)).join("; ")}`);
@@ -309,56 +365,77 @@ async function main(): Promise<void> {
             });
         });
 
-        await phase("dev: updates", async () => {
-            await check("re-applying the unchanged stack changes no object (same generation, or resourceVersion where there is none)", async () => {
+        await phase("dev: updates with pulumi up", async () => {
+            await check("an up of the unchanged stack changes no object (same generation, or resourceVersion where there is none)", async () => {
                 const before = versionsOf(dev!);
-                dev = await deploy("dev", {}, () => undefined);
+                dev = await deploy("dev", {}, quiet);
                 const after = versionsOf(dev);
                 const changed = [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k);
-                assert(changed.length === 0, `changed on re-apply: ${changed.join(", ")}`);
+                assert(changed.length === 0, `changed by the up: ${changed.join(", ")}`);
+                assert(Object.keys(dev.changes).every(op => op === "same"), `the engine counted ${JSON.stringify(dev.changes)}`);
             });
-            await check("a new API image tag rolls out under continuous load without one failed request", async () => {
-                for (const img of ["api", "web"]) {
-                    execFileSync("ctr", ["--address", CONTAINERD_SOCK, "-n", "k8s.io", "images", "tag", "--force",
-                        `docker.io/sample-app/${img}:0.1.0`, `docker.io/sample-app/${img}:0.1.0-rollout`], { stdio: "pipe" });
-                }
+            for (const img of ["api", "web"]) {
+                execFileSync("ctr", ["--address", CONTAINERD_SOCK, "-n", "k8s.io", "images", "tag", "--force",
+                    `docker.io/sample-app/${img}:0.1.0`, `docker.io/sample-app/${img}:0.1.0-rollout`], { stdio: "pipe" });
+            }
+            await check("a preview of a new imageTag shows exactly an update of the two Deployments, with the image lines, and no replacement", async () => {
+                const events: EngineEvent[] = [];
+                let out = "";
+                await preview("dev", { imageTag: "0.1.0-rollout" }, { onOutput: t => { out += t; }, onEvent: e => events.push(e) });
+                const steps = changedSteps(events);
+                assert(JSON.stringify(steps) === JSON.stringify(["update kubernetes:apps/v1:Deployment frontend", "update kubernetes:apps/v1:Deployment user-api"]), `steps: ${steps.join("; ")}`);
+                assert(/sample-app\/api:0\.1\.0"? => "?.*sample-app\/api:0\.1\.0-rollout/.test(out) || /api:0\.1\.0-rollout/.test(out), `the diff does not show the new image:\n${out.slice(-2000)}`);
+                line(`       ${steps.join("; ")}`);
+            });
+            await check("pulumi up of the new imageTag rolls out under continuous load without one failed request", async () => {
                 const traffic = load(`${devUrl}/api/users?limit=5`, 4);
-                await sleep(2000);
-                dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, () => undefined);
-                await sleep(3000);
+                dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
                 const r = await traffic.stop();
                 const images = pods(devNs, "user-api").map(p => p.spec.containers[0].image);
                 assert(images.length > 0 && images.every(i => i.endsWith(":0.1.0-rollout")), `API pods run ${images.join(", ")}`);
-                line(`       ${r.ok} requests answered during the rollout, ${r.failed} failed`);
+                line(`       ${r.ok} requests answered during the rollout, ${r.failed} failed; ${JSON.stringify(dev.changes)}`);
                 assert(r.ok > 0 && r.failed === 0, `failed requests:\n${r.errors.join("\n")}`);
             });
-            await check("a change to nginx.conf rolls the frontend pods (config hash on the pod template)", async () => {
+            await check("a change to nginx.conf: the preview replaces the frontend's ConfigMap by a new one and updates its Deployment; the up rolls the pods under load without one failed request", async () => {
                 const before = pods(devNs, "frontend").map(p => p.metadata.uid);
+                const oldMaps = json<K8sList<{ metadata: Meta }>>(["-n", devNs, "get", "configmap", "-l", "app.kubernetes.io/name=frontend"]).items.map(c => c.metadata.name);
                 const conf = path.join(REPO_ROOT, "app", "web", "nginx.conf");
-                // As if the user edited app/web/nginx.conf and ran `pulumi up` again: the program reads the
-                // file through Node's fs module, whose readFileSync is swapped for this one deploy.
+                // As if the user edited app/web/nginx.conf and ran `pulumi up` again: the inline program runs in this
+                // process and reads the file through Node's fs module, whose readFileSync is swapped for these runs.
                 // eslint-disable-next-line @typescript-eslint/no-require-imports
                 const nodeFs = require("fs") as { readFileSync: typeof fs.readFileSync };
                 const original = nodeFs.readFileSync;
                 nodeFs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
                     p === conf ? `${original(p, "utf8")}\n# edited by the cluster test\n` : original(p, o as BufferEncoding)) as typeof fs.readFileSync;
+                let r: { ok: number; failed: number; errors: string[] };
                 try {
-                    dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, () => undefined);
+                    const events: EngineEvent[] = [];
+                    await preview("dev", { imageTag: "0.1.0-rollout" }, { ...quiet, onEvent: e => events.push(e) });
+                    const steps = changedSteps(events);
+                    const want = ["create-replacement kubernetes:core/v1:ConfigMap frontend-nginx", "replace kubernetes:core/v1:ConfigMap frontend-nginx", "update kubernetes:apps/v1:Deployment frontend"];
+                    assert(want.every(w => steps.includes(w)) && steps.every(st => want.includes(st) || st === "delete-replaced kubernetes:core/v1:ConfigMap frontend-nginx"), `steps: ${steps.join("; ")}`);
+                    line(`       preview: ${steps.join("; ")}`);
+                    const traffic = load(`${devUrl}/`, 4);
+                    dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
+                    r = await traffic.stop();
                 } finally {
                     nodeFs.readFileSync = original;
                 }
                 const after = pods(devNs, "frontend");
                 assert(after.every(p => !before.includes(p.metadata.uid)), "frontend pods were not replaced");
-                const cm = json<{ data: Record<string, string> }>(["-n", devNs, "get", "configmap", "frontend-nginx"]);
-                assert(cm.data["nginx.conf"].includes("# edited by the cluster test"), "ConfigMap not updated");
-                assert((await request(`${devUrl}/`)).status === 200, "UI not served after the roll");
+                const maps = json<K8sList<{ metadata: Meta; data: Record<string, string> }>>(["-n", devNs, "get", "configmap", "-l", "app.kubernetes.io/name=frontend"]).items;
+                assert(maps.length === 1 && !oldMaps.includes(maps[0].metadata.name), `ConfigMaps now: ${maps.map(m => m.metadata.name).join(", ")} (before: ${oldMaps.join(", ")})`);
+                assert(maps[0].data["nginx.conf"].includes("# edited by the cluster test"), "the new ConfigMap lacks the change");
+                line(`       ${oldMaps.join(", ")} -> ${maps[0].metadata.name}; ${r.ok} requests answered during the roll, ${r.failed} failed`);
+                assert(r.ok > 0 && r.failed === 0, `failed requests:\n${r.errors.join("\n")}`);
             });
         });
 
         await phase("deploy test", async () => {
             await check(`test (Redis in Sentinel mode) deploys and every pod is Ready within ${READY_BOUND_S}s of the apply`, async () => {
                 // test runs Redis the way prod does: Sentinel mode, three pods, automatic failover.
-                test = await deploy("test", { redisMode: "sentinel" }, m => line(`     ${m}`));
+                test = await deploy("test", { redisMode: "sentinel" }, quiet);
+                line(`       up took ${test.readySeconds.toFixed(1)}s: ${JSON.stringify(test.changes)}`);
                 assert(test.readySeconds <= READY_BOUND_S, `took ${test.readySeconds.toFixed(1)}s`);
             });
         });
@@ -431,8 +508,10 @@ async function main(): Promise<void> {
             }
             await check("header requests always reach the canary's pods, and dev's grayWeight (20 %) of plain requests does, within 4 sigma", async () => {
                 // prod's (here dev's) own config names the canary and its share; gray (here test) adds a header-only route.
-                dev = await deploy("dev", { imageTag: "0.1.0-rollout", grayNamespace: testNs, grayWeight: "20" }, () => undefined);
-                test = await deploy("test", { prodStack: "dev", host: undefined }, m => line(`     ${m}`), { stackOutputs: dev.outputs });
+                dev = await deploy("dev", { imageTag: "0.1.0-rollout", grayNamespace: testNs, grayWeight: "20" }, quiet);
+                // gray's StackReference reads dev's outputs (namespace, host, Redis address and password) from the same backend.
+                test = await deploy("test", { prodStack: "dev", host: undefined }, quiet);
+                assert(test.outputs.host === dev.outputs.host, `the canary serves ${String(test.outputs.host)}, dev ${String(dev.outputs.host)}`);
                 const marker = `split-${Date.now()}`;
                 const header = { "X-Canary": "always" };
                 await waitUntil("Traefik routes the canary header", 60, async () => (await requestWith(`${devUrl}/?${marker}-warmup`, header)).status === 200);
@@ -444,9 +523,11 @@ async function main(): Promise<void> {
                 for (let i = 0; i < headerN; i++) {
                     assert((await requestWith(`${devUrl}/?${marker}-h-${i}`, header)).status === 200, `header request ${i} failed`);
                 }
-                await sleep(1000);
                 const served = (ns: string, kind: string) => kubectl(["-n", ns, "logs", "-l", "app.kubernetes.io/name=frontend", "--tail=-1", "--prefix=false", "--ignore-errors"])
                     .split("\n").filter(l => l.includes(`${marker}-${kind}-`)).length;
+                // nginx may buffer its access log for a moment: wait until both frontends have logged every request.
+                await waitUntil("every request in the frontends' access logs", 30,
+                    () => served(testNs, "p") + served(devNs, "p") >= plainN && served(testNs, "h") + served(devNs, "h") >= headerN).catch(() => undefined);
                 const plainGray = served(testNs, "p");
                 const plainProd = served(devNs, "p");
                 const headerGray = served(testNs, "h");
@@ -457,8 +538,8 @@ async function main(): Promise<void> {
                 assert(withinTolerance(plainGray, plainN, 0.2), `${plainGray} of ${plainN} plain requests reached test`);
             });
             await check("setting dev's grayWeight back to 0 and then removing the canary leaves every request on dev", async () => {
-                dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, () => undefined);
-                destroy("test", () => undefined);
+                dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
+                await destroy("test", { prodStack: "dev", host: undefined }, quiet);
                 test = undefined;
                 for (let i = 0; i < 20; i++) {
                     assert((await requestWith(`${devUrl}/`, { "X-Canary": "always" })).status === 200, "a header request failed after the canary was removed");
@@ -492,10 +573,25 @@ async function main(): Promise<void> {
         });
 
         await phase("destroy", async () => {
+            if (dev !== undefined) {
+                await check("with protect set, pulumi destroy of dev refuses and deletes nothing; after an up that lifts it, destroy goes on", async () => {
+                    const before = labelledObjects("dev").length;
+                    await deploy("dev", { imageTag: "0.1.0-rollout", protect: "true" }, quiet);
+                    const refused = await destroy("dev", { imageTag: "0.1.0-rollout", protect: "true" }, quiet).then(() => undefined, (e: unknown) => String(e instanceof Error ? e.message : e));
+                    assert(refused !== undefined, "destroy of a protected stack succeeded");
+                    assert(/protected/i.test(refused), `destroy failed for another reason:\n${refused.slice(-1500)}`);
+                    const left = labelledObjects("dev").length;
+                    assert(left === before, `${before} objects before the refused destroy, ${left} after`);
+                    line(`       refused: ${refused.split("\n").find(l => /protected/i.test(l))?.trim().slice(0, 160)}`);
+                    await deploy("dev", { imageTag: "0.1.0-rollout", protect: "false" }, quiet);
+                });
+            }
             for (const stack of ["test", "dev"]) {
                 if ((stack === "dev" ? dev : test) === undefined) continue;
-                await check(`removing the ${stack} stack deletes everything it created`, async () => {
+                await check(`pulumi destroy of ${stack} leaves no object with its labels, namespaced or cluster-scoped, and no volume`, async () => {
                     line(`       ${await removeStack(stack)} volume(s) reclaimed`);
+                    const left = labelledObjects(stack);
+                    assert(left.length === 0, `left behind: ${left.join(", ")}`);
                 });
             }
         });

@@ -10,3 +10,12 @@ TRAEFIK_VERSION=3.6.12        # github.com/traefik/traefik/v3: Ingress and Gatew
 LOCAL_PATH_VERSION=0.0.30     # github.com/rancher/local-path-provisioner: StorageClass "standard"
 GATEWAY_API_VERSION=1.4.0     # sigs.k8s.io/gateway-api: standard-channel CRDs
 DEBIAN_SUITE=bookworm         # base image stand-ins are built from this Debian suite
+
+# The Pulumi engine (scripts/engine): the CLI and the kubernetes provider, built from Go modules.
+PULUMI_VERSION=3.274.1        # github.com/pulumi/pulumi/pkg/v3: the CLI (`pulumi`), >= the Node.js SDK in package.json
+# github.com/pulumi/pulumi-kubernetes/provider/v4 at a pseudo-version: the commit of 2026-01-15,
+# after the v4.24.0 tag and 1.6 days before v4.25.0. Labelled as a 4.25.0 pre-release, never as a release.
+PULUMI_K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+PULUMI_K8S_PROVIDER_VERSION=4.25.0-pre.20260115+f47bc2d6f199
+PULUMI_K8S_PROVIDER_PKG=3.215.0  # the pulumi pkg/sdk the provider commit compiles against (its own go.mod)
+PULUMI_K8S_SDK_VERSION=4.24.0   # pulumi-kubernetes/sdk/v4, which the provider's go.mod takes from a local path

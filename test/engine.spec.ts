@@ -1,0 +1,65 @@
+import * as assert from "assert";
+import { parseArgs } from "../scripts/cluster/deploy";
+import { atLeast } from "../scripts/engine/toolchain";
+import { typedValue, workStackFile } from "../scripts/engine/workspace";
+
+describe("the local engine's stack config (scripts/engine/workspace.ts)", () => {
+    const types = { grayWeight: "integer", protect: "boolean", viewerGroups: "array", host: "string" };
+    const tracked = { config: { "sample-app:host": "sample-app.dev.local", "sample-app:viewerGroups": ["a"] } };
+
+    it("types key=value overrides the way Pulumi.yaml declares them, and leaves what does not parse for the program to reject", () => {
+        assert.strictEqual(typedValue("integer", "20"), 20);
+        assert.strictEqual(typedValue("boolean", "true"), true);
+        assert.deepStrictEqual(typedValue("array", '["x","y"]'), ["x", "y"]);
+        assert.strictEqual(typedValue("integer", "twenty"), "twenty");
+        assert.strictEqual(typedValue("boolean", "yes"), "yes");
+        assert.strictEqual(typedValue("array", "ops"), "ops");
+        assert.strictEqual(typedValue(undefined, "20"), "20");
+    });
+
+    it("starts from the tracked stack file, applies overrides, and removes a key whose override is undefined", () => {
+        const work = workStackFile(tracked, undefined, { grayWeight: "20", host: undefined, "kubernetes:context": "x" }, types, []);
+        assert.deepStrictEqual(work, { config: { "sample-app:viewerGroups": ["a"], "sample-app:grayWeight": 20, "kubernetes:context": "x" } });
+    });
+
+    it("keeps the engine's salt and the encrypted secrets it was asked to keep, and drops every other earlier override", () => {
+        const previous = {
+            encryptionsalt: "v1:salt",
+            config: { "sample-app:redisPassword": { secure: "v1:cipher" }, "sample-app:grayWeight": 20, "sample-app:other": { secure: "v1:x" } },
+        };
+        const work = workStackFile(tracked, previous, {}, types, ["redisPassword"]);
+        assert.deepStrictEqual(work, {
+            encryptionsalt: "v1:salt",
+            config: { ...tracked.config, "sample-app:redisPassword": { secure: "v1:cipher" } },
+        });
+    });
+});
+
+describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/deploy.ts)", () => {
+    it("takes a command, a local stack, key=value overrides and, for preview and refresh, --expect-no-changes", () => {
+        assert.deepStrictEqual(parseArgs(["deploy", "dev", "imageTag=0.1.1", "grayWeight=20"]), {
+            command: "deploy", stack: "dev", expectNoChanges: false, overrides: { imageTag: "0.1.1", grayWeight: "20" },
+        });
+        assert.strictEqual(parseArgs(["preview", "test", "--expect-no-changes"]).expectNoChanges, true);
+        assert.deepStrictEqual(parseArgs(["deploy", "dev", "host="]).overrides, { host: "" });
+    });
+
+    it("says what is wrong with bad arguments", () => {
+        assert.throws(() => parseArgs(["apply", "dev"]), /unknown command "apply": use one of deploy, preview, refresh, destroy/);
+        assert.throws(() => parseArgs(["deploy"]), /deploy needs a STACK \(dev or test\)/);
+        assert.throws(() => parseArgs(["deploy", "prod"]), /stack "prod" does not run on the local cluster/);
+        assert.throws(() => parseArgs(["deploy", "dev", "imageTag"]), /"imageTag": expected a config override key=value/);
+        assert.throws(() => parseArgs(["deploy", "dev", "--expect-no-changes"]), /expected a config override key=value$/);
+        assert.throws(() => parseArgs(["preview", "dev", "--diff"]), /key=value or --expect-no-changes/);
+    });
+});
+
+describe("which Pulumi CLI runs the program (scripts/engine/toolchain.ts)", () => {
+    it("takes a CLI at least as new as the SDK, whatever its v prefix or pre-release tag", () => {
+        assert.ok(atLeast("v3.274.1", "3.270.0"));
+        assert.ok(atLeast("v3.270.0", "3.270.0"));
+        assert.ok(!atLeast("v3.269.9", "3.270.0"));
+        assert.ok(atLeast("v4.0.0-alpha.1", "3.270.0"));
+        assert.ok(!atLeast("not a version", "3.270.0"));
+    });
+});
