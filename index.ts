@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as c from "./components";
-import { loadSettings } from "./config";
+import { loadSettings } from "./settings";
 
 /** Component names: they name the Kubernetes objects, and other stacks select pods by them. */
 const REDIS = "redis";

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { CONFIG_KEYS, ConfigError, parseQuantity, parseSettings, PROFILES } from "../config";
+import { CONFIG_KEYS, ConfigError, parseQuantity, parseSettings, PROFILES } from "../settings";
 import * as fs from "fs";
 import * as path from "path";
 import { failStack, projectConfigSchema, ROOT, routingOverrides, stackConfig } from "./harness";
