@@ -4,7 +4,7 @@ import { componentType } from "./typeToken";
 import * as random from "@pulumi/random";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import type { PodEndpoint } from "./networkPolicies";
-import { ContainerResources } from "./security";
+import { ContainerResources, RunAs } from "./security";
 import { contentName, workloadServiceAccount } from "./workload";
 import {
     dataVolumeClaim, redisConfigData, redisPdbSpec, redisPodTemplate, redisServiceSpecs, RedisTopology, SENTINEL_PORT, SentinelSettings,
@@ -97,14 +97,6 @@ export interface RedisSentinelArgs {
     readonly failoverTimeoutMs?: number;
     /** Resources of each sentinel container; unset fields keep their default. Default: 20m/32Mi requested, 100m/64Mi limit, local disk 16Mi requested and 128Mi limit (its emptyDirs and up to 50Mi of rotated logs). */
     readonly resources?: ContainerResources;
-}
-
-/** UID and GID a container runs as. */
-export interface RunAs {
-    /** runAsUser. */
-    readonly user: number;
-    /** runAsGroup (and fsGroup of the data volume). */
-    readonly group: number;
 }
 
 export interface RedisArgs {

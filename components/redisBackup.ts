@@ -2,9 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
-import type { RunAs } from "./redis";
 import { REDIS_PATHS } from "./redisWorkload";
-import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
+import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext, RunAs } from "./security";
 
 /** What a backup needs to know of the Redis it snapshots (a `Redis` component has all of it). */
 export interface RedisBackupTarget {

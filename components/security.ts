@@ -16,6 +16,14 @@ export function restrictedContainerSecurityContext(): k8s.types.input.core.v1.Se
     };
 }
 
+/** UID and GID a container runs as. */
+export interface RunAs {
+    /** runAsUser. */
+    readonly user: number;
+    /** runAsGroup (and fsGroup of the data volume). */
+    readonly group: number;
+}
+
 /** Pod securityContext for a non-root user; `fsGroup` makes mounted volumes writable by that group. */
 export function restrictedPodSecurityContext(user: number, group: number, fsGroup?: number): k8s.types.input.core.v1.PodSecurityContext {
     return {

@@ -10,7 +10,7 @@
  * Configurable policies (per cluster profile, see config/*.json):
  *   no-external-services     allowedServices, allowedTypes
  *   allowed-storage-classes  allowedStorageClasses (default: every class of
- *                            every profile in ../config.ts; a test keeps the two equal)
+ *                            every profile in ../settings/profiles.ts; a test keeps the two equal)
  */
 import {
     PolicyResource,
@@ -23,7 +23,7 @@ import {
 } from "@pulumi/policy";
 import { at, containersOf, credentialIn, describe, imagePin, kubeType, KubeType, Obj, podSpec } from "./kube";
 
-/** StorageClasses of every cluster profile in config.ts (minikube, then ack), the default of `allowedStorageClasses`. */
+/** StorageClasses of every cluster profile in settings/profiles.ts (minikube, then ack), the default of `allowedStorageClasses`. */
 export const DEFAULT_ALLOWED_STORAGE_CLASSES: readonly string[] = [
     "standard",
     "csi-hostpath-sc",
@@ -167,7 +167,7 @@ export const imageDigests = kubePolicy({
             requireDigest: {
                 type: "boolean",
                 default: false,
-                description: "Every image must be pinned by digest. On for the ack profile (registryRequired in ../config.ts; a test keeps the two equal).",
+                description: "Every image must be pinned by digest. On for the ack profile (registryRequired in ../settings/profiles.ts; a test keeps the two equal).",
             },
         },
     },

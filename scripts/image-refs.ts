@@ -9,7 +9,7 @@
  *
  *   npx ts-node --transpile-only scripts/image-refs.ts <stack>
  */
-import { parseSettings } from "../config";
+import { parseSettings } from "../settings";
 import { stackConfig } from "../test/harness";
 
 /** An image reference without its `@sha256:…` digest. */

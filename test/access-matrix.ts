@@ -1,6 +1,6 @@
 /**
- * Who can do what in a stack's namespace: the access decisions of README
- * "Access control", as data. The mocha tests evaluate them against the
+ * Who can do what in a stack's namespace: the access decisions of
+ * docs/access-control.md, as data. The mocha tests evaluate them against the
  * rendered Roles and bindings (test/rbac.ts); scripts/rbac-checks.ts prints
  * them as `kubectl auth can-i` commands for a real API server.
  */

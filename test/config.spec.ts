@@ -1,8 +1,9 @@
 import * as assert from "assert";
-import { CONFIG_KEYS, ConfigError, parseQuantity, parseSettings, PROFILES } from "../config";
+import { CONFIG_KEYS, ConfigError, parseQuantity, parseSettings, PROFILES } from "../settings";
 import * as fs from "fs";
 import * as path from "path";
 import { failStack, projectConfigSchema, ROOT, routingOverrides, stackConfig } from "./harness";
+import { manual } from "./manual";
 
 const INGRESS = routingOverrides("ingress");
 
@@ -212,11 +213,13 @@ describe("the README", () => {
         }
     });
 
-    it("only names npm scripts that exist (in the root, or the --prefix package)", () => {
-        for (const m of readme.matchAll(/npm run ([a-z0-9:]+)(?: --prefix ([\w./-]+))?/g)) {
-            const manifest = path.join(ROOT, m[2] ?? ".", "package.json");
-            const scripts = Object.keys(JSON.parse(fs.readFileSync(manifest, "utf8")).scripts);
-            assert.ok(scripts.includes(m[1]), `README runs npm run ${m[1]}, which ${path.relative(ROOT, manifest)} lacks`);
+    it("only names npm scripts that exist (in the root, or the --prefix package), and so does every page of docs/", () => {
+        for (const [file, text] of manual()) {
+            for (const m of text.matchAll(/npm run ([a-z0-9:]+)(?: --prefix ([\w./-]+))?/g)) {
+                const manifest = path.join(ROOT, m[2] ?? ".", "package.json");
+                const scripts = Object.keys(JSON.parse(fs.readFileSync(manifest, "utf8")).scripts);
+                assert.ok(scripts.includes(m[1]), `${file} runs npm run ${m[1]}, which ${path.relative(ROOT, manifest)} lacks`);
+            }
         }
     });
 });

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { containers, KObj, MOCK_PASSWORD, ofKind, one, PROD_OUTPUTS, reveal, routingOverrides, ROUTINGS, RoutingMode, runStack, StackName, STACKS, StackRun, workloads } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
-import { parseQuantity } from "../config";
+import { parseQuantity } from "../settings";
 import { stackRun } from "./runs";
 
 const STANDARD_LABEL_KEYS = [

@@ -175,7 +175,7 @@ describe("routing through the Gateway API", () => {
             }
         });
 
-        it("destroying gray while prod still sends it a share fails that share (why the README orders the steps)", () => {
+        it("destroying gray while prod still sends it a share fails that share (why docs/routing.md orders the steps)", () => {
             assertShares(route(both(prod), SHARED, { host: HOST, path: "/" }), { [PROD]: 0.9, 500: 0.1 }, "plain");
             assertShares(route(both(prod), SHARED, { host: HOST, path: "/", headers: CANARY }), { [PROD]: 0.9, 500: 0.1 }, "header falls back to prod's route");
         });

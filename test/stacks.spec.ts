@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { isSecretValue, KObj, one, reveal, ofKind, PROD_OUTPUTS, runStack, STACKS, StackRun, workloads, MOCK_PASSWORD } from "./harness";
-import { parseQuantity } from "../config";
+import { parseQuantity } from "../settings";
 import { stackRun } from "./runs";
 
 function hpaOf(run: StackRun, deployment: string): KObj | undefined {

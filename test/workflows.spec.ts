@@ -9,7 +9,7 @@
  *  - stack config keys (`sample-app:<key>`) in Pulumi.yaml's config schema, and
  *    each `pulumi config get/set` key in the stack files or the schema;
  *  - the e2e switches they set (E2E_*) in e2e/;
- *  - every repository variable and secret they read in the README's CI/CD table.
+ *  - every repository variable and secret they read in the table of docs/ci-cd.md.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -118,14 +118,13 @@ describe("the workflows name only things the repository has", () => {
         }
     });
 
-    it("read only repository variables and secrets that the README's CI/CD section lists", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-        const section = readme.slice(readme.indexOf("## CI/CD"), readme.indexOf("\n## ", readme.indexOf("## CI/CD") + 1));
+    it("read only repository variables and secrets that the CI/CD page (docs/ci-cd.md) lists", () => {
+        const section = fs.readFileSync(path.join(ROOT, "docs", "ci-cd.md"), "utf8");
         const names = new Set(FILES.flatMap(f => [...text(f).matchAll(/\b(?:vars|secrets)\.([A-Z][A-Z0-9_]+)/g)].map(m => m[1])));
         names.delete("GITHUB_TOKEN");
         assert.ok(names.has("PULUMI_CONFIG_PASSPHRASE") && names.has("DEV_CLUSTER_RUNNER"));
         for (const name of names) {
-            assert.ok(section.includes(`\`${name}\``), `the workflows read ${name}, which the README's CI/CD section does not list`);
+            assert.ok(section.includes(`\`${name}\``), `the workflows read ${name}, which docs/ci-cd.md does not list`);
         }
     });
 });

@@ -1,6 +1,6 @@
 /**
  * The pack's shape and its configuration: every policy mandatory and
- * described, the defaults equal to config.ts's cluster profiles, one config
+ * described, the defaults equal to the cluster profiles of settings/profiles.ts, one config
  * file per profile that matches the policies' schemas, and the preview
  * workflow passing each stack the config of its own profile.
  */
@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
-import { parseSettings, PROFILES } from "../../config";
+import { parseSettings, PROFILES } from "../../settings";
 import { stackConfig, STACKS } from "../../test/harness";
 import { DEFAULT_ALLOWED_STORAGE_CLASSES, policies } from "../policies";
 import { profileConfig } from "./profiles";
@@ -35,7 +35,7 @@ describe("the policy pack", () => {
         assert.match(JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")).version, /^\d+\.\d+\.\d+$/);
     });
 
-    it("defaults allowedStorageClasses to the union of config.ts's cluster profiles", () => {
+    it("defaults allowedStorageClasses to the union of the cluster profiles in settings/profiles.ts", () => {
         const union = [...new Set(Object.values(PROFILES).flatMap(p => p.storageClasses))];
         assert.deepStrictEqual([...DEFAULT_ALLOWED_STORAGE_CLASSES], union);
         const schema = policies.find(p => p.name === "allowed-storage-classes")!.configSchema!.properties.allowedStorageClasses;

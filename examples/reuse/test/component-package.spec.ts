@@ -36,7 +36,7 @@ const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend"
 /**
  * Properties whose type the analyzer cannot turn into a schema type today, with
  * the reason. Each needs a change in components/ (see the proposed patch in
- * the README's "Reuse from other languages"); delete the entry with the fix.
+ * docs/reuse.md); delete the entry with the fix.
  */
 const UNSUPPORTED_TODAY: Record<string, RegExp> = {};
 
