@@ -41,6 +41,7 @@ describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/dep
             command: "deploy", stack: "dev", expectNoChanges: false, overrides: { imageTag: "0.1.1", grayWeight: "20" },
         });
         assert.strictEqual(parseArgs(["preview", "test", "--expect-no-changes"]).expectNoChanges, true);
+        assert.strictEqual(parseArgs(["preview", "dev", "--event-log=/tmp/events.jsonl"]).eventLog, "/tmp/events.jsonl");
         assert.deepStrictEqual(parseArgs(["deploy", "dev", "host="]).overrides, { host: "" });
     });
 
@@ -49,8 +50,9 @@ describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/dep
         assert.throws(() => parseArgs(["deploy"]), /deploy needs a STACK \(dev or test\)/);
         assert.throws(() => parseArgs(["deploy", "prod"]), /stack "prod" does not run on the local cluster/);
         assert.throws(() => parseArgs(["deploy", "dev", "imageTag"]), /"imageTag": expected a config override key=value/);
-        assert.throws(() => parseArgs(["deploy", "dev", "--expect-no-changes"]), /expected a config override key=value$/);
-        assert.throws(() => parseArgs(["preview", "dev", "--diff"]), /key=value or --expect-no-changes/);
+        assert.throws(() => parseArgs(["deploy", "dev", "--expect-no-changes"]), /expected a config override key=value, --event-log=FILE$/);
+        assert.throws(() => parseArgs(["preview", "dev", "--diff"]), /key=value, --event-log=FILE or --expect-no-changes/);
+        assert.throws(() => parseArgs(["preview", "dev", "--event-log="]), /expected a config override/);
     });
 });
 

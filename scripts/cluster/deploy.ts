@@ -9,7 +9,10 @@
  * and Chromium resolve it to loopback, where the gateway serves it), and Redis passwords set once
  * as secret config (so the random provider, which the registries here do not serve, is not needed).
  *
- *   ts-node scripts/cluster/deploy.ts deploy|preview|refresh|destroy STACK [--expect-no-changes] [key=value ...]
+ *   ts-node scripts/cluster/deploy.ts deploy|preview|refresh|destroy STACK [--expect-no-changes] [--event-log=FILE] [key=value ...]
+ *
+ * --event-log=FILE writes the engine's events as JSON lines, as `pulumi preview --event-log` does
+ * (scripts/preview-comment.ts turns a preview's into a pull-request comment).
  */
 import * as crypto from "crypto";
 import * as path from "path";
@@ -146,7 +149,7 @@ export const COMMANDS = ["deploy", "preview", "refresh", "destroy"] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The command line: a command, a local stack, flags and `key=value` overrides; throws a message that says what is wrong. */
-export function parseArgs(argv: readonly string[]): { command: Command; stack: string; expectNoChanges: boolean; overrides: Record<string, string> } {
+export function parseArgs(argv: readonly string[]): { command: Command; stack: string; expectNoChanges: boolean; eventLog?: string; overrides: Record<string, string> } {
     const [command, stack, ...rest] = argv;
     if (!(COMMANDS as readonly string[]).includes(command ?? "")) {
         throw new Error(`unknown command ${JSON.stringify(command ?? "")}: use one of ${COMMANDS.join(", ")}`);
@@ -158,33 +161,42 @@ export function parseArgs(argv: readonly string[]): { command: Command; stack: s
         throw new Error(`stack ${JSON.stringify(stack)} does not run on the local cluster; local stacks: ${LOCAL_STACKS.join(", ")} (gray and prod target ACK)`);
     }
     let expectNoChanges = false;
+    let eventLog: string | undefined;
     const overrides: Record<string, string> = {};
     for (const arg of rest) {
         if (arg === "--expect-no-changes" && command !== "deploy" && command !== "destroy") {
             expectNoChanges = true;
             continue;
         }
+        if (arg.startsWith("--event-log=") && arg.length > "--event-log=".length) {
+            eventLog = arg.slice("--event-log=".length);
+            continue;
+        }
         const m = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(arg);
         if (!m) {
-            throw new Error(`${JSON.stringify(arg)}: expected a config override key=value${command === "preview" || command === "refresh" ? " or --expect-no-changes" : ""}`);
+            throw new Error(`${JSON.stringify(arg)}: expected a config override key=value, --event-log=FILE${command === "preview" || command === "refresh" ? " or --expect-no-changes" : ""}`);
         }
         overrides[m[1]] = m[2];
     }
-    return { command: command as Command, stack, expectNoChanges, overrides };
+    return { command: command as Command, stack, expectNoChanges, ...(eventLog ? { eventLog } : {}), overrides };
 }
 
 async function main(argv: string[]): Promise<void> {
-    const { command, stack, expectNoChanges, overrides } = parseArgs(argv);
+    const { command, stack, expectNoChanges, eventLog, overrides } = parseArgs(argv);
     process.stderr.write(`${command} ${stack} with ${localEngine().describe}\n`);
+    if (eventLog) {
+        fs.writeFileSync(eventLog, "");
+    }
+    const run: RunOptions = { expectNoChanges, ...(eventLog ? { onEvent: e => fs.appendFileSync(eventLog, `${JSON.stringify(e)}\n`) } : {}) };
     if (command === "deploy") {
-        const d = await deploy(stack, overrides);
+        const d = await deploy(stack, overrides, run);
         process.stdout.write(`${stack}: up in ${d.readySeconds.toFixed(1)}s; UI at ${d.url}\n`);
     } else if (command === "preview") {
-        await preview(stack, overrides, { expectNoChanges });
+        await preview(stack, overrides, run);
     } else if (command === "refresh") {
-        await refresh(stack, overrides, { expectNoChanges });
+        await refresh(stack, overrides, run);
     } else {
-        await destroy(stack, overrides);
+        await destroy(stack, overrides, run);
         process.stdout.write(`${stack}: destroyed, and the stack removed from the local backend\n`);
     }
 }

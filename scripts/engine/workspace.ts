@@ -151,7 +151,11 @@ export async function openStack(o: OpenOptions): Promise<Stack> {
         fs.mkdirSync(place.pulumiHome, { recursive: true });
     }
     const projectFile = path.join(REPO_ROOT, "Pulumi.yaml");
-    fs.copyFileSync(projectFile, path.join(place.workDir, "Pulumi.yaml"));
+    // The project as Pulumi.yaml declares it (name, runtime, typed config), without `main`: the program
+    // runs inline, and the CLI checks that a `main` exists beside the work copy.
+    const project = yaml.load(fs.readFileSync(projectFile, "utf8")) as Record<string, unknown>;
+    delete project.main;
+    fs.writeFileSync(path.join(place.workDir, "Pulumi.yaml"), yaml.dump(project, { lineWidth: -1 }));
 
     const ws = await LocalWorkspace.create({
         workDir: place.workDir,
@@ -171,9 +175,9 @@ export async function openStack(o: OpenOptions): Promise<Stack> {
     fs.writeFileSync(stackFile, yaml.dump(work, { lineWidth: -1 }));
 
     const s = await Stack.createOrSelect(stack, ws);
-    const config = await s.getAllConfig();
+    // The stack file's own values: getAllConfig would also list Pulumi.yaml's defaults ("").
     for (const [k, make] of Object.entries(o.secrets ?? {})) {
-        if (config[configKey(k)] === undefined) {
+        if (work.config?.[configKey(k)] === undefined) {
             await s.setConfig(configKey(k), { value: make(), secret: true });
         }
     }
