@@ -16,7 +16,8 @@ import * as path from "path";
 import { accessMatrix } from "../../test/access-matrix";
 import { withinTolerance } from "../../test/httproute";
 import { askCanI } from "../rbac-checks";
-import { EngineEvent } from "@pulumi/pulumi/automation";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { renderComment } from "../preview-comment";
 import { deploy, destroy, Deployed, ENGINE_STATE, localStack, preview, refresh } from "./deploy";
 import { ADMIN_KUBECONFIG, CLUSTER_DIR, CONTAINERD_SOCK, KUBECTL, kubectl, kubectlResult, REPO_ROOT, resourceRef, stackUrl } from "./env";
 
@@ -428,6 +429,60 @@ async function main(): Promise<void> {
                 assert(maps[0].data["nginx.conf"].includes("# edited by the cluster test"), "the new ConfigMap lacks the change");
                 line(`       ${oldMaps.join(", ")} -> ${maps[0].metadata.name}; ${r.ok} requests answered during the roll, ${r.failed} failed`);
                 assert(r.ok > 0 && r.failed === 0, `failed requests:\n${r.errors.join("\n")}`);
+            });
+        });
+
+        await phase("dev: pull-request comments from real previews", async () => {
+            const comment = async (extra: Record<string, string | undefined>, before?: (st: Stack) => Promise<() => Promise<void>>) => {
+                const events: EngineEvent[] = [];
+                const st = await localStack("dev", { imageTag: "0.1.0-rollout", ...extra });
+                const undo = before ? await before(st) : async () => undefined;
+                try {
+                    await st.preview({ diff: true, onOutput: () => undefined, onEvent: e => events.push(e), color: "never" });
+                } finally {
+                    await undo();
+                }
+                return renderComment(events, "dev");
+            };
+            await check("an image change: the comment lists the two Deployments with the old and new image, nothing replaced", async () => {
+                const md = await comment({ imageTag: "0.1.0" });
+                assert(/\*\*2 to update/.test(md) && !/Replaced or deleted/.test(md), md);
+                assert(/`user-api` \| apps\/v1:Deployment \| `spec\.template\.spec\.containers\[0\]\.image`: `[^`]*api:0\.1\.0-rollout` → `[^`]*api:0\.1\.0`/.test(md), md);
+            });
+            await check("a replica change: the comment shows spec.replicas 1 → 2 on the frontend", async () => {
+                const md = await comment({ frontendReplicas: "2" });
+                assert(/`frontend` \| apps\/v1:Deployment \| `spec\.replicas`: `1` → `2`/.test(md), md);
+            });
+            await check("a change that replaces (nginx.conf): the comment calls out the ConfigMap's replacement first, with its reason", async () => {
+                const conf = path.join(REPO_ROOT, "app", "web", "nginx.conf");
+                // eslint-disable-next-line @typescript-eslint/no-require-imports
+                const nodeFs = require("fs") as { readFileSync: typeof fs.readFileSync };
+                const original = nodeFs.readFileSync;
+                nodeFs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
+                    p === conf ? `${original(p, "utf8")}\n# another edit\n` : original(p, o as BufferEncoding)) as typeof fs.readFileSync;
+                let md: string;
+                try {
+                    md = await comment({});
+                } finally {
+                    nodeFs.readFileSync = original;
+                }
+                assert(/\*\*Replaced or deleted\*\*[^|]*🔁 \*\*replace\*\* v1:ConfigMap `frontend-nginx`, because `metadata\.name` changes/.test(md), md);
+            });
+            await check("a new Redis password: the comment shows the Secret's fields change, and neither password, plain or base64", async () => {
+                const key = "sample-app:redisPassword";
+                const next = `preview-only-${Date.now()}-password`;
+                let old = "";
+                const md = await comment({}, async st => {
+                    old = (await st.getConfig(key)).value;
+                    await st.setConfig(key, { value: next, secret: true });
+                    return async () => st.setConfig(key, { value: old, secret: true });
+                });
+                assert(/`redis-auth` \| v1:Secret \| [^\n]*`\[secret\]`/.test(md), md);
+                for (const leak of [old, next, Buffer.from(old).toString("base64"), Buffer.from(next).toString("base64")]) {
+                    assert(!md.includes(leak), "the comment shows a password");
+                }
+                const p = await preview("dev", { imageTag: "0.1.0-rollout" }, { ...quiet, expectNoChanges: true }).then(() => "no change", (e: unknown) => String(e));
+                assert(p === "no change", `the old password is not back: ${p.slice(-500)}`);
             });
         });
 
