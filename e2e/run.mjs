@@ -342,24 +342,36 @@ try {
   });
 
   await check('UI: paging with the cursor (Next / Previous)', async () => {
-    // 12 more users through the API: 15 in all, so page 1 (10) + page 2 (5).
+    // 12 more users through the API, newest first: page 1 is ten of them, page 2 starts with the
+    // other two and goes on with whatever the stack already held (a review environment has data).
     for (let i = 1; i <= 12; i += 1) {
       const body = JSON.stringify({ name: `Paged ${String(i).padStart(2, '0')} ${run}`, email: `paged${i}.${run}@example.com` });
       const res = await httpRequest(`${base}/api/users`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
       assertEq(res.status, 201, `seed ${i} status`);
     }
+    // How many users there are now, read through the API's own cursor.
+    let total = 0;
+    for (let cursor = ''; ;) {
+      const res = await httpRequest(`${apiBase}/api/users?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { Accept: 'application/json' } });
+      const page = json(res);
+      total += page.items.length;
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
     await page.getByRole('button', { name: 'Refresh' }).click();
     await rowOf(`Paged 12 ${run}`).waitFor();
     const rows = page.locator('#users-body tr');
     assertEq(await rows.count(), 10, 'rows on page 1');
+    assertEq(await rowOf(`Paged 03 ${run}`).count(), 1, 'the tenth newest user on page 1');
     const next = page.getByRole('button', { name: 'Next' });
     const prev = page.getByRole('button', { name: 'Previous' });
     assert(await prev.isDisabled(), 'Previous enabled on page 1');
     await next.click();
     await page.locator('#page-label').filter({ hasText: 'Page 2' }).waitFor();
-    await rowOf('Grace Hopper').waitFor(); // oldest users are on page 2
-    assertEq(await rows.count(), 5, 'rows on page 2');
-    assert(await next.isDisabled(), 'Next enabled on the last page');
+    await rowOf(`Paged 02 ${run}`).waitFor();
+    assertEq(await rowOf(`Paged 01 ${run}`).count(), 1, 'the eleventh and twelfth newest users on page 2');
+    assertEq(await rows.count(), Math.min(10, total - 10), `rows on page 2 (${total} users in all)`);
+    assertEq(await next.isDisabled(), total <= 20, `Next disabled exactly when page 2 is the last (${total} users)`);
     await prev.click();
     await page.locator('#page-label').filter({ hasText: 'Page 1' }).waitFor();
     await rowOf(`Paged 12 ${run}`).waitFor();

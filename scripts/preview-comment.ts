@@ -94,6 +94,22 @@ export function show(v: unknown, secretPath: boolean): string {
     if (typeof v === "string" && v.includes("\n")) {
         return `(${v.split("\n").length} lines)`;
     }
+    return inline(v);
+}
+
+/** Old → new of a multi-line text: its size and how many lines came and went, not the text itself. */
+export function showText(from: string, to: string): string {
+    const a = from.split("\n");
+    const b = to.split("\n");
+    const count = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
+    const ca = count(a);
+    const cb = count(b);
+    const added = [...cb].reduce((n, [x, k]) => n + Math.max(0, k - (ca.get(x) ?? 0)), 0);
+    const removed = [...ca].reduce((n, [x, k]) => n + Math.max(0, k - (cb.get(x) ?? 0)), 0);
+    return `${a.length} → ${b.length} lines, ${added} added, ${removed} removed`;
+}
+
+function inline(v: unknown): string {
     const text = typeof v === "string" ? v : JSON.stringify(v);
     const short = text.length > 80 ? `${text.slice(0, 77)}...` : text;
     return `\`${short.replace(/`/g, "'").replace(/\|/g, "\\|")}\``;
@@ -127,6 +143,9 @@ function describe(m: StepEventMetadata): Change {
         const kind = detailed[p]?.diffKind ?? "update";
         const from = kind.startsWith("add") ? undefined : at(oldInputs, segs);
         const to = kind.startsWith("delete") ? undefined : at(newInputs, segs);
+        if (!hidden && typeof from === "string" && typeof to === "string" && (from.includes("\n") || to.includes("\n"))) {
+            return `\`${p}\`: ${showText(from, to)}`;
+        }
         return `\`${p}\`: ${show(from, hidden)} → ${show(to, hidden)}`;
     });
     const replaceReasons = Object.entries(detailed).filter(([, d]) => d.diffKind.endsWith("-replace")).map(([p]) => p).sort();

@@ -56,7 +56,7 @@ describe("the pull-request comment of a preview (scripts/preview-comment.ts)", (
         const md = renderComment(events, "prod");
         assert.match(md, /`spec\.replicas`: `3` → `4`/);
         assert.match(md, /`spec\.template\.spec\.containers\[0\]\.image`: `api:0\.1\.0` → `api:0\.1\.1`/);
-        assert.match(md, /`data\["nginx\.conf"\]`: \(2 lines\) → \(3 lines\)/);
+        assert.match(md, /`data\["nginx\.conf"\]`: 2 → 3 lines, 1 added, 0 removed/);
     });
 
     it("never shows a secret: a Secret's data and stringData, and any value the engine marks secret", () => {

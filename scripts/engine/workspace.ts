@@ -31,8 +31,8 @@ export interface WorkspacePlace {
     readonly workDir: string;
     /** The state backend, e.g. `file:///var/lib/x/backend`. */
     readonly backendUrl: string;
-    /** File holding the passphrase that encrypts the stack's secrets (made on first use). */
-    readonly passphraseFile: string;
+    /** File holding the passphrase that encrypts the stack's secrets (made on first use); undefined: PULUMI_CONFIG_PASSPHRASE from the environment. */
+    readonly passphraseFile?: string;
     /** PULUMI_HOME for the built engine (plugins, credentials); undefined: the user's. */
     readonly pulumiHome?: string;
 }
@@ -131,7 +131,7 @@ export function workspaceEnv(place: WorkspacePlace, engine: Engine): Record<stri
     return {
         ...engine.env,
         PULUMI_BACKEND_URL: place.backendUrl,
-        PULUMI_CONFIG_PASSPHRASE_FILE: place.passphraseFile,
+        ...(place.passphraseFile ? { PULUMI_CONFIG_PASSPHRASE_FILE: place.passphraseFile } : {}),
         ...(engine.source === "built" && place.pulumiHome ? { PULUMI_HOME: place.pulumiHome } : {}),
     };
 }
@@ -143,7 +143,7 @@ export async function openStack(o: OpenOptions): Promise<Stack> {
     if (place.backendUrl.startsWith("file://")) {
         fs.mkdirSync(place.backendUrl.slice("file://".length), { recursive: true });
     }
-    if (!fs.existsSync(place.passphraseFile)) {
+    if (place.passphraseFile && !fs.existsSync(place.passphraseFile)) {
         fs.mkdirSync(path.dirname(place.passphraseFile), { recursive: true });
         fs.writeFileSync(place.passphraseFile, crypto.randomBytes(32).toString("base64url"), { mode: 0o600 });
     }
