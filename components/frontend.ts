@@ -52,9 +52,13 @@ export const FRONTEND_DEFAULTS = {
     resources: {
         cpuRequest: "25m", memoryRequest: "32Mi", cpuLimit: "250m", memoryLimit: "64Mi", ephemeralStorageRequest: "64Mi", ephemeralStorageLimit: "192Mi",
     } as ContainerResources,
-    /** The nginx-unprivileged image's `nginx` user and group. */
-    uid: 101,
-    gid: 101,
+    /**
+     * UID and GID nginx runs as: not the image's `nginx` user (101), since IDs below 10000 may be a
+     * host's own users and groups. nginx-unprivileged runs as any UID: everything it writes is under
+     * /tmp (an emptyDir) and everything it reads (its config, mime.types, the UI) is world-readable.
+     */
+    uid: 10101,
+    gid: 10101,
 } as const;
 
 /** nginx.conf with the API upstream filled in; the template must hold the placeholder exactly once. */

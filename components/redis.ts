@@ -143,7 +143,11 @@ export interface RedisArgs {
     readonly maxMemory?: string;
     /** ServiceAccount to run as. Default: a new one named like the component, without token automount. */
     readonly serviceAccountName?: pulumi.Input<string>;
-    /** UID and GID the image's `redis` user has (alpine: 999/1000). Default: `{ user: 999, group: 1000 }`. */
+    /**
+     * UID and GID Redis and its Sentinel run as; the data volume's fsGroup is the GID. Any IDs work: the
+     * image's `redis` user (alpine: 999/1000) owns nothing the pod uses. Default: `{ user: 10999, group: 10999 }`
+     * (10000 or more, clear of a host's own users and groups).
+     */
     readonly runAs?: RunAs;
 }
 
@@ -161,7 +165,7 @@ export const REDIS_DEFAULTS = {
         cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi", ephemeralStorageRequest: "32Mi", ephemeralStorageLimit: "128Mi",
     } as ContainerResources,
     maxMemory: "200mb",
-    runAs: { user: 999, group: 1000 },
+    runAs: { user: 10999, group: 10999 },
     sentinelReplicas: 3,
     sentinel: {
         masterName: "mymaster",

@@ -35,7 +35,7 @@ export interface RedisBackupArgs {
     readonly imagePullPolicy?: string;
     /** Resources of each container; unset fields keep their default. Default: 50m/64Mi requested, 200m/128Mi limit, local disk 16Mi requested and 128Mi limit (its emptyDirs and up to 50Mi of rotated logs). */
     readonly resources?: ContainerResources;
-    /** UID and GID the Job runs as (the Redis image's `redis` user). Default: `{ user: 999, group: 1000 }`. */
+    /** UID and GID the Job runs as; the GID is also the fsGroup that reads the Redis Secret. Default: `{ user: 10999, group: 10999 }`, as Redis. */
     readonly runAs?: RunAs;
     /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
     readonly instance?: string;
@@ -52,7 +52,7 @@ export const BACKUP_DEFAULTS = {
     resources: {
         cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "200m", memoryLimit: "128Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "128Mi",
     } as ContainerResources,
-    runAs: { user: 999, group: 1000 },
+    runAs: { user: 10999, group: 10999 },
     /** How long the Job waits for the snapshot to be ready to use. */
     readyTimeout: "15m",
 } as const;

@@ -196,7 +196,8 @@ describe("Redis backups (RedisBackup)", () => {
         assert.deepStrictEqual(pod.initContainers[1].command, ["/bin/kubectl", "create", "-f", "/work/snapshot.yaml"]);
         assert.match(pod.containers[0].command.join(" "), /kubectl wait --for=jsonpath=\{\.status\.readyToUse\}=true/);
         assert.strictEqual(envMap(pod.initContainers[0]).HEADLESS, "cache-headless.team-a.svc.cluster.local");
-        assert.strictEqual(pod.securityContext.fsGroup, 1000, "the Redis Secret's files (0440) are readable by the pod's group");
+        assert.strictEqual(pod.securityContext.fsGroup, pod.securityContext.runAsGroup, "the Redis Secret's files (0440) are readable by the pod's group");
+        assert.ok(pod.securityContext.runAsUser >= 10000 && pod.securityContext.runAsGroup >= 10000, "the Job runs as a UID and GID of 10000 or more");
     });
 
     it("runs as a ServiceAccount that may only create and read VolumeSnapshots", () => {
