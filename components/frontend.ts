@@ -120,8 +120,10 @@ export class Frontend extends pulumi.ComponentResource {
                 imagePullPolicy: args.imagePullPolicy ?? FRONTEND_DEFAULTS.imagePullPolicy,
                 ports: [{ name: "http", containerPort, protocol: "TCP" }],
                 resources: resourceRequirements({ ...FRONTEND_DEFAULTS.resources, ...args.resources }),
-                startupProbe: httpProbe("/healthz", "http", 2, 15),
-                readinessProbe: httpProbe("/healthz", "http", 5, 2),
+                // Readiness serves the UI from disk; liveness only asks a worker to answer (app/web/nginx.conf),
+                // so a pod that cannot serve the UI leaves the Service without being restarted over and over.
+                startupProbe: httpProbe("/readyz", "http", 2, 15),
+                readinessProbe: httpProbe("/readyz", "http", 5, 2),
                 livenessProbe: httpProbe("/healthz", "http", 10, 3),
                 volumeMounts: [
                     { name: "config", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf", readOnly: true },

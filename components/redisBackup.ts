@@ -55,6 +55,12 @@ export const BACKUP_DEFAULTS = {
     runAs: { user: 10999, group: 10999 },
     /** How long the Job waits for the snapshot to be ready to use. */
     readyTimeout: "15m",
+    /**
+     * How late a missed run may still start (startingDeadlineSeconds): after an outage of the
+     * controller the backup runs once, within an hour of its time, or waits for the next schedule,
+     * instead of every missed run being started at once (or none, past 100 misses).
+     */
+    startingDeadlineSeconds: 3600,
 } as const;
 
 const WORK_DIR = "/work";
@@ -153,7 +159,8 @@ export class RedisBackup extends pulumi.ComponentResource {
             securityContext: restrictedContainerSecurityContext(),
             volumeMounts: [work, tmp],
         });
-        // kubectl's image has no shell; its own version check stands in for a probe of a one-shot container.
+        // kubectl's image has no shell; its own version check stands in for a probe of a one-shot container,
+        // the same for liveness and readiness: nothing routes to a Job's pod, so readiness gates nothing here.
         const alive = { exec: { command: ["/bin/kubectl", "version", "--client=true"] }, periodSeconds: 30, timeoutSeconds: 5 };
         const cron = new k8s.batch.v1.CronJob(name, {
             metadata,
@@ -161,6 +168,7 @@ export class RedisBackup extends pulumi.ComponentResource {
                 schedule: args.schedule ?? "0 3 * * *",
                 suspend: args.schedule === undefined,
                 concurrencyPolicy: "Forbid",
+                startingDeadlineSeconds: BACKUP_DEFAULTS.startingDeadlineSeconds,
                 successfulJobsHistoryLimit: 3,
                 failedJobsHistoryLimit: 3,
                 jobTemplate: {

@@ -148,6 +148,22 @@ describe("each component on its own, with minimal args", () => {
         assert.throws(() => c.renderNginxConf(TEMPLATE, "not a host port"), /host:port/);
     });
 
+    it("Frontend is ready once it serves the UI from disk and alive while a worker answers, neither through the API", async () => {
+        const run = await standalone(() => {
+            new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: "api.team-a.svc.cluster.local:8080" });
+            return {};
+        });
+        const nginx = one(run, "Deployment", "web").spec.template.spec.containers[0];
+        assert.deepStrictEqual([nginx.startupProbe.httpGet.path, nginx.readinessProbe.httpGet.path, nginx.livenessProbe.httpGet.path], ["/readyz", "/readyz", "/healthz"]);
+        const conf = one(run, "ConfigMap", "web-nginx").data["nginx.conf"] as string;
+        const location = (path: string) => new RegExp(`location = ${path} \\{([^}]*)\\}`).exec(conf)?.[1] ?? "";
+        assert.match(location("/readyz"), /alias html\/index\.html;/, "readiness reads the UI's index.html");
+        assert.match(location("/healthz"), /return 200/, "liveness answers from the worker itself");
+        for (const path of ["/readyz", "/healthz"]) {
+            assert.ok(!/proxy_pass/.test(location(path)), `${path} goes to the API`);
+        }
+    });
+
     it("Frontend runs as the UID and GID the web image's USER names, both 10000 or more", async () => {
         const run = await standalone(() => {
             new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: "api.team-a.svc.cluster.local:8080" });

@@ -117,6 +117,14 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             }
         });
 
+        it("gives every long-running container a liveness probe of its own, so a pod that is only unready is not restarted too", () => {
+            // The check itself, not its timing: the same request every 5 s and every 10 s is still the same check.
+            const check = (p: KObj | undefined) => JSON.stringify({ httpGet: p?.httpGet, exec: p?.exec, tcpSocket: p?.tcpSocket, grpc: p?.grpc });
+            const same = containers(run).filter(({ container }) => check(container.livenessProbe) === check(container.readinessProbe))
+                .map(({ workload, container }) => `${workload.metadata.name}/${container.name}`);
+            assert.deepStrictEqual(same, []);
+        });
+
         it("runs every container, the backup Job's too, as a UID and a GID of 10000 or more, with an fsGroup of 10000 or more for its volumes", () => {
             const pods = [
                 ...workloads(run).map(w => ({ where: `${w.kind} ${w.metadata.name}`, spec: w.spec.template.spec as KObj })),
