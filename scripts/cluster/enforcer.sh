@@ -21,6 +21,7 @@
 #           way, also after a crash):               enforcer_stop
 #   status and leftovers: add kube-router to PROCESSES; leftovers also prints `enforcer_leftovers`.
 #   install-deps.sh: the `ipset` package (kube-router runs the ipset command).
+#   flow checks: `enforcer_covers NAMESPACE POD` before trying a probe pod's connections.
 # From lib.sh: BIN, KUBE_ROUTER_VERSION (versions.sh), PKI, LOGS, RUN_DIR, NODE_NAME, SERVICE_CIDR,
 # POD_BRIDGE, log, die, kc, wait_for; from pki.sh: cert, kubeconfig.
 #
@@ -113,6 +114,10 @@ enforcer_start() {
   }
   log "NetworkPolicies enforced by kube-router $KUBE_ROUTER_VERSION (firewall only)"
 }
+
+# enforcer_covers NAMESPACE POD: kube-router has written the pod's firewall (a new pod is not under
+# policy until kube-router's next sync, about a second): what a flow check waits for before it connects.
+enforcer_covers() { iptables -S KUBE-ROUTER-FORWARD 2>/dev/null | grep -qF "POD name:$2 namespace: $1 to chain"; }
 
 # Filter-table chains of kube-router that exist now.
 enforcer_chains() { iptables -S 2>/dev/null | awk '$1 == "-N" { print $2 }' | grep -E "$ENFORCER_CHAINS" || true; }
