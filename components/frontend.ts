@@ -52,9 +52,13 @@ export const FRONTEND_DEFAULTS = {
     resources: {
         cpuRequest: "25m", memoryRequest: "32Mi", cpuLimit: "250m", memoryLimit: "64Mi", ephemeralStorageRequest: "64Mi", ephemeralStorageLimit: "192Mi",
     } as ContainerResources,
-    /** The nginx-unprivileged image's `nginx` user and group. */
-    uid: 101,
-    gid: 101,
+    /**
+     * UID and GID nginx runs as: not the image's `nginx` user (101), since IDs below 10000 may be a
+     * host's own users and groups. nginx-unprivileged runs as any UID: everything it writes is under
+     * /tmp (an emptyDir) and everything it reads (its config, mime.types, the UI) is world-readable.
+     */
+    uid: 10101,
+    gid: 10101,
 } as const;
 
 /** nginx.conf with the API upstream filled in; the template must hold the placeholder exactly once. */
@@ -117,8 +121,10 @@ export class Frontend extends pulumi.ComponentResource {
                 imagePullPolicy: args.imagePullPolicy ?? FRONTEND_DEFAULTS.imagePullPolicy,
                 ports: [{ name: "http", containerPort, protocol: "TCP" }],
                 resources: resourceRequirements({ ...FRONTEND_DEFAULTS.resources, ...args.resources }),
-                startupProbe: httpProbe("/healthz", "http", 2, 15),
-                readinessProbe: httpProbe("/healthz", "http", 5, 2),
+                // Readiness serves the UI from disk; liveness only asks a worker to answer (app/web/nginx.conf),
+                // so a pod that cannot serve the UI leaves the Service without being restarted over and over.
+                startupProbe: httpProbe("/readyz", "http", 2, 15),
+                readinessProbe: httpProbe("/readyz", "http", 5, 2),
                 livenessProbe: httpProbe("/healthz", "http", 10, 3),
                 volumeMounts: [
                     { name: "config", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf", readOnly: true },

@@ -34,7 +34,7 @@ export interface RedisBackupArgs {
     readonly imagePullPolicy?: string;
     /** Resources of each container; unset fields keep their default. Default: 50m/64Mi requested, 200m/128Mi limit, local disk 16Mi requested and 128Mi limit (its emptyDirs and up to 50Mi of rotated logs). */
     readonly resources?: ContainerResources;
-    /** UID and GID the Job runs as (the Redis image's `redis` user). Default: `{ user: 999, group: 1000 }`. */
+    /** UID and GID the Job runs as; the GID is also the fsGroup that reads the Redis Secret. Default: `{ user: 10999, group: 10999 }`, as Redis. */
     readonly runAs?: RunAs;
     /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
     readonly instance?: string;
@@ -51,9 +51,15 @@ export const BACKUP_DEFAULTS = {
     resources: {
         cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "200m", memoryLimit: "128Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "128Mi",
     } as ContainerResources,
-    runAs: { user: 999, group: 1000 },
+    runAs: { user: 10999, group: 10999 },
     /** How long the Job waits for the snapshot to be ready to use. */
     readyTimeout: "15m",
+    /**
+     * How late a missed run may still start (startingDeadlineSeconds): after an outage of the
+     * controller the backup runs once, within an hour of its time, or waits for the next schedule,
+     * instead of every missed run being started at once (or none, past 100 misses).
+     */
+    startingDeadlineSeconds: 3600,
 } as const;
 
 const WORK_DIR = "/work";
@@ -152,7 +158,8 @@ export class RedisBackup extends pulumi.ComponentResource {
             securityContext: restrictedContainerSecurityContext(),
             volumeMounts: [work, tmp],
         });
-        // kubectl's image has no shell; its own version check stands in for a probe of a one-shot container.
+        // kubectl's image has no shell; its own version check stands in for a probe of a one-shot container,
+        // the same for liveness and readiness: nothing routes to a Job's pod, so readiness gates nothing here.
         const alive = { exec: { command: ["/bin/kubectl", "version", "--client=true"] }, periodSeconds: 30, timeoutSeconds: 5 };
         const cron = new k8s.batch.v1.CronJob(name, {
             metadata,
@@ -160,6 +167,7 @@ export class RedisBackup extends pulumi.ComponentResource {
                 schedule: args.schedule ?? "0 3 * * *",
                 suspend: args.schedule === undefined,
                 concurrencyPolicy: "Forbid",
+                startingDeadlineSeconds: BACKUP_DEFAULTS.startingDeadlineSeconds,
                 successfulJobsHistoryLimit: 3,
                 failedJobsHistoryLimit: 3,
                 jobTemplate: {

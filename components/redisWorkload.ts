@@ -177,6 +177,26 @@ export function readinessScript(): string {
 }
 
 /**
+ * Readiness of the sentinel container: it answers and monitors a primary at an address, so it has
+ * loaded its config and can tell clients where to write. It does not ask whether that primary is up:
+ * a Sentinel that sees the primary down is the one that must stay in service to fail it over (an
+ * unready pod also blocks the PDB and a rollout). Liveness is a plain PING: a Sentinel that answers
+ * is not stuck, and restarting it would not find a primary any sooner.
+ */
+export function sentinelReadinessScript(t: RedisTopology & { sentinel: SentinelSettings }): string {
+    return [
+        "set -eu",
+        `. ${REDIS_PATHS.config}/common.sh`,
+        `addr="$(local_sentinel --raw sentinel get-master-addr-by-name ${t.sentinel.masterName} 2>&1 | head -n 1)" || addr=""`,
+        // A host name or address has no blank; an error (NOAUTH, WRONGPASS, LOADING, Could not connect) has.
+        `case "$addr" in`,
+        `  ""|*" "*) echo "not ready: no primary known for ${t.sentinel.masterName} (\${addr:-no answer})"; exit 1 ;;`,
+        `esac`,
+        "",
+    ].join("\n");
+}
+
+/**
  * preStop of the redis container with Sentinel: a primary that is being
  * stopped (a drain, a rollout) hands over first: it asks its Sentinel for a
  * failover and waits, up to the given seconds, to become a replica. Writes
@@ -206,6 +226,7 @@ export function redisConfigData(t: RedisTopology, maxMemory: string): Record<str
     if (t.sentinel) {
         const withSentinel = { ...t, sentinel: t.sentinel };
         data["start-sentinel.sh"] = sentinelStartScript(withSentinel);
+        data["sentinel-ready.sh"] = sentinelReadinessScript(withSentinel);
         data["pre-stop.sh"] = preStopScript(withSentinel, 20);
     }
     return data;
@@ -284,7 +305,8 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             ports: [{ name: "sentinel", containerPort: SENTINEL_PORT, protocol: "TCP" }],
             resources: resourceRequirements(p.sentinelResources),
             startupProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 3 },
-            readinessProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
+            // Ready once it knows a primary; alive while it answers PING (sentinelReadinessScript says why they differ).
+            readinessProbe: { exec: { command: shScript("sentinel-ready.sh") }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
             livenessProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
             volumeMounts: [...mounts, { name: "sentinel-run", mountPath: REDIS_PATHS.run }, { name: "tmp", mountPath: "/tmp" }],
         });

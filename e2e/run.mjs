@@ -162,6 +162,15 @@ try {
     assertSecurityHeaders(res, '/healthz');
   });
 
+  await check('nginx /readyz serves the UI\'s index.html from disk, no-cache, with the security headers (readiness; /healthz is liveness)', async () => {
+    const res = await httpRequest(`${base}/readyz`);
+    assertEq(res.status, 200, 'status');
+    assert((res.headers['content-type'] || '').startsWith('text/html'), `content-type ${res.headers['content-type']}`);
+    assert(res.body.toString().includes('id="create-form"'), 'body is not the UI');
+    assert(/no-cache/.test(res.headers['cache-control'] || ''), `cache-control ${res.headers['cache-control']}`);
+    assertSecurityHeaders(res, '/readyz');
+  });
+
   await check('GET / serves index.html, no-cache, with the security headers', async () => {
     const res = await httpRequest(`${base}/`);
     assertEq(res.status, 200, 'status');
@@ -399,6 +408,8 @@ try {
     assert(/503/.test(text), `banner text: ${text}`);
     const health = await httpRequest(`${base}/healthz`);
     assertEq(health.status, 200, '/healthz still 200 with the API down');
+    const ready = await httpRequest(`${base}/readyz`);
+    assertEq(ready.status, 200, '/readyz still 200 with the API down: the frontend stays in service and shows the error');
   });
 } catch (err) {
   if (interrupted || (err && err.reported)) {

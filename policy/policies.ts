@@ -140,6 +140,40 @@ export const restrictedSecurityContext = kubePolicy({
     }
 }));
 
+/** The lowest UID and GID `high-uid-gid` accepts: lower IDs are often a host's own users and groups. */
+export const MIN_UID_GID = 10000;
+
+export const highUidGid = kubePolicy({
+    name: "high-uid-gid",
+    description: `Every container runs as a UID and a GID of ${MIN_UID_GID} or more, set explicitly (runAsUser and runAsGroup, pod or container), ` +
+        `and the pod's fsGroup and supplementalGroups, where set, are ${MIN_UID_GID} or more: a container that escapes would otherwise act as one of the node's own users or groups. ` +
+        "A container without runAsUser or runAsGroup is refused too, since the image's USER (often low: nginx 101, redis 999) cannot be seen here.",
+    remediationSteps: `Set runAsUser, runAsGroup and fsGroup to ${MIN_UID_GID} or more with restrictedPodSecurityContext() (components/security.ts); ` +
+        "check that the image runs as any UID (writable paths are volumes, nothing it reads belongs to its own user only).",
+}, eachContainer(({ label, container }, pod, where, report) => {
+    const sc: Obj = container.securityContext ?? {};
+    const podSc: Obj = pod.securityContext ?? {};
+    const problems: string[] = [];
+    for (const key of ["runAsUser", "runAsGroup"]) {
+        const id = sc[key] ?? podSc[key];
+        if (id === undefined || id === null) {
+            problems.push(`${key} is unset (pod or container), so the image's own user or group applies`);
+        } else if (!(typeof id === "number" && id >= MIN_UID_GID)) {
+            problems.push(`${key} is ${JSON.stringify(id)}`);
+        }
+    }
+    if (podSc.fsGroup !== undefined && podSc.fsGroup !== null && !(typeof podSc.fsGroup === "number" && podSc.fsGroup >= MIN_UID_GID)) {
+        problems.push(`the pod's fsGroup is ${JSON.stringify(podSc.fsGroup)}`);
+    }
+    const lowSupplemental = ((podSc.supplementalGroups ?? []) as unknown[]).filter(g => !(typeof g === "number" && g >= MIN_UID_GID));
+    if (lowSupplemental.length > 0) {
+        problems.push(`the pod's supplementalGroups has ${lowSupplemental.join(", ")}`);
+    }
+    if (problems.length > 0) {
+        report(`${where}: ${label} does not run as a UID and GID of ${MIN_UID_GID} or more: ${problems.join("; ")}.`);
+    }
+}));
+
 export const pinnedImageTags = kubePolicy({
     name: "pinned-image-tags",
     description: "Every container image is pinned by a version tag or a digest: no :latest and no untagged image.",
@@ -428,6 +462,7 @@ export const resourcePolicies: readonly ResourceValidationPolicy[] = [
     containerResources,
     containerProbes,
     restrictedSecurityContext,
+    highUidGid,
     pinnedImageTags,
     imageDigests,
     noExternalServices,

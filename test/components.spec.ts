@@ -1,7 +1,9 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as c from "../components";
-import { isSecretValue, KObj, MOCK_PASSWORD, one, ofKind, reveal, runProgram, StackRun } from "./harness";
+import { isSecretValue, KObj, MOCK_PASSWORD, one, ofKind, reveal, ROOT, runProgram, StackRun } from "./harness";
 
 /** Runs `build` as a stand-alone program of another project's stack named `other`. */
 function standalone(build: () => Record<string, unknown>): Promise<StackRun> {
@@ -38,7 +40,8 @@ describe("each component on its own, with minimal args", () => {
         assert.strictEqual(vct.spec.resources.requests.storage, "1Gi");
         const container = sts.spec.template.spec.containers[0];
         assert.strictEqual(container.image, "redis:7.4.2-alpine");
-        assert.strictEqual(sts.spec.template.spec.securityContext.fsGroup, 1000, "the volume is writable by the redis group");
+        const pod = sts.spec.template.spec.securityContext;
+        assert.deepStrictEqual([pod.runAsUser, pod.runAsGroup, pod.fsGroup], [10999, 10999, 10999], "a high UID and GID, and the volume is writable by that group");
         const conf = one(run, "ConfigMap", "cache-config").data["redis.conf"];
         assert.match(conf, /^appendonly yes$/m);
         assert.match(conf, /^dir \/data$/m);
@@ -161,6 +164,33 @@ describe("each component on its own, with minimal args", () => {
         assert.match(conf, /listen\s+8080/);
         assert.throws(() => c.renderNginxConf("no placeholder", "a:1"), /exactly once, found 0/);
         assert.throws(() => c.renderNginxConf(TEMPLATE, "not a host port"), /host:port/);
+    });
+
+    it("Frontend is ready once it serves the UI from disk and alive while a worker answers, neither through the API", async () => {
+        const run = await standalone(() => {
+            new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: "api.team-a.svc.cluster.local:8080" });
+            return {};
+        });
+        const nginx = one(run, "Deployment", "web").spec.template.spec.containers[0];
+        assert.deepStrictEqual([nginx.startupProbe.httpGet.path, nginx.readinessProbe.httpGet.path, nginx.livenessProbe.httpGet.path], ["/readyz", "/readyz", "/healthz"]);
+        const conf = one(run, "ConfigMap", "web-nginx").data["nginx.conf"] as string;
+        const location = (path: string) => new RegExp(`location = ${path} \\{([^}]*)\\}`).exec(conf)?.[1] ?? "";
+        assert.match(location("/readyz"), /alias html\/index\.html;/, "readiness reads the UI's index.html");
+        assert.match(location("/healthz"), /return 200/, "liveness answers from the worker itself");
+        for (const path of ["/readyz", "/healthz"]) {
+            assert.ok(!/proxy_pass/.test(location(path)), `${path} goes to the API`);
+        }
+    });
+
+    it("Frontend runs as the UID and GID the web image's USER names, both 10000 or more", async () => {
+        const run = await standalone(() => {
+            new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: "api.team-a.svc.cluster.local:8080" });
+            return {};
+        });
+        const pod = one(run, "Deployment", "web").spec.template.spec.securityContext;
+        const user = /^USER\s+(\S+)\s*$/m.exec(fs.readFileSync(path.join(ROOT, "app", "web", "Dockerfile"), "utf8"))?.[1];
+        assert.strictEqual(user, `${pod.runAsUser}:${pod.runAsGroup}`, "docker run and the pods use the same IDs");
+        assert.ok(pod.runAsUser >= 10000 && pod.runAsGroup >= 10000 && pod.fsGroup === pod.runAsGroup, JSON.stringify(pod));
     });
 
     it("PublicIngress gets the nginx class, plain HTTP and no canary annotations", async () => {

@@ -117,6 +117,38 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             }
         });
 
+        it("gives every long-running container a liveness probe of its own, so a pod that is only unready is not restarted too", () => {
+            // The check itself, not its timing: the same request every 5 s and every 10 s is still the same check.
+            const check = (p: KObj | undefined) => JSON.stringify({ httpGet: p?.httpGet, exec: p?.exec, tcpSocket: p?.tcpSocket, grpc: p?.grpc });
+            const same = containers(run).filter(({ container }) => check(container.livenessProbe) === check(container.readinessProbe))
+                .map(({ workload, container }) => `${workload.metadata.name}/${container.name}`);
+            assert.deepStrictEqual(same, []);
+        });
+
+        it("runs every container, the backup Job's too, as a UID and a GID of 10000 or more, with an fsGroup of 10000 or more for its volumes", () => {
+            const pods = [
+                ...workloads(run).map(w => ({ where: `${w.kind} ${w.metadata.name}`, spec: w.spec.template.spec as KObj })),
+                ...ofKind(run, "CronJob").map(cron => ({ where: `CronJob ${cron.metadata.name}`, spec: cron.spec.jobTemplate.spec.template.spec as KObj })),
+            ];
+            assert.ok(pods.length >= 2);
+            const low: string[] = [];
+            for (const { where, spec } of pods) {
+                const pod: KObj = spec.securityContext ?? {};
+                if (!(pod.fsGroup >= 10000)) {
+                    low.push(`${where} fsGroup ${pod.fsGroup}`);
+                }
+                for (const c of [...(spec.initContainers ?? []), ...spec.containers] as KObj[]) {
+                    for (const key of ["runAsUser", "runAsGroup"]) {
+                        const id = c.securityContext?.[key] ?? pod[key];
+                        if (!(id >= 10000)) {
+                            low.push(`${where}/${c.name} ${key} ${id}`);
+                        }
+                    }
+                }
+            }
+            assert.deepStrictEqual(low, []);
+        });
+
         it("gives every container a local disk (ephemeral-storage) request and limit that holds its emptyDirs and logs", () => {
             for (const { workload, container } of containers(run)) {
                 const where = `${workload.metadata.name}/${container.name}`;

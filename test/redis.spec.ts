@@ -102,6 +102,17 @@ describe("Redis in Sentinel mode", () => {
         assert.ok(one(run, "StatefulSet", "cache").spec.template.spec.terminationGracePeriodSeconds > 20, "room for the handover");
     });
 
+    it("keeps a Sentinel that only has no primary yet out of service without restarting it: ready once it names a primary, alive while it answers PING", () => {
+        const config = one(run, "ConfigMap", "cache-config").data;
+        const sentinel = one(run, "StatefulSet", "cache").spec.template.spec.containers[1];
+        assert.strictEqual(sentinel.name, "sentinel");
+        assert.deepStrictEqual(sentinel.readinessProbe.exec.command, ["sh", "/etc/redis/conf/sentinel-ready.sh"]);
+        assert.match(config["sentinel-ready.sh"], /local_sentinel --raw sentinel get-master-addr-by-name mymaster/);
+        assert.match(config["sentinel-ready.sh"], /""\|\*" "\*\) echo "not ready: no primary known for mymaster/, "an empty answer or an error is not ready");
+        assert.match(sentinel.livenessProbe.exec.command.join(" "), /redis-cli -p 26379 ping \| grep -q PONG/);
+        assert.notDeepStrictEqual(sentinel.livenessProbe, sentinel.readinessProbe);
+    });
+
     it("runs every container read-only, non-root, with nothing but its emptyDirs writable", () => {
         const pod = one(run, "StatefulSet", "cache").spec.template.spec;
         for (const container of pod.containers as KObj[]) {
@@ -184,6 +195,12 @@ describe("Redis backups (RedisBackup)", () => {
         assert.strictEqual(cron.spec.concurrencyPolicy, "Forbid");
     });
 
+    it("runs a missed backup at most once and at most an hour late, so an outage never piles up runs", () => {
+        const cron = one(run, "CronJob", "cache-backup");
+        assert.strictEqual(cron.spec.startingDeadlineSeconds, 3600);
+        assert.strictEqual(cron.spec.concurrencyPolicy, "Forbid", "a late run never overlaps the next one");
+    });
+
     it("rewrites the primary's AOF and waits for it before snapshotting the primary's volume, then waits until the snapshot is ready", () => {
         const script = one(run, "ConfigMap", "cache-backup").data["prepare.sh"];
         const order = ["host=\"$(primary)\"", "cli bgrewriteaof", "aof_rewrite_in_progress:0", "aof_last_bgrewrite_status:ok", "kind: VolumeSnapshot"];
@@ -196,7 +213,8 @@ describe("Redis backups (RedisBackup)", () => {
         assert.deepStrictEqual(pod.initContainers[1].command, ["/bin/kubectl", "create", "-f", "/work/snapshot.yaml"]);
         assert.match(pod.containers[0].command.join(" "), /kubectl wait --for=jsonpath=\{\.status\.readyToUse\}=true/);
         assert.strictEqual(envMap(pod.initContainers[0]).HEADLESS, "cache-headless.team-a.svc.cluster.local");
-        assert.strictEqual(pod.securityContext.fsGroup, 1000, "the Redis Secret's files (0440) are readable by the pod's group");
+        assert.strictEqual(pod.securityContext.fsGroup, pod.securityContext.runAsGroup, "the Redis Secret's files (0440) are readable by the pod's group");
+        assert.ok(pod.securityContext.runAsUser >= 10000 && pod.securityContext.runAsGroup >= 10000, "the Job runs as a UID and GID of 10000 or more");
     });
 
     it("runs as a ServiceAccount that may only create and read VolumeSnapshots", () => {

@@ -24,7 +24,7 @@ export function container(name = "api", image = "registry.example.com/sample-app
 
 export function podSpec(containers: Obj[] = [container()]): Obj {
     return {
-        securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
         containers,
     };
 }

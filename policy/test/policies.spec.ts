@@ -8,6 +8,7 @@ import {
     containerProbes,
     containerResources,
     DEFAULT_ALLOWED_STORAGE_CLASSES,
+    highUidGid,
     hpaDeploymentWithoutReplicas,
     httpRouteScope,
     imageDigests,
@@ -118,6 +119,41 @@ describe("policy restricted-security-context", () => {
         const c = container();
         c.securityContext.capabilities.add = ["NET_BIND_SERVICE"];
         assert.deepStrictEqual(await validate(restrictedSecurityContext, deployment("user-api", podSpec([c]))), []);
+    });
+});
+
+describe("policy high-uid-gid", () => {
+    it("passes a pod that runs as UID and GID 10000 or more, at pod level or per container", async () => {
+        assert.deepStrictEqual(await validate(highUidGid, deployment()), []);
+        const c = container();
+        Object.assign(c.securityContext, { runAsUser: 10000, runAsGroup: 10000 });
+        const spec = podSpec([c]);
+        spec.securityContext = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+        assert.deepStrictEqual(await validate(highUidGid, deployment("user-api", spec)), []);
+    });
+
+    it("refuses nginx's 101 and redis's 999, a low fsGroup and a low supplemental group, naming each", async () => {
+        const spec = podSpec([container("nginx"), { ...container("sentinel"), securityContext: { ...container().securityContext, runAsUser: 999, runAsGroup: 1000 } }]);
+        Object.assign(spec.securityContext, { runAsUser: 101, runAsGroup: 101, fsGroup: 101, supplementalGroups: [10001, 4] });
+        const messages = await validate(highUidGid, deployment("frontend", spec));
+        assert.strictEqual(messages.length, 2, JSON.stringify(messages));
+        assert.match(messages[0], /^Deployment "frontend": container "nginx" does not run as a UID and GID of 10000 or more: runAsUser is 101; runAsGroup is 101; the pod's fsGroup is 101; the pod's supplementalGroups has 4\.$/);
+        assert.match(messages[1], /container "sentinel" .*: runAsUser is 999; runAsGroup is 1000;/);
+    });
+
+    it("refuses a container that sets no runAsUser or runAsGroup, since the image's own user would apply", async () => {
+        const spec = podSpec();
+        delete spec.securityContext.runAsGroup;
+        assertOne(await validate(highUidGid, deployment("user-api", spec)), /runAsGroup is unset \(pod or container\), so the image's own user or group applies\.$/);
+        delete spec.securityContext.runAsUser;
+        assertOne(await validate(highUidGid, deployment("user-api", spec)), /runAsUser is unset .*; runAsGroup is unset/);
+    });
+
+    it("checks init containers and the pods of a CronJob's jobs", async () => {
+        const spec = podSpec();
+        spec.initContainers = [{ ...container("prepare"), securityContext: { ...container().securityContext, runAsUser: 999 } }];
+        const cron = kube("batch/v1", "CronJob", { metadata: { name: "redis-backup" }, spec: { schedule: "@daily", jobTemplate: { spec: { template: { spec } } } } });
+        assertOne(await validate(highUidGid, cron), /^CronJob "redis-backup": init container "prepare" .*: runAsUser is 999\.$/);
     });
 });
 

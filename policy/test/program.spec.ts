@@ -104,6 +104,7 @@ describe("deliberately broken inputs are rejected", () => {
         delete api.resources.limits;                                          // container-resources
         delete web.readinessProbe;                                            // container-probes
         web.securityContext.readOnlyRootFilesystem = false;                   // restricted-security-context
+        find("StatefulSet", "redis").spec.template.spec.securityContext.runAsUser = 999; // high-uid-gid
         find("StatefulSet", "redis").spec.template.spec.containers[0].image = "redis:latest"; // pinned-image-tags
         find("Service", "frontend").spec.type = "LoadBalancer";               // no-external-services
         find("StatefulSet", "redis").spec.volumeClaimTemplates[0].spec.storageClassName = "gp2"; // allowed-storage-classes

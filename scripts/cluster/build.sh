@@ -6,7 +6,7 @@
 #
 #   scripts/cluster/build.sh            build everything that is missing
 #   scripts/cluster/build.sh kubernetes build one group: kubernetes etcd coredns metrics-server
-#                                       traefik local-path pause
+#                                       traefik local-path kube-router pause
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=versions.sh
@@ -115,6 +115,15 @@ build_local_path() {
     github.com/rancher/local-path-provisioner
 }
 
+# The NetworkPolicy enforcer: kube-router's firewall controller (see versions.sh for why only here).
+build_kube_router() {
+  have kube-router "$KUBE_ROUTER_VERSION" && return 0
+  wrapper_module "$src/kube-router-$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION"
+  build_into "$src/kube-router-$KUBE_ROUTER_VERSION" kube-router "$KUBE_ROUTER_VERSION" \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router \
+    "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01T00:00:00Z"
+}
+
 # The pod sandbox ("pause") from Kubernetes' own pause.c, linked statically.
 build_pause() {
   have pause "$K8S_VERSION" && return 0
@@ -127,7 +136,7 @@ build_pause() {
 }
 
 groups=("$@")
-[[ ${#groups[@]} -gt 0 ]] || groups=(pause kubernetes etcd coredns metrics-server traefik local-path)
+[[ ${#groups[@]} -gt 0 ]] || groups=(pause kubernetes etcd coredns metrics-server traefik local-path kube-router)
 start=$(date +%s)
 for g in "${groups[@]}"; do
   case "$g" in
@@ -137,8 +146,9 @@ for g in "${groups[@]}"; do
     metrics-server) build_metrics_server ;;
     traefik) build_traefik ;;
     local-path) build_local_path ;;
+    kube-router) build_kube_router ;;
     pause) build_pause ;;
-    *) echo "build.sh: unknown group '$g' (kubernetes etcd coredns metrics-server traefik local-path pause)" >&2; exit 2 ;;
+    *) echo "build.sh: unknown group '$g' (kubernetes etcd coredns metrics-server traefik local-path kube-router pause)" >&2; exit 2 ;;
   esac
 done
 log "all binaries present in $bin ($(( $(date +%s) - start ))s)"

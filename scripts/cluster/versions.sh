@@ -8,6 +8,10 @@ COREDNS_VERSION=1.14.7        # github.com/coredns/coredns
 METRICS_SERVER_VERSION=0.8.0  # sigs.k8s.io/metrics-server
 TRAEFIK_VERSION=3.6.12        # github.com/traefik/traefik/v3: Ingress and Gateway API (HTTPRoute) provider
 LOCAL_PATH_VERSION=0.0.30     # github.com/rancher/local-path-provisioner: StorageClass "standard"
+# kube-router's firewall controller alone (no routing, no service proxy) is the NetworkPolicy
+# enforcer of this isolated, loopback-only test cluster and nothing else: security flaws are
+# reported for v2.1.0, the only version the Go module proxy serves here. Never recommend it to users.
+KUBE_ROUTER_VERSION=2.1.0     # github.com/cloudnativelabs/kube-router/v2: NetworkPolicy enforcer (iptables + ipset)
 GATEWAY_API_VERSION=1.4.0     # sigs.k8s.io/gateway-api: standard-channel CRDs
 DEBIAN_SUITE=bookworm         # base image stand-ins are built from this Debian suite
 
