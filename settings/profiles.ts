@@ -99,7 +99,7 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         minStorage: "100Mi",
         defaultStorage: "1Gi",
         ingressClasses: ["traefik"],
-        // Traefik v3 runs in namespace traefik (host network, a loopback port) and serves Ingress and the Gateway API.
+        // Traefik v3 runs in namespace traefik (a pod, published on a loopback hostPort) and serves Ingress and the Gateway API.
         ingressControllers: { traefik: { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } } },
         // Gateway API through the same Traefik: stacks attach to the cluster's shared Gateway traefik/sample-app-local.
         routing: "gateway",
