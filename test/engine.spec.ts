@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { parseArgs } from "../scripts/cluster/deploy";
+import { parseCommandLine } from "../scripts/engine/stack";
 import { atLeast } from "../scripts/engine/toolchain";
 import { typedValue, workStackFile } from "../scripts/engine/workspace";
 
@@ -35,24 +36,35 @@ describe("the local engine's stack config (scripts/engine/workspace.ts)", () => 
     });
 });
 
-describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/deploy.ts)", () => {
-    it("takes a command, a local stack, key=value overrides and, for preview and refresh, --expect-no-changes", () => {
-        assert.deepStrictEqual(parseArgs(["deploy", "dev", "imageTag=0.1.1", "grayWeight=20"]), {
-            command: "deploy", stack: "dev", expectNoChanges: false, overrides: { imageTag: "0.1.1", grayWeight: "20" },
-        });
+describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/deploy.ts) and scripts/engine/stack.ts", () => {
+    it("takes a command, a local stack, key=value overrides and the flags of the command", () => {
+        const c = parseArgs(["deploy", "dev", "imageTag=0.1.1", "grayWeight=20", "kubernetes:context=x"]);
+        assert.strictEqual(c.command, "up", "deploy is pulumi up");
+        assert.deepStrictEqual(c.overrides, { imageTag: "0.1.1", grayWeight: "20", "kubernetes:context": "x" });
         assert.strictEqual(parseArgs(["preview", "test", "--expect-no-changes"]).expectNoChanges, true);
         assert.strictEqual(parseArgs(["preview", "dev", "--event-log=/tmp/events.jsonl"]).eventLog, "/tmp/events.jsonl");
         assert.deepStrictEqual(parseArgs(["deploy", "dev", "host="]).overrides, { host: "" });
+        const p = parseArgs(["preview", "dev", "--policy-pack=policy", "--policy-pack-config=policy/config/local.json"]);
+        assert.deepStrictEqual([p.policyPacks, p.policyPackConfigs], [["policy"], ["policy/config/local.json"]]);
     });
 
     it("says what is wrong with bad arguments", () => {
         assert.throws(() => parseArgs(["apply", "dev"]), /unknown command "apply": use one of deploy, preview, refresh, destroy/);
         assert.throws(() => parseArgs(["deploy"]), /deploy needs a STACK \(dev or test\)/);
+        assert.throws(() => parseArgs(["deploy", "--event-log=x"]), /deploy needs a STACK/);
         assert.throws(() => parseArgs(["deploy", "prod"]), /stack "prod" does not run on the local cluster/);
-        assert.throws(() => parseArgs(["deploy", "dev", "imageTag"]), /"imageTag": expected a config override key=value/);
-        assert.throws(() => parseArgs(["deploy", "dev", "--expect-no-changes"]), /expected a config override key=value, --event-log=FILE$/);
-        assert.throws(() => parseArgs(["preview", "dev", "--diff"]), /key=value, --event-log=FILE or --expect-no-changes/);
+        assert.throws(() => parseArgs(["deploy", "dev", "imageTag"]), /"imageTag": expected a config override key=value, --event-log=FILE, --policy-pack=DIR or --policy-pack-config=FILE$/);
+        assert.throws(() => parseArgs(["deploy", "dev", "--expect-no-changes"]), /expected a config override/);
+        assert.throws(() => parseArgs(["refresh", "dev", "--policy-pack=policy"]), /key=value, --event-log=FILE or --expect-no-changes$/);
         assert.throws(() => parseArgs(["preview", "dev", "--event-log="]), /expected a config override/);
+        assert.throws(() => parseArgs(["preview", "dev", "--policy-pack-config=a.json"]), /1 --policy-pack-config for 0 --policy-pack/);
+    });
+
+    it("outside the local cluster takes any stack, with the flags a caller allows", () => {
+        const c = parseCommandLine(["up", "prod", "--work-dir=/tmp/w", "imageTag=1.0.0"], { extraFlags: ["work-dir"] });
+        assert.deepStrictEqual([c.command, c.stack, c.extra, c.overrides], ["up", "prod", { "work-dir": "/tmp/w" }, { imageTag: "1.0.0" }]);
+        assert.throws(() => parseCommandLine(["deploy", "dev"]), /unknown command "deploy": use one of up, preview, refresh, destroy/);
+        assert.throws(() => parseCommandLine(["up", "dev", "--work-dir=/x"]), /--work-dir=\/x": expected a config override/);
     });
 });
 

@@ -9,7 +9,8 @@
  * and Chromium resolve it to loopback, where the gateway serves it), and Redis passwords set once
  * as secret config (so the random provider, which the registries here do not serve, is not needed).
  *
- *   ts-node scripts/cluster/deploy.ts deploy|preview|refresh|destroy STACK [--expect-no-changes] [--event-log=FILE] [key=value ...]
+ *   ts-node scripts/cluster/deploy.ts deploy|preview|refresh|destroy STACK [--expect-no-changes] [--event-log=FILE]
+ *       [--policy-pack=DIR --policy-pack-config=FILE] [key=value ...]
  *
  * --event-log=FILE writes the engine's events as JSON lines, as `pulumi preview --event-log` does
  * (scripts/preview-comment.ts turns a preview's into a pull-request comment).
@@ -18,7 +19,11 @@ import * as crypto from "crypto";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as fs from "fs";
-import { DestroyResult, EngineEvent, OpMap, PreviewResult, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { DestroyResult, OpMap, PreviewResult, Stack } from "@pulumi/pulumi/automation";
+import {
+    CommandLine, destroy as destroyStack, engineMessage, parseCommandLine, preview as previewStack, refresh as refreshStack, RunOptions,
+    runCommandLine, StackObject, stackObjects, up, UpDone,
+} from "../engine/stack";
 import { engine, Engine } from "../engine/toolchain";
 import { openStack, WorkspacePlace } from "../engine/workspace";
 import { HTTP_PORT, REPO_ROOT, STATE, stackHost } from "./env";
@@ -72,140 +77,61 @@ export function localStack(stack: string, extra: Record<string, string | undefin
     return openStack({ stack, place: PLACE, engine: localEngine(), overrides, secrets: passwordSecrets(stack, overrides) });
 }
 
-/** A Kubernetes object of the stack, as its state records it. */
-export interface StackObject {
-    readonly apiVersion: string;
-    readonly kind: string;
-    readonly metadata: { readonly name: string; readonly namespace?: string };
-}
-
 /** What an `up` did. */
-export interface Deployed {
+export interface Deployed extends UpDone {
     /** The Kubernetes objects in the stack's state after the update. */
     readonly objects: StackObject[];
     /** Seconds `pulumi up` took: the provider waits for every Deployment, StatefulSet and Service to be ready. */
     readonly readySeconds: number;
     readonly url: string;
-    /** The stack's outputs, as `pulumi stack output --show-secrets` shows them. */
-    readonly outputs: Record<string, unknown>;
-    /** Operations by kind (create, update, same, replace, ...), as the engine counted them. */
-    readonly changes: OpMap;
-}
-
-/** Where a run's output goes: Pulumi's progress and diff as the CLI prints it. */
-export interface RunOptions {
-    readonly onOutput?: (text: string) => void;
-    readonly onEvent?: (e: EngineEvent) => void;
-    readonly expectNoChanges?: boolean;
-}
-
-const print = (text: string) => process.stdout.write(text);
-
-/** The stack's Kubernetes objects from its checkpoint. */
-export async function stackObjects(s: Stack): Promise<StackObject[]> {
-    const state = await s.exportStack();
-    const resources = (state.deployment as { resources?: Array<{ type: string; outputs?: Record<string, unknown> }> }).resources ?? [];
-    return resources
-        .filter(r => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers:") && r.outputs?.kind !== undefined)
-        .map(r => {
-            const o = r.outputs as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
-            return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) } };
-        });
 }
 
 /** `pulumi up` of a local stack; resolves when the engine has waited for every object to be ready. */
 export async function deploy(stack: string, extra: Record<string, string | undefined> = {}, run: RunOptions = {}): Promise<Deployed> {
     const s = await localStack(stack, extra);
-    const t0 = Date.now();
-    const r: UpResult = await s.up({ onOutput: run.onOutput ?? print, onEvent: run.onEvent, expectNoChanges: run.expectNoChanges, color: "never" });
-    const readySeconds = (Date.now() - t0) / 1000;
-    const outputs = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value]));
-    const url = `http://${String(outputs.host ?? stackHost(stack))}:${HTTP_PORT}/`;
-    return { objects: await stackObjects(s), readySeconds, url, outputs, changes: r.summary.resourceChanges ?? {} };
+    const d = await up(s, run);
+    const url = `http://${String(d.outputs.host ?? stackHost(stack))}:${HTTP_PORT}/`;
+    return { ...d, objects: await stackObjects(s), readySeconds: d.seconds, url };
 }
 
-/** `pulumi preview` of a local stack with these overrides (nothing is changed). */
+/** `pulumi preview --diff` of a local stack with these overrides (nothing is changed). */
 export async function preview(stack: string, extra: Record<string, string | undefined> = {}, run: RunOptions = {}): Promise<PreviewResult> {
-    const s = await localStack(stack, extra);
-    return s.preview({ diff: true, onOutput: run.onOutput ?? print, onEvent: run.onEvent, expectNoChanges: run.expectNoChanges, color: "never" });
+    return previewStack(await localStack(stack, extra), run);
 }
 
 /** `pulumi refresh`: reads every object back from the cluster into the state. */
 export async function refresh(stack: string, extra: Record<string, string | undefined> = {}, run: RunOptions = {}): Promise<OpMap> {
-    const s = await localStack(stack, extra);
-    const r = await s.refresh({ onOutput: run.onOutput ?? print, onEvent: run.onEvent, expectNoChanges: run.expectNoChanges, color: "never" });
-    return r.summary.resourceChanges ?? {};
+    return refreshStack(await localStack(stack, extra), run);
 }
 
-/** `pulumi destroy`, then the stack is removed from the backend (its config copy with it). */
+/** `pulumi destroy`, then the stack is removed from the local backend (its config copy with it). */
 export async function destroy(stack: string, extra: Record<string, string | undefined> = {}, run: RunOptions = {}): Promise<DestroyResult> {
-    const s = await localStack(stack, extra);
-    const r = await s.destroy({ onOutput: run.onOutput ?? print, onEvent: run.onEvent, color: "never" });
-    await s.workspace.removeStack(stack);
-    return r;
+    return destroyStack(await localStack(stack, extra), run);
 }
 
-export const COMMANDS = ["deploy", "preview", "refresh", "destroy"] as const;
-type Command = (typeof COMMANDS)[number];
+/** The local command names: `deploy` is `pulumi up`. */
+const LOCAL_COMMANDS = { deploy: "up", preview: "preview", refresh: "refresh", destroy: "destroy" } as const;
 
-/** The command line: a command, a local stack, flags and `key=value` overrides; throws a message that says what is wrong. */
-export function parseArgs(argv: readonly string[]): { command: Command; stack: string; expectNoChanges: boolean; eventLog?: string; overrides: Record<string, string> } {
-    const [command, stack, ...rest] = argv;
-    if (!(COMMANDS as readonly string[]).includes(command ?? "")) {
-        throw new Error(`unknown command ${JSON.stringify(command ?? "")}: use one of ${COMMANDS.join(", ")}`);
-    }
-    if (stack === undefined) {
-        throw new Error(`${command} needs a STACK (${LOCAL_STACKS.join(" or ")})`);
-    }
-    if (!(LOCAL_STACKS as readonly string[]).includes(stack)) {
-        throw new Error(`stack ${JSON.stringify(stack)} does not run on the local cluster; local stacks: ${LOCAL_STACKS.join(", ")} (gray and prod target ACK)`);
-    }
-    let expectNoChanges = false;
-    let eventLog: string | undefined;
-    const overrides: Record<string, string> = {};
-    for (const arg of rest) {
-        if (arg === "--expect-no-changes" && command !== "deploy" && command !== "destroy") {
-            expectNoChanges = true;
-            continue;
-        }
-        if (arg.startsWith("--event-log=") && arg.length > "--event-log=".length) {
-            eventLog = arg.slice("--event-log=".length);
-            continue;
-        }
-        const m = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(arg);
-        if (!m) {
-            throw new Error(`${JSON.stringify(arg)}: expected a config override key=value, --event-log=FILE${command === "preview" || command === "refresh" ? " or --expect-no-changes" : ""}`);
-        }
-        overrides[m[1]] = m[2];
-    }
-    return { command: command as Command, stack, expectNoChanges, ...(eventLog ? { eventLog } : {}), overrides };
+/** The command line of `npm run cluster -- deploy|preview|refresh|destroy`; throws a message that says what is wrong. */
+export function parseArgs(argv: readonly string[]): CommandLine {
+    return parseCommandLine(argv, {
+        stacks: LOCAL_STACKS, names: LOCAL_COMMANDS,
+        stackHint: `does not run on the local cluster; local stacks: ${LOCAL_STACKS.join(", ")} (gray and prod target ACK)`,
+    });
 }
 
 async function main(argv: string[]): Promise<void> {
-    const { command, stack, expectNoChanges, eventLog, overrides } = parseArgs(argv);
-    process.stderr.write(`${command} ${stack} with ${localEngine().describe}\n`);
-    if (eventLog) {
-        fs.writeFileSync(eventLog, "");
-    }
-    const run: RunOptions = { expectNoChanges, ...(eventLog ? { onEvent: e => fs.appendFileSync(eventLog, `${JSON.stringify(e)}\n`) } : {}) };
-    if (command === "deploy") {
-        const d = await deploy(stack, overrides, run);
-        process.stdout.write(`${stack}: up in ${d.readySeconds.toFixed(1)}s; UI at ${d.url}\n`);
-    } else if (command === "preview") {
-        await preview(stack, overrides, run);
-    } else if (command === "refresh") {
-        await refresh(stack, overrides, run);
-    } else {
-        await destroy(stack, overrides, run);
-        process.stdout.write(`${stack}: destroyed, and the stack removed from the local backend\n`);
+    const c = parseArgs(argv);
+    process.stderr.write(`${argv[0]} ${c.stack} with ${localEngine().describe}\n`);
+    await runCommandLine(c, () => localStack(c.stack, c.overrides));
+    if (c.command === "up") {
+        process.stdout.write(`${c.stack}: UI at http://${stackHost(c.stack)}:${HTTP_PORT}/\n`);
     }
 }
 
 if (require.main === module) {
     main(process.argv.slice(2)).catch(e => {
-        // The engine's own message says what failed; the Automation API wraps it in the command line it ran.
-        const message = e instanceof Error ? e.message : String(e);
-        process.stderr.write(`cluster ${process.argv[2] ?? ""}: ${message.split("\n").filter(l => !/^code: |^stdout: $|^err\?: /.test(l)).join("\n")}\n`);
+        process.stderr.write(`cluster ${process.argv[2] ?? ""}: ${engineMessage(e)}\n`);
         process.exit(1);
     });
 }

@@ -29,8 +29,8 @@ interface StackFile {
 export interface WorkspacePlace {
     /** Directory of the copies of Pulumi.yaml and Pulumi.<stack>.yaml. */
     readonly workDir: string;
-    /** The state backend, e.g. `file:///var/lib/x/backend`. */
-    readonly backendUrl: string;
+    /** The state backend, e.g. `file:///var/lib/x/backend`; undefined: PULUMI_BACKEND_URL or the CLI's login. */
+    readonly backendUrl?: string;
     /** File holding the passphrase that encrypts the stack's secrets (made on first use); undefined: PULUMI_CONFIG_PASSPHRASE from the environment. */
     readonly passphraseFile?: string;
     /** PULUMI_HOME for the built engine (plugins, credentials); undefined: the user's. */
@@ -130,7 +130,7 @@ export const repositoryProgram: PulumiFn = async () => {
 export function workspaceEnv(place: WorkspacePlace, engine: Engine): Record<string, string> {
     return {
         ...engine.env,
-        PULUMI_BACKEND_URL: place.backendUrl,
+        ...(place.backendUrl ? { PULUMI_BACKEND_URL: place.backendUrl } : {}),
         ...(place.passphraseFile ? { PULUMI_CONFIG_PASSPHRASE_FILE: place.passphraseFile } : {}),
         ...(engine.source === "built" && place.pulumiHome ? { PULUMI_HOME: place.pulumiHome } : {}),
     };
@@ -140,7 +140,7 @@ export function workspaceEnv(place: WorkspacePlace, engine: Engine): Record<stri
 export async function openStack(o: OpenOptions): Promise<Stack> {
     const { place, stack } = o;
     fs.mkdirSync(place.workDir, { recursive: true });
-    if (place.backendUrl.startsWith("file://")) {
+    if (place.backendUrl?.startsWith("file://")) {
         fs.mkdirSync(place.backendUrl.slice("file://".length), { recursive: true });
     }
     if (place.passphraseFile && !fs.existsSync(place.passphraseFile)) {
