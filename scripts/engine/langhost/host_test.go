@@ -251,6 +251,15 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
+// setup is what most tests start from: Node.js checked, a fake engine, a host started with
+// flags, a context, and a fake program directory.
+func setup(t *testing.T, flags ...string) (h *hostProcess, ctx context.Context, dir, engine string) {
+	t.Helper()
+	requireNode(t)
+	engine, _ = fakeEngine(t)
+	return startHost(t, engine, nil, flags...), testContext(t), fakeProgram(t), engine
+}
+
 func programInfo(dir string, options map[string]any) *pulumirpc.ProgramInfo {
 	opts, err := structpb.NewStruct(options)
 	if err != nil {
@@ -285,11 +294,7 @@ func TestGetPluginInfoAndAbout(t *testing.T) {
 }
 
 func TestRequiredPackagesAndDependencies(t *testing.T) {
-	requireNode(t)
-	engine, _ := fakeEngine(t)
-	h := startHost(t, engine, nil)
-	ctx := testContext(t)
-	dir := fakeProgram(t)
+	h, ctx, dir, _ := setup(t)
 
 	pkgs, err := h.client.GetRequiredPackages(ctx, &pulumirpc.GetRequiredPackagesRequest{Info: programInfo(dir, nil)})
 	if err != nil {
@@ -358,11 +363,7 @@ func runRequest(dir, recordPath, exit string) *pulumirpc.RunRequest {
 }
 
 func TestRun(t *testing.T) {
-	requireNode(t)
-	engine, _ := fakeEngine(t)
-	h := startHost(t, engine, nil, "--tracing", "http://127.0.0.1:9411/api/v1/spans")
-	ctx := testContext(t)
-	dir := fakeProgram(t)
+	h, ctx, dir, engine := setup(t, "--tracing", "http://127.0.0.1:9411/api/v1/spans")
 	rec := filepath.Join(t.TempDir(), "run.json")
 
 	resp, err := h.client.Run(ctx, runRequest(dir, rec, "0"))
@@ -436,11 +437,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunFailures(t *testing.T) {
-	requireNode(t)
-	engine, _ := fakeEngine(t)
-	h := startHost(t, engine, nil)
-	ctx := testContext(t)
-	dir := fakeProgram(t)
+	h, ctx, dir, _ := setup(t)
 	rec := filepath.Join(t.TempDir(), "run.json")
 
 	resp, err := h.client.Run(ctx, runRequest(dir, rec, "1"))
@@ -510,11 +507,7 @@ func runPlugin(ctx context.Context, t *testing.T, c pulumirpc.LanguageRuntimeCli
 }
 
 func TestRunPluginPolicyPack(t *testing.T) {
-	requireNode(t)
-	engine, _ := fakeEngine(t)
-	h := startHost(t, engine, nil)
-	ctx := testContext(t)
-	pack := fakeProgram(t)
+	h, ctx, pack, engine := setup(t)
 	elsewhere := t.TempDir()
 	rec := filepath.Join(t.TempDir(), "pack.json")
 	env := []string{"PATH=" + os.Getenv("PATH"), "FAKE_RECORD=" + rec, "FAKE_MARK=from-the-engine"}
@@ -562,11 +555,7 @@ func TestRunPluginPolicyPack(t *testing.T) {
 }
 
 func TestRunPluginProvider(t *testing.T) {
-	requireNode(t)
-	engine, _ := fakeEngine(t)
-	h := startHost(t, engine, nil)
-	ctx := testContext(t)
-	dir := fakeProgram(t)
+	h, ctx, dir, engine := setup(t)
 	pwd, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -593,11 +582,7 @@ func TestRunPluginProvider(t *testing.T) {
 }
 
 func TestCancelInterruptsTheProgram(t *testing.T) {
-	requireNode(t)
-	engine, _ := fakeEngine(t)
-	h := startHost(t, engine, nil)
-	ctx := testContext(t)
-	dir := fakeProgram(t)
+	h, ctx, dir, _ := setup(t)
 	rec := filepath.Join(t.TempDir(), "run.json")
 
 	done := make(chan *pulumirpc.RunResponse, 1)
