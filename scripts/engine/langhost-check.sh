@@ -118,7 +118,7 @@ const web = new k8s.apps.v1.Deployment("web", {
         template: {
             metadata: { labels },
             spec: {
-                securityContext: { runAsNonRoot: true, runAsUser: 101, seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: { runAsNonRoot: true, runAsUser: 10101, runAsGroup: 10101, fsGroup: 10101, seccompProfile: { type: "RuntimeDefault" } },
                 containers: [{
                     name: "web",
                     image: config.require("image"),
