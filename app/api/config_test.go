@@ -134,6 +134,13 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 		{map[string]string{"REDIS_WAIT_REPLICAS": "6"}, []string{`REDIS_WAIT_REPLICAS="6"`, "integer from 0 to 5"}},
 		{map[string]string{"REDIS_WAIT_TIMEOUT": "0s"}, []string{`REDIS_WAIT_TIMEOUT="0s"`, "positive Go duration"}},
 		{map[string]string{"REDIS_WAIT_TIMEOUT": "3s"}, []string{"REDIS_WAIT_TIMEOUT (3s) must be shorter than the Redis read timeout (2s)"}},
+		{map[string]string{"PPROF_ADDR": ":6060"}, []string{`PPROF_ADDR=":6060"`, "loopback host:port"}},
+		{map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, []string{`PPROF_ADDR="0.0.0.0:6060"`}},
+		{map[string]string{"PPROF_ADDR": "[::]:6060"}, []string{`PPROF_ADDR="[::]:6060"`}},
+		{map[string]string{"PPROF_ADDR": "10.0.0.7:6060"}, []string{`PPROF_ADDR="10.0.0.7:6060"`}},
+		{map[string]string{"PPROF_ADDR": "api.example.com:6060"}, []string{`PPROF_ADDR="api.example.com:6060"`}},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1"}, []string{`PPROF_ADDR="127.0.0.1"`}},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1:65536"}, []string{`PPROF_ADDR="127.0.0.1:65536"`}},
 		{map[string]string{"PORT": "x", "LOG_LEVEL": "loud"}, []string{`PORT="x"`, `LOG_LEVEL="loud"`}},
 	}
 	for _, tt := range tests {
@@ -146,6 +153,17 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("loadConfig(%v) error %q; want it to contain %q", tt.env, err, want)
 			}
+		}
+	}
+}
+
+func TestPprofIsOffByDefaultAndTakesOnlyLoopbackAddresses(t *testing.T) {
+	if cfg, err := loadConfig(envOf(nil)); err != nil || cfg.pprofAddr != "" {
+		t.Errorf("pprofAddr %q, error %v without PPROF_ADDR; want none", cfg.pprofAddr, err)
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "127.0.0.2:0", "[::1]:6060", "localhost:6060"} {
+		if cfg, err := loadConfig(envOf(map[string]string{"PPROF_ADDR": addr})); err != nil || cfg.pprofAddr != addr {
+			t.Errorf("PPROF_ADDR=%s: pprofAddr %q, error %v; want it taken", addr, cfg.pprofAddr, err)
 		}
 	}
 }

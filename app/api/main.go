@@ -65,6 +65,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer rdb.Close()
 
+	if cfg.pprofAddr != "" {
+		pprofCtx, stopPprof := context.WithCancel(ctx)
+		waitPprof, err := startPprof(pprofCtx, cfg.pprofAddr, logger)
+		if err != nil {
+			stopPprof()
+			return err
+		}
+		// Deferred calls run in reverse: stop the listener, then wait for it.
+		defer waitPprof()
+		defer stopPprof()
+	}
+
 	ln, err := net.Listen("tcp", cfg.listenAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %q (from LISTEN_HOST and PORT): %w", cfg.listenAddr, err)
