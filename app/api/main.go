@@ -46,7 +46,8 @@ func main() {
 }
 
 // run serves the API until ctx is cancelled, then shuts down gracefully. It
-// writes JSON logs to stdout. args are the command line, which takes no
+// writes JSON logs to stdout, info and debug lines up to logFlushInterval
+// late (warn and above at once), all of them before it returns. args are the command line, which takes no
 // arguments; getenv reads the configuration.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 1 {
@@ -56,7 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	logOut, closeLog := newLogWriter(stdout, logFlushInterval)
+	defer closeLog()
+	logger := slog.New(flushingHandler{slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}), logOut})
 	redis.SetLogger(redisLogger{logger})
 
 	rdb, err := newRedisClient(cfg)
