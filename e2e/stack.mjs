@@ -467,8 +467,8 @@ export async function startStack({
       tmpDir: path.join(runDir, 'tmp'),
     });
     if (!nginxAccessLog) {
-      const re = /^(\s*)access_log\s+\/dev\/stdout\s+json\s*;/m;
-      if (!re.test(conf)) throw new Error('nginx.conf: expected `access_log /dev/stdout json;` to turn off for the bench');
+      const re = /^(\s*)access_log\s+\/dev\/stdout\s+json(\s+[^;]*)?;/m;
+      if (!re.test(conf)) throw new Error('nginx.conf: expected `access_log /dev/stdout json ...;` to turn off');
       conf = conf.replace(re, '$1access_log off;');
     }
     const confPath = path.join(prefix, 'nginx.conf');
