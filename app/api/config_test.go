@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sample-app/sample-app/app/api/internal/users"
 )
 
@@ -175,5 +177,20 @@ func TestConfigErrorsNeverShowThePassword(t *testing.T) {
 	}))
 	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "swordfish") {
 		t.Errorf("error %q; want one that does not show the password", err)
+	}
+}
+
+func TestTheRedisPoolHoldsAConnectionPerRequestInFlightWhateverGOMAXPROCS(t *testing.T) {
+	cfg, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := newRedisClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if got := rdb.(*redis.Client).Options().PoolSize; got != redisPoolSize {
+		t.Errorf("PoolSize %d; want %d", got, redisPoolSize)
 	}
 }

@@ -35,6 +35,10 @@ const (
 	redisTimeout      = 2 * time.Second
 )
 
+// redisPoolSize is how many connections to Redis the API keeps open at most
+// for commands (go-redis adds a few for pipelines).
+const redisPoolSize = 64
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args, os.Getenv, os.Stdout)
@@ -116,7 +120,11 @@ func newRedisClient(cfg config) (redis.UniversalClient, error) {
 		TLSConfig: tlsConfig,
 		// Dial once per attempt: while Redis is down, requests fail fast with
 		// 503, and command retries (MaxRetries) still ride out blips.
-		DialerRetries:         1,
+		DialerRetries: 1,
+		// As many connections as requests in flight under load (nginx keeps
+		// up to 64 idle per worker), not go-redis's 10 per GOMAXPROCS: with a
+		// CPU limit of one core that is 10, and requests queue for a turn.
+		PoolSize:              redisPoolSize,
 		DialTimeout:           redisTimeout,
 		ReadTimeout:           redisTimeout,
 		WriteTimeout:          redisTimeout,
