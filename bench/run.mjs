@@ -99,16 +99,22 @@ async function profileCase(ctx, c) {
   };
 }
 
+/** Prints a caption and the head of a table with one column per profiled case. */
+function profileTableHead(caption, head) {
+  console.log('');
+  console.log(caption);
+  console.log('');
+  console.log(`| category | ${head.join(' | ')} |`);
+  console.log(`|---|${head.map(() => '---:').join('|')}|`);
+}
+
 function printProfiles(profiles) {
   const keys = Object.keys(profiles);
   const head = keys.map((k) => CASES.find((c) => c.key === k).name);
-  console.log('');
-  console.log('Where the API\'s CPU goes, from its pprof CPU profile under wrk load (share of the process\'s CPU; each');
-  console.log('sample filed under the innermost frame that belongs to a category, so syscalls count for whoever made them):');
-  console.log('');
-  console.log(`| category | ${head.join(' | ')} |`);
-  console.log(`|---|${keys.map(() => '---:').join('|')}|`);
-  for (const cat of [...CATEGORIES.map(([n]) => n), RUNTIME]) {
+  const categories = [...CATEGORIES.map(([n]) => n), RUNTIME];
+  profileTableHead('Where the API\'s CPU goes, from its pprof CPU profile under wrk load (share of the process\'s CPU; each\n' +
+    'sample filed under the innermost frame that belongs to a category, so syscalls count for whoever made them):', head);
+  for (const cat of categories) {
     console.log(`| ${cat} | ${keys.map((k) => {
       const p = profiles[k].cpu;
       return `${fmt((100 * p.byCategory.get(cat)) / p.total, 1)} %`;
@@ -117,12 +123,8 @@ function printProfiles(profiles) {
   console.log(`| **API CPU per request (µs)** | ${keys.map((k) => fmt(profiles[k].cpu.total / 1000 / profiles[k].requests, 1)).join(' | ')} |`);
   console.log(`| **allocations per request** | ${keys.map((k) => fmt(profiles[k].allocs.total / profiles[k].requests, 0)).join(' | ')} |`);
   console.log(`| **bytes allocated per request** | ${keys.map((k) => fmt(profiles[k].bytes.total / profiles[k].requests, 0)).join(' | ')} |`);
-  console.log('');
-  console.log('Allocations per request by category (the same profiles):');
-  console.log('');
-  console.log(`| category | ${head.join(' | ')} |`);
-  console.log(`|---|${keys.map(() => '---:').join('|')}|`);
-  for (const cat of [...CATEGORIES.map(([n]) => n), RUNTIME]) {
+  profileTableHead('Allocations per request by category (the same profiles):', head);
+  for (const cat of categories) {
     const cells = keys.map((k) => profiles[k].allocs.byCategory.get(cat) / profiles[k].requests);
     if (cells.some((v) => v >= 0.5)) console.log(`| ${cat} | ${cells.map((v) => fmt(v, 1)).join(' | ')} |`);
   }
