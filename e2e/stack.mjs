@@ -350,12 +350,14 @@ export function nginxTest(prefix, confPath) {
  * Options:
  *   apiLogLevel  LOG_LEVEL for the API (default "info")
  *   nginxAccessLog  keep nginx's JSON access log (default true; the bench turns it off)
+ *   apiEnv       more environment of the API (e.g. the bench's PPROF_ADDR)
  *   failureLogsDir  where the process logs are copied when startup fails
  *   log(msg)     progress output (default: stderr)
  */
 export async function startStack({
   apiLogLevel = 'info',
   nginxAccessLog = true,
+  apiEnv = {},
   failureLogsDir = path.join(ROOT, 'artifacts', 'stack-logs'),
   log = (m) => process.stderr.write(`${m}\n`),
 } = {}) {
@@ -445,6 +447,7 @@ export async function startStack({
         // No drain delay locally: nothing load-balances to it, stop at once.
         SHUTDOWN_DELAY: '0s',
         SHUTDOWN_TIMEOUT: '5s',
+        ...apiEnv,
       },
     });
     procs.push(api);
@@ -464,8 +467,8 @@ export async function startStack({
       tmpDir: path.join(runDir, 'tmp'),
     });
     if (!nginxAccessLog) {
-      const re = /^(\s*)access_log\s+\/dev\/stdout\s+json\s*;/m;
-      if (!re.test(conf)) throw new Error('nginx.conf: expected `access_log /dev/stdout json;` to turn off for the bench');
+      const re = /^(\s*)access_log\s+\/dev\/stdout\s+json(\s+[^;]*)?;/m;
+      if (!re.test(conf)) throw new Error('nginx.conf: expected `access_log /dev/stdout json ...;` to turn off');
       conf = conf.replace(re, '$1access_log off;');
     }
     const confPath = path.join(prefix, 'nginx.conf');

@@ -25,3 +25,4 @@ failover='^TestSentinelFailover'
 go test -race -count=1 -skip="$failover" ./...
 go test -race -count=1 -run="$failover" -v . | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|failover:'
 go test -run='^$' -fuzz='^FuzzDecodeUser$' -fuzztime=20s ./internal/httpapi
+go test -run='^$' -fuzz='^FuzzEncodeUserMatchesEncodingJSON$' -fuzztime=10s ./internal/httpapi

@@ -29,8 +29,11 @@ type config struct {
 	sentinelMaster   string
 	sentinelPassword string
 	logLevel         slog.Level
-	shutdownTimeout  time.Duration
-	shutdownDelay    time.Duration
+	// pprofAddr, when not empty, is the loopback host:port that serves the
+	// runtime profiles (net/http/pprof); never the public listener.
+	pprofAddr       string
+	shutdownTimeout time.Duration
+	shutdownDelay   time.Duration
 	// durability is how many replicas must confirm each write, and for how
 	// long to wait for them.
 	durability users.Durability
@@ -60,6 +63,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		sentinelMaster:   e.name("REDIS_SENTINEL_MASTER", "mymaster"),
 		sentinelPassword: e.secret("REDIS_SENTINEL_PASSWORD", "REDIS_SENTINEL_PASSWORD_FILE"),
 		logLevel:         e.logLevel("LOG_LEVEL", slog.LevelInfo),
+		pprofAddr:        e.loopbackHostPort("PPROF_ADDR"),
 		shutdownTimeout:  e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, false),
 		shutdownDelay:    e.duration("SHUTDOWN_DELAY", 0, true),
 	}
@@ -154,12 +158,26 @@ func (e *env) hostPorts(name string) string {
 	return s
 }
 
+// loopbackHostPort reads a host:port on a loopback address, or "" if unset.
+func (e *env) loopbackHostPort(name string) string {
+	s := e.getenv(name)
+	if s != "" && !validLoopbackHostPort(s) {
+		e.invalid(name, s, "a loopback host:port such as 127.0.0.1:6060 (port 0 picks a free one)")
+	}
+	return s
+}
+
 // validHostPort reports whether s is host:port with a non-empty host and a
 // port from 1 to 65535.
 func validHostPort(s string) bool {
 	host, port, err := net.SplitHostPort(s)
-	n, perr := strconv.Atoi(port)
-	return err == nil && host != "" && perr == nil && n >= 1 && n <= 65535
+	return err == nil && host != "" && validPort(port, 1)
+}
+
+// validPort reports whether port is a decimal number from min to 65535.
+func validPort(port string, min int) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= min && n <= 65535
 }
 
 // name reads a Sentinel master name: letters, digits, '-', '_' and '.'.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sample-app/sample-app/app/api/internal/users"
 )
 
@@ -134,6 +136,13 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 		{map[string]string{"REDIS_WAIT_REPLICAS": "6"}, []string{`REDIS_WAIT_REPLICAS="6"`, "integer from 0 to 5"}},
 		{map[string]string{"REDIS_WAIT_TIMEOUT": "0s"}, []string{`REDIS_WAIT_TIMEOUT="0s"`, "positive Go duration"}},
 		{map[string]string{"REDIS_WAIT_TIMEOUT": "3s"}, []string{"REDIS_WAIT_TIMEOUT (3s) must be shorter than the Redis read timeout (2s)"}},
+		{map[string]string{"PPROF_ADDR": ":6060"}, []string{`PPROF_ADDR=":6060"`, "loopback host:port"}},
+		{map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, []string{`PPROF_ADDR="0.0.0.0:6060"`}},
+		{map[string]string{"PPROF_ADDR": "[::]:6060"}, []string{`PPROF_ADDR="[::]:6060"`}},
+		{map[string]string{"PPROF_ADDR": "10.0.0.7:6060"}, []string{`PPROF_ADDR="10.0.0.7:6060"`}},
+		{map[string]string{"PPROF_ADDR": "api.example.com:6060"}, []string{`PPROF_ADDR="api.example.com:6060"`}},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1"}, []string{`PPROF_ADDR="127.0.0.1"`}},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1:65536"}, []string{`PPROF_ADDR="127.0.0.1:65536"`}},
 		{map[string]string{"PORT": "x", "LOG_LEVEL": "loud"}, []string{`PORT="x"`, `LOG_LEVEL="loud"`}},
 	}
 	for _, tt := range tests {
@@ -150,6 +159,17 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 	}
 }
 
+func TestPprofIsOffByDefaultAndTakesOnlyLoopbackAddresses(t *testing.T) {
+	if cfg, err := loadConfig(envOf(nil)); err != nil || cfg.pprofAddr != "" {
+		t.Errorf("pprofAddr %q, error %v without PPROF_ADDR; want none", cfg.pprofAddr, err)
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "127.0.0.2:0", "[::1]:6060", "localhost:6060"} {
+		if cfg, err := loadConfig(envOf(map[string]string{"PPROF_ADDR": addr})); err != nil || cfg.pprofAddr != addr {
+			t.Errorf("PPROF_ADDR=%s: pprofAddr %q, error %v; want it taken", addr, cfg.pprofAddr, err)
+		}
+	}
+}
+
 func TestConfigErrorsNeverShowThePassword(t *testing.T) {
 	_, err := loadConfig(envOf(map[string]string{
 		"REDIS_PASSWORD": "hunter2", "REDIS_PASSWORD_FILE": "/run/secret", "PORT": "x",
@@ -157,5 +177,20 @@ func TestConfigErrorsNeverShowThePassword(t *testing.T) {
 	}))
 	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "swordfish") {
 		t.Errorf("error %q; want one that does not show the password", err)
+	}
+}
+
+func TestTheRedisPoolHoldsAConnectionPerRequestInFlightWhateverGOMAXPROCS(t *testing.T) {
+	cfg, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := newRedisClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if got := rdb.(*redis.Client).Options().PoolSize; got != redisPoolSize {
+		t.Errorf("PoolSize %d; want %d", got, redisPoolSize)
 	}
 }

@@ -35,6 +35,10 @@ const (
 	redisTimeout      = 2 * time.Second
 )
 
+// redisPoolSize is how many connections to Redis the API keeps open at most
+// for commands (go-redis adds a few for pipelines).
+const redisPoolSize = 64
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args, os.Getenv, os.Stdout)
@@ -46,7 +50,8 @@ func main() {
 }
 
 // run serves the API until ctx is cancelled, then shuts down gracefully. It
-// writes JSON logs to stdout. args are the command line, which takes no
+// writes JSON logs to stdout, info and debug lines up to logFlushInterval
+// late (warn and above at once), all of them before it returns. args are the command line, which takes no
 // arguments; getenv reads the configuration.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 1 {
@@ -56,7 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	logOut, closeLog := newLogWriter(stdout, logFlushInterval)
+	defer closeLog()
+	logger := slog.New(flushingHandler{slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}), logOut})
 	redis.SetLogger(redisLogger{logger})
 
 	rdb, err := newRedisClient(cfg)
@@ -64,6 +71,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer rdb.Close()
+
+	if cfg.pprofAddr != "" {
+		pprofCtx, stopPprof := context.WithCancel(ctx)
+		waitPprof, err := startPprof(pprofCtx, cfg.pprofAddr, logger)
+		if err != nil {
+			stopPprof()
+			return err
+		}
+		// Deferred calls run in reverse: stop the listener, then wait for it.
+		defer waitPprof()
+		defer stopPprof()
+	}
 
 	ln, err := net.Listen("tcp", cfg.listenAddr)
 	if err != nil {
@@ -101,7 +120,11 @@ func newRedisClient(cfg config) (redis.UniversalClient, error) {
 		TLSConfig: tlsConfig,
 		// Dial once per attempt: while Redis is down, requests fail fast with
 		// 503, and command retries (MaxRetries) still ride out blips.
-		DialerRetries:         1,
+		DialerRetries: 1,
+		// As many connections as requests in flight under load (nginx keeps
+		// up to 64 idle per worker), not go-redis's 10 per GOMAXPROCS: with a
+		// CPU limit of one core that is 10, and requests queue for a turn.
+		PoolSize:              redisPoolSize,
 		DialTimeout:           redisTimeout,
 		ReadTimeout:           redisTimeout,
 		WriteTimeout:          redisTimeout,

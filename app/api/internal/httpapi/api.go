@@ -59,7 +59,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("PUT /api/users/{id}", a.handle(a.replaceUser))
 	mux.Handle("PATCH /api/users/{id}", a.handle(a.patchUser))
 	mux.Handle("DELETE /api/users/{id}", a.handle(a.deleteUser))
-	return a.instrument(jsonRouteErrors(mux))
+	return a.instrument(mux)
 }
 
 // healthz reports that the process is alive.

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,12 +45,4 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusServiceUnavailable, Message: "storage unavailable; retry later"}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Message: "internal error"}
-}
-
-// writeJSON writes v as the JSON body of a response with the status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	// An error here means the client went away: nothing left to tell it.
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -43,12 +43,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// instrument records the metrics and an access log line of every request.
-func (a *api) instrument(next http.Handler) http.Handler {
+// instrument records the metrics and an access log line of every request,
+// and gives a JSON body to the errors that mux answers itself in plain text:
+// 404 for an unknown path and 405, with its Allow header, for a known path
+// with another method. ServeMux sets r.Pattern before it calls the handler
+// of a route, so a response that starts while r.Pattern is still "" is one
+// of those: no second routing of the request is needed to tell.
+func (a *api) instrument(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		rec := &responseRecorder{ResponseWriter: w, req: r, status: http.StatusOK}
+		mux.ServeHTTP(rec, r)
 		elapsed := time.Since(start)
 
 		route := r.Pattern // set by ServeMux on this very request
@@ -73,56 +78,35 @@ func (a *api) instrument(next http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status code of a response.
-type statusRecorder struct {
+// responseRecorder remembers the status code of a response, and replaces
+// the body of an error that no route answered (req.Pattern is "") with a
+// JSON error named after the status, keeping the headers.
+type responseRecorder struct {
 	http.ResponseWriter
+	req         *http.Request
 	status      int
 	wroteHeader bool
+	replaced    bool
 }
 
-func (r *statusRecorder) WriteHeader(status int) {
-	if !r.wroteHeader {
-		r.status, r.wroteHeader = status, true
+func (r *responseRecorder) WriteHeader(status int) {
+	if r.wroteHeader {
+		r.ResponseWriter.WriteHeader(status) // superfluous: net/http logs it
+		return
+	}
+	r.status, r.wroteHeader = status, true
+	if status >= http.StatusBadRequest && r.req.Pattern == "" {
+		r.replaced = true
+		writeJSON(r.ResponseWriter, status, &apiError{Message: strings.ToLower(http.StatusText(status))})
+		return
 	}
 	r.ResponseWriter.WriteHeader(status)
 }
 
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wroteHeader = true
-	return r.ResponseWriter.Write(b)
-}
-
-// jsonRouteErrors serves mux, giving a JSON body to the errors that mux
-// answers itself in plain text: 404 for an unknown path and 405, with its
-// Allow header, for a known path with another method.
-func jsonRouteErrors(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			w = &jsonErrorWriter{ResponseWriter: w}
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
-
-// jsonErrorWriter replaces the body of an error response with a JSON error
-// named after the status, keeping the headers.
-type jsonErrorWriter struct {
-	http.ResponseWriter
-	replaced bool
-}
-
-func (w *jsonErrorWriter) WriteHeader(status int) {
-	if status < http.StatusBadRequest {
-		w.ResponseWriter.WriteHeader(status)
-		return
-	}
-	w.replaced = true
-	writeJSON(w.ResponseWriter, status, &apiError{Message: strings.ToLower(http.StatusText(status))})
-}
-
-func (w *jsonErrorWriter) Write(b []byte) (int, error) {
-	if w.replaced {
+func (r *responseRecorder) Write(b []byte) (int, error) {
+	if r.replaced {
 		return len(b), nil
 	}
-	return w.ResponseWriter.Write(b)
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(b)
 }

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ var (
 	//go:embed lua/update.lua
 	updateLua    string
 	updateScript = redis.NewScript(updateLua)
+
+	//go:embed lua/page.lua
+	pageLua    string
+	pageScript = redis.NewScript(pageLua)
 
 	//go:embed lua/delete.lua
 	deleteLua    string
@@ -121,51 +126,40 @@ func (s *Store) Get(ctx context.Context, id string) (User, error) {
 
 // List returns up to limit (at least 1) users, newest first, starting after
 // the user with id after ("" to start with the newest). next is the id to pass as after for
-// the following page, or "" when there is none. A user deleted while the page
-// is read is left out, so a page can be shorter than limit.
+// the following page, or "" when there is none. The page and its records
+// are read in one round trip, by one script, so they are consistent with
+// each other; a listed id whose record is missing is left out, so a page
+// can be shorter than limit.
 func (s *Store) List(ctx context.Context, after string, limit int) (page []User, next string, err error) {
 	start := "+"
 	if after != "" {
 		start = "(" + after
 	}
-	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
-		Key: listKey, Start: start, Stop: "-", ByLex: true, Rev: true, Count: int64(limit) + 1,
-	}).Result()
+	reply, err := pageScript.Run(ctx, s.rdb, []string{listKey}, start, limit, userKey("")).StringSlice()
 	if err != nil {
 		return nil, "", unavailable(err)
 	}
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = ids[limit-1]
-	}
-	page, err = s.getAll(ctx, ids)
-	return page, next, err
+	return parsePage(reply)
 }
 
-// getAll returns the users with the ids, in order, skipping missing ones.
-func (s *Store) getAll(ctx context.Context, ids []string) ([]User, error) {
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, userKey(id))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, unavailable(err)
+// pageFields is how many fields page.lua returns for each user.
+const pageFields = 5
+
+// parsePage decodes the reply of page.lua.
+func parsePage(reply []string) (page []User, next string, err error) {
+	if len(reply) == 0 || (len(reply)-1)%pageFields != 0 {
+		return nil, "", fmt.Errorf("unexpected reply of %d values from the page script", len(reply))
 	}
-	users := make([]User, 0, len(ids))
-	for _, cmd := range cmds {
-		if len(cmd.Val()) == 0 {
-			continue
-		}
-		r, err := parseRecord(cmd.Val())
+	next, reply = reply[0], reply[1:]
+	page = make([]User, 0, len(reply)/pageFields)
+	for f := range slices.Chunk(reply, pageFields) {
+		u, err := parseUser(f[0], f[1], f[2], f[3], f[4])
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		users = append(users, r.User)
+		page = append(page, u)
 	}
-	return users, nil
+	return page, next, nil
 }
 
 // Update applies p to the user with the id and returns the result. It returns
@@ -230,13 +224,18 @@ func (s *Store) get(ctx context.Context, id string) (record, error) {
 
 // parseRecord decodes the fields of a user hash.
 func parseRecord(fields map[string]string) (record, error) {
-	created, errCreated := time.Parse(time.RFC3339Nano, fields["createdAt"])
-	updated, errUpdated := time.Parse(time.RFC3339Nano, fields["updatedAt"])
+	u, err := parseUser(fields["id"], fields["name"], fields["email"], fields["createdAt"], fields["updatedAt"])
+	return record{User: u, rev: fields["rev"]}, err
+}
+
+// parseUser decodes the stored fields of a user.
+func parseUser(id, name, email, createdAt, updatedAt string) (User, error) {
+	created, errCreated := time.Parse(time.RFC3339Nano, createdAt)
+	updated, errUpdated := time.Parse(time.RFC3339Nano, updatedAt)
 	if err := errors.Join(errCreated, errUpdated); err != nil {
-		return record{}, fmt.Errorf("corrupt record of user %q: %w", fields["id"], err)
+		return User{}, fmt.Errorf("corrupt record of user %q: %w", id, err)
 	}
-	u := User{ID: fields["id"], Name: fields["name"], Email: fields["email"], CreatedAt: created, UpdatedAt: updated}
-	return record{User: u, rev: fields["rev"]}, nil
+	return User{ID: id, Name: name, Email: email, CreatedAt: created, UpdatedAt: updated}, nil
 }
 
 // eval runs one of the write scripts and turns its status reply into an error.

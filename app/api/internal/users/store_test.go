@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -141,17 +142,110 @@ func TestACreateRetriedAfterALostReplyDoesNotReportItsOwnEmailAsTaken(t *testing
 	checkConsistent(t, rdb)
 }
 
-func TestAPageLeavesOutUsersDeletedWhileItIsRead(t *testing.T) {
+// createUsers creates n users and returns them newest first.
+func createUsers(t *testing.T, s *Store, n int) []User {
+	t.Helper()
+	created := make([]User, n)
+	for i := range n {
+		u, err := s.Create(t.Context(), Input{Name: fmt.Sprintf("User %d", i), Email: fmt.Sprintf("user%d@example.com", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created[n-1-i] = u
+	}
+	return created
+}
+
+// listAll walks every page of limit users and returns them with the number
+// of pages.
+func listAll(t *testing.T, s *Store, limit int) (all []User, pages int) {
+	t.Helper()
+	after := ""
+	for {
+		page, next, err := s.List(t.Context(), after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		all = append(all, page...)
+		if next == "" {
+			return all, pages
+		}
+		if len(page) == 0 || next != page[len(page)-1].ID || pages > 100 {
+			t.Fatalf("page %d: next %q after %d users; want the id of the last one", pages, next, len(page))
+		}
+		after = next
+	}
+}
+
+func TestPagesHoldEveryUserOnceNewestFirstWithTheirRecords(t *testing.T) {
 	s, _ := newTestStore(t)
+	want := createUsers(t, s, 25)
+	for _, limit := range []int{1, 7, 10, 24, 25, 26, 100} {
+		got, pages := listAll(t, s, limit)
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: listed %v; want %v", limit, got, want)
+		}
+		if wantPages := max(1, (25+limit-1)/limit); pages != wantPages {
+			t.Errorf("limit %d: %d pages; want %d", limit, pages, wantPages)
+		}
+	}
+	if page, next, err := s.List(t.Context(), want[24].ID, 10); err != nil || len(page) != 0 || next != "" {
+		t.Errorf("after the oldest user: %v, %q, %v; want an empty last page", page, next, err)
+	}
+}
+
+func TestAPageLeavesOutUsersWhoseRecordIsGoneAndKeepsItsCursor(t *testing.T) {
+	s, rdb := newTestStore(t)
 	ctx := t.Context()
-	u, err := s.Create(ctx, Input{Name: "Ada", Email: "ada@example.com"})
-	if err != nil {
+	users := createUsers(t, s, 5)
+	// A listed id with no record, as if the user were deleted between the
+	// read of the listing and the read of its records; newer than all.
+	gone := "ffffffff-ffff-7fff-bfff-ffffffffffff"
+	if err := rdb.ZAdd(ctx, listKey, redis.Z{Member: gone}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	gone := "01936b2e-8f4a-7c3d-9e5f-0a1b2c3d4e5f"
-	got, err := s.getAll(ctx, []string{gone, u.ID})
-	if err != nil || len(got) != 1 || got[0] != u {
-		t.Errorf("getAll = %+v, %v; want only %+v", got, err, u)
+	page, next, err := s.List(ctx, "", 2)
+	if err != nil || !slices.Equal(page, users[:1]) || next != users[0].ID {
+		t.Errorf("first page %v, next %q, %v; want only %v (the missing one left out), next %s", page, next, err, users[:1], users[0].ID)
+	}
+	// Deleted between two pages: the cursor of a deleted user still works.
+	if err := s.Delete(ctx, users[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	page, next, err = s.List(ctx, users[0].ID, 2)
+	if err != nil || !slices.Equal(page, users[2:4]) || next != users[3].ID {
+		t.Errorf("second page %v, next %q, %v; want %v, next %s", page, next, err, users[2:4], users[3].ID)
+	}
+	if err := s.Delete(ctx, users[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	page, next, err = s.List(ctx, users[3].ID, 2)
+	if err != nil || !slices.Equal(page, users[4:]) || next != "" {
+		t.Errorf("page after a deleted cursor %v, next %q, %v; want %v and no next", page, next, err, users[4:])
+	}
+}
+
+func TestAPageWithACorruptRecordFailsNamingTheUser(t *testing.T) {
+	s, rdb := newTestStore(t)
+	u := createUsers(t, s, 1)[0]
+	if err := rdb.HDel(t.Context(), userKey(u.ID), "createdAt").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.List(t.Context(), "", 10); err == nil || !strings.Contains(err.Error(), u.ID) {
+		t.Errorf("List = %v; want an error naming the corrupt user %s", err, u.ID)
+	}
+}
+
+func TestAPageIsReadAgainAfterRedisForgetsTheScript(t *testing.T) {
+	s, rdb := newTestStore(t)
+	want := createUsers(t, s, 3)
+	// As after a failover to a replica that never ran the script, or a restart.
+	if err := rdb.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := listAll(t, s, 2); !slices.Equal(got, want) {
+		t.Errorf("listed %v; want %v", got, want)
 	}
 }
 
