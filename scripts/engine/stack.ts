@@ -13,6 +13,7 @@
  * language host, which a normal Pulumi install has.
  */
 import * as fs from "fs";
+import * as path from "path";
 import { DestroyResult, EngineEvent, OpMap, PreviewResult, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { engine } from "./toolchain";
 import { openStack } from "./workspace";
@@ -176,7 +177,8 @@ export async function runCommandLine(c: CommandLine, open: () => Promise<Stack>,
         fs.writeFileSync(c.eventLog, "");
     }
     const run: RunOptions = {
-        expectNoChanges: c.expectNoChanges, policyPacks: c.policyPacks, policyPackConfigs: c.policyPackConfigs,
+        // The CLI runs in the workspace's directory: paths given here are relative to ours.
+        expectNoChanges: c.expectNoChanges, policyPacks: c.policyPacks.map(p => path.resolve(p)), policyPackConfigs: c.policyPackConfigs.map(p => path.resolve(p)),
         ...(c.eventLog ? { onEvent: (e: EngineEvent) => fs.appendFileSync(c.eventLog!, `${JSON.stringify(e)}\n`) } : {}),
     };
     const s = await open();

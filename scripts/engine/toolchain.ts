@@ -74,13 +74,25 @@ function versionOf(pulumi: string): string {
 }
 
 /** The paths of the binaries build.sh makes for the pinned versions. */
-export function builtBinaries(v = versions()): { pulumi: string; provider: string; languageHost: string } {
+export function builtBinaries(v = versions()): { pulumi: string; provider: string } {
     const bin = path.join(ENGINE_CACHE, "bin");
     return {
         pulumi: path.join(bin, `pulumi-${v.PULUMI_VERSION}`),
         provider: path.join(bin, `pulumi-resource-kubernetes-${v.PULUMI_K8S_PROVIDER_VERSION}`),
-        languageHost: path.join(bin, "pulumi-language-nodejs"),
     };
+}
+
+/**
+ * The directory of the minimal Node.js language host (scripts/engine/build-langhost.sh; built once,
+ * in seconds), which policy packs need; undefined where it cannot be built (no Go toolchain).
+ */
+function languageHostDir(log: (m: string) => void): string | undefined {
+    const r = spawnSync("bash", [path.join(ENGINE_DIR, "build-langhost.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (r.status !== 0) {
+        log("engine: no language host for policy packs (scripts/engine/build-langhost.sh failed); inline programs run without one");
+        return undefined;
+    }
+    return r.stdout.trim();
 }
 
 /**
@@ -124,9 +136,6 @@ export function engine(log: (m: string) => void = m => process.stderr.write(`${m
     // of links with those names, keyed by the versions, first on PATH.
     const root = path.join(ENGINE_CACHE, `path-${v.PULUMI_VERSION}-${v.PULUMI_K8S_PROVIDER_VERSION}`);
     const links: Record<string, string> = { pulumi: bins.pulumi, "pulumi-resource-kubernetes": bins.provider };
-    if (fs.existsSync(bins.languageHost)) {
-        links["pulumi-language-nodejs"] = bins.languageHost;
-    }
     fs.mkdirSync(path.join(root, "bin"), { recursive: true });
     for (const [name, target] of Object.entries(links)) {
         const link = path.join(root, "bin", name);
@@ -140,10 +149,11 @@ export function engine(log: (m: string) => void = m => process.stderr.write(`${m
     }
     const bin = path.join(root, "bin");
     const version = versionOf(bins.pulumi);
+    const host = languageHostDir(log);
     return {
         source: "built", pulumi: path.join(bin, "pulumi"), version, root,
         env: {
-            PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`,
+            PATH: [bin, ...(host ? [host] : []), process.env.PATH ?? ""].join(path.delimiter),
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             ...(pulumiHome ? { PULUMI_HOME: pulumiHome } : {}),
