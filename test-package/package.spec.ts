@@ -71,7 +71,9 @@ function makeConsumer(fixture: string, dir: string, tarball: string, devDependen
 
 const byType = (r: Run, type: string) => r.registered.filter(x => x.type === type);
 function one(r: Run, kind: string, name: string): Obj {
-    const found = r.registered.filter(x => x.type.startsWith("kubernetes:") && x.type.endsWith(`:${kind}`) && x.inputs.metadata?.name === name);
+    // ConfigMaps carry their content's hash after the name (components/workload.ts contentName).
+    const named = (n: unknown) => n === name || (kind === "ConfigMap" && typeof n === "string" && new RegExp(`^${name}-[0-9a-f]{10}$`).test(n));
+    const found = r.registered.filter(x => x.type.startsWith("kubernetes:") && x.type.endsWith(`:${kind}`) && named(x.inputs.metadata?.name));
     assert.strictEqual(found.length, 1, `expected one ${kind} ${name}, found ${found.length}`);
     return found[0].inputs;
 }

@@ -55,7 +55,9 @@ async function run(stack: string, config: Record<string, string> = {}): Promise<
 }
 
 function one(r: Run, kind: string, name: string): Obj {
-    const found = r.objects.filter(o => o.kind === kind && o.metadata?.name === name);
+    // ConfigMaps carry their content's hash after the name (sample-app's contentName).
+    const named = (n: unknown) => n === name || (kind === "ConfigMap" && typeof n === "string" && new RegExp(`^${name}-[0-9a-f]{10}$`).test(n));
+    const found = r.objects.filter(o => o.kind === kind && named(o.metadata?.name));
     assert.strictEqual(found.length, 1, `expected one ${kind} ${name}, found ${found.length}`);
     return found[0];
 }
@@ -75,7 +77,8 @@ describe("reuse-example", () => {
     it("registers sample-app's components under their own type tokens, with its own names", () => {
         const components = dev.resources.filter(r => r.type.startsWith("sample-app:")).map(r => `${r.type.split(":").pop()} ${r.name}`).sort();
         assert.deepStrictEqual(components, ["AppNamespace orders", "Redis orders-cache", "UserApi orders-api"]);
-        const names = new Set(dev.objects.map(o => o.metadata?.name));
+        // ConfigMaps carry their content's hash after the name.
+        const names = new Set(dev.objects.map(o => (o.kind === "ConfigMap" ? String(o.metadata?.name).replace(/-[0-9a-f]{10}$/, "") : o.metadata?.name)));
         for (const name of ["orders-cache", "orders-cache-headless", "orders-cache-auth", "orders-cache-config", "orders-api"]) {
             assert.ok(names.has(name), `no object named ${name}`);
         }
