@@ -316,6 +316,11 @@ async function tryFlows(scenario: FlowScenario): Promise<FlowResult[]> {
         if (!sources.has(srcKey(f.from))) sources.set(srcKey(f.from), { name: `netpol-probe-${sources.size}`, end: f.from });
     }
     for (const ns of scenario.probeNamespaces) {
+        // The previous scenario's copy of it may still be terminating: no pod can be created there until it is gone.
+        await waitUntil(`namespace ${ns} not terminating`, 120, () => {
+            const r = kubectlResult(["get", "namespace", ns, "-o", "jsonpath={.status.phase}"]);
+            return r.status !== 0 || r.stdout.trim() === "Active";
+        }, 500);
         kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }));
     }
     const probes = [...sources.values()].map(s => ({ namespace: s.end.namespace, name: s.name }));
