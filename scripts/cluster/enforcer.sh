@@ -37,8 +37,9 @@
 #   no ports, which it reads as "all"), where the API says such a port matches nothing. The stacks
 #   name their ports by number only.
 # - A denied connection is REJECTed (ICMP port unreachable), where Calico and Terway drop it (the
-#   client times out). Measured on this node, most denied connects time out all the same (the ICMP
-#   answer mostly does not reach the client); the flow check accepts both. Invalid state is dropped.
+#   client times out). Measured on this node, most denied connects time out all the same (the
+#   kernel's per-host ICMP rate limit suppresses most answers); the flow check accepts both.
+#   Invalid conntrack state is dropped.
 # - Traffic from the node itself to its pods (the kubelet's probes) is always accepted, before any
 #   policy; Calico also lets the host reach its local pods. Pods on the host network are never a
 #   policy's target or peer (so the gateway must be a pod, as addons.yaml runs Traefik).
