@@ -464,17 +464,22 @@ async function main(): Promise<void> {
                 assert(r.status !== 0, "a pod without the restricted securityContext was admitted");
                 assert(/violates PodSecurity "restricted/.test(r.stderr), `rejected for another reason: ${r.stderr}`);
             });
-            await check("our pods run under it: non-root, read-only root filesystem, all Ready", () => {
+            await check("our pods run under it: non-root as UID and GID >= 10000, read-only root filesystem, all Ready", () => {
                 assert(allReady(devNs), "not every pod is Ready");
-                for (const p of json<K8sList<{ metadata: Meta; spec: { securityContext?: { runAsNonRoot?: boolean }; containers: Array<{ name: string; securityContext?: { readOnlyRootFilesystem?: boolean } }> } }>>(["-n", devNs, "get", "pods"]).items) {
+                interface Ids { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; readOnlyRootFilesystem?: boolean }
+                for (const p of json<K8sList<{ metadata: Meta; spec: { securityContext?: Ids; containers: Array<{ name: string; securityContext?: Ids }> } }>>(["-n", devNs, "get", "pods"]).items) {
                     assert(p.spec.securityContext?.runAsNonRoot === true, `${p.metadata.name}: runAsNonRoot not set`);
                     for (const c of p.spec.containers) {
                         assert(c.securityContext?.readOnlyRootFilesystem === true, `${p.metadata.name}/${c.name}: root filesystem writable`);
+                        const uid = c.securityContext?.runAsUser ?? p.spec.securityContext?.runAsUser;
+                        const gid = c.securityContext?.runAsGroup ?? p.spec.securityContext?.runAsGroup;
+                        assert((uid ?? 0) >= 10000 && (gid ?? 0) >= 10000, `${p.metadata.name}/${c.name}: runs as ${uid}:${gid}`);
                     }
-                    // The kubelet refuses to start a runAsNonRoot container as uid 0; where the image has a shell, ask too.
-                    const r = kubectlResult(["-n", devNs, "exec", p.metadata.name, "-c", p.spec.containers[0].name, "--", "sh", "-c", "id -u"]);
+                    // What the container really runs as, where the image has a shell (the distroless API has none).
+                    const r = kubectlResult(["-n", devNs, "exec", p.metadata.name, "-c", p.spec.containers[0].name, "--", "sh", "-c", "echo $(id -u) $(id -g)"]);
                     if (!/executable file not found/.test(r.stderr)) {
-                        assert(r.status === 0 && r.stdout.trim() !== "0", `${p.metadata.name}: uid ${r.stdout.trim()} ${r.stderr.trim()}`);
+                        const [u, g] = r.stdout.trim().split(" ").map(Number);
+                        assert(r.status === 0 && u >= 10000 && g >= 10000, `${p.metadata.name}: uid/gid ${r.stdout.trim()} ${r.stderr.trim()}`);
                     }
                 }
             });
