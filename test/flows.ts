@@ -17,8 +17,9 @@
  *   (`labels: {}`) stand for any pod of their namespace.
  * - `to` is every pod matching `labels` in `namespace` (the check picks one, by IP), or an address.
  * - A denied row must fail by timeout or refusal (kube-router rejects with ICMP port unreachable,
- *   so a TCP connect is refused at once), and the same probe must succeed with the policies
- *   removed: every row's destination has a listener on that port.
+ *   yet on the local node most denied connects time out), and the same probe must succeed without
+ *   the policies: every row's destination has a listener on that port (the cluster check connects
+ *   from the node, which kube-router admits before any policy).
  */
 
 /** What the policies do with a connection. */

@@ -16,6 +16,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=pki.sh
 source "$CLUSTER_DIR/pki.sh"
+# shellcheck source-path=SCRIPTDIR source=enforcer.sh
+source "$CLUSTER_DIR/enforcer.sh"
 
 usage() { # usage [PROBLEM]
   [[ -z "${1:-}" ]] || printf 'cluster: %s\n' "$1" >&2
@@ -49,7 +51,7 @@ stop() { # stop NAME: TERM, then KILL after 10 s
   rm -f "$RUN_DIR/$1.pid"
 }
 
-PROCESSES=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+PROCESSES=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router)
 
 # --- host changes, and undoing them -----------------------------------------------------------
 
@@ -149,6 +151,7 @@ leftovers() {
   ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && echo "interface $NODE_BRIDGE"
   ip link show "$POD_BRIDGE" >/dev/null 2>&1 && echo "interface $POD_BRIDGE"
   [[ -z "$(our_mounts)" ]] || echo "$(our_mounts | wc -l) mounts below $STATE"
+  enforcer_leftovers
   [[ ! -s "$STATE/host/iptables" ]] || echo "iptables and sysctl changes (a record of the previous values is in $STATE/host)"
   true
 }
@@ -329,6 +332,8 @@ remove_context() {
 cmd_down() {
   local purge=${1:-}
   local p
+  # The enforcer first: it removes its jumps, chains and ipsets (it needs no API server).
+  enforcer_stop
   for p in kubelet kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$p"; done
   if running containerd; then
     local t
@@ -381,6 +386,8 @@ cmd_up() {
   bash "$CLUSTER_DIR/images.sh" --import "$CONTAINERD_SOCK"
   start_control_plane
   start_node
+  # Every pod, the addons' too, is under NetworkPolicy from its start.
+  enforcer_start
   start_addons
   trap - ERR INT TERM
   merge_context

@@ -36,8 +36,10 @@
 #   selected pod declares, kube-router admits the rule's peers on every port (the rule is left with
 #   no ports, which it reads as "all"), where the API says such a port matches nothing. The stacks
 #   name their ports by number only.
-# - A denied connection is REJECTed (ICMP port unreachable: a TCP connect is refused at once), where
-#   Calico and Terway drop it (the client times out). Invalid conntrack state is dropped.
+# - A denied connection is REJECTed (ICMP port unreachable), where Calico and Terway drop it (the
+#   client times out). Measured on this node, most denied connects time out all the same (the
+#   kernel's per-host ICMP rate limit suppresses most answers); the flow check accepts both.
+#   Invalid conntrack state is dropped.
 # - Traffic from the node itself to its pods (the kubelet's probes) is always accepted, before any
 #   policy; Calico also lets the host reach its local pods. Pods on the host network are never a
 #   policy's target or peer (so the gateway must be a pod, as addons.yaml runs Traefik).
@@ -83,6 +85,22 @@ enforcer_isolation() {
   iptables -t mangle -A SAMPLE-APP-ISOLATION -i "$POD_BRIDGE" -j DROP
   iptables -t mangle -A SAMPLE-APP-ISOLATION -o "$POD_BRIDGE" -j DROP
   iptables -t mangle -C FORWARD -j SAMPLE-APP-ISOLATION 2>/dev/null || iptables -t mangle -I FORWARD 1 -j SAMPLE-APP-ISOLATION
+  # A pod's connection to a Service with no endpoints is not DNATed: kube-proxy REJECTs it in the
+  # filter table, but the mangle copy above drops it first on its way to the default route (found on
+  # the real node: nginx's request to a scaled-down API waited 5 s instead of failing at once). A
+  # routing rule answers it at once ("prohibited") before any chain, and never routes it off the machine.
+  enforcer_service_rule del
+  ip rule add iif "$POD_BRIDGE" to "$SERVICE_CIDR" prohibit priority "$ENFORCER_RULE_PRIORITY"
+}
+
+# enforcer_service_rule del|show: the routing rule of enforcer_isolation (del: every copy of it).
+ENFORCER_RULE_PRIORITY=1077
+enforcer_service_rule() {
+  if [[ "$1" == show ]]; then
+    ip rule show priority "$ENFORCER_RULE_PRIORITY" 2>/dev/null || true
+  else
+    while ip rule del priority "$ENFORCER_RULE_PRIORITY" 2>/dev/null; do :; done
+  fi
 }
 
 # Whether kube-router has hooked its chains in and written its default chain (its first full sync).
@@ -142,6 +160,7 @@ enforcer_stop() {
   while iptables -t mangle -D FORWARD -j SAMPLE-APP-ISOLATION 2>/dev/null; do :; done
   iptables -t mangle -F SAMPLE-APP-ISOLATION 2>/dev/null || true
   iptables -t mangle -X SAMPLE-APP-ISOLATION 2>/dev/null || true
+  enforcer_service_rule del
 }
 
 # What of the enforcer is left (for cluster.sh's leftovers); empty when nothing is.
@@ -152,5 +171,6 @@ enforcer_leftovers() {
   n=$(enforcer_sets | wc -l)
   (( n == 0 )) || echo "$n ipsets of kube-router (KUBE-SRC-*, KUBE-DST-*)"
   iptables -t mangle -S SAMPLE-APP-ISOLATION >/dev/null 2>&1 && echo "the mangle table's SAMPLE-APP-ISOLATION chain"
+  [[ -z "$(enforcer_service_rule show)" ]] || echo "the routing rule $(enforcer_service_rule show)"
   true
 }
