@@ -358,8 +358,11 @@ cmd_down() {
   rm -f /var/lib/cni/results/sample-app-local-* /var/lib/cni/results/cni-loopback-*
   restore_host_state
   remove_context
-  # The cluster's data goes; the image store (containerd's content) stays unless --purge.
-  rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/local-path" "$STATE/cni-ipam" "$STATE/pod-logs" "$STATE/stacks" "$PKI" "$RUN_DIR"
+  # The cluster's data goes, and with it the Pulumi state of the stacks it ran (their objects are gone:
+  # a state that names them would make the next deploy fail); the image store (containerd's content)
+  # and the engine's plugin home stay unless --purge.
+  rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/local-path" "$STATE/cni-ipam" "$STATE/pod-logs" "$STATE/stacks" "$PKI" "$RUN_DIR" \
+    "$STATE/engine/backend" "$STATE/engine/work" "$STATE/engine/passphrase"
   [[ "$purge" != "--purge" ]] || rm -rf "$STATE"
   local left
   left=$(leftovers)
