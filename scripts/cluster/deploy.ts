@@ -57,11 +57,12 @@ function redisMode(stack: string, overrides: Record<string, string | undefined>)
 /** Generated once per stack and kept in the stack's config as secrets (encrypted, as `pulumi config set --secret` does). */
 function passwordSecrets(stack: string, overrides: Record<string, string | undefined>): Record<string, () => string> {
     const make = () => crypto.randomBytes(24).toString("base64url");
+    const mode = redisMode(stack, overrides);
     // A canary uses prod's Redis and password; a managed Redis has its own.
-    if (overrides.prodStack || redisMode(stack, overrides) === "managed") {
+    if (overrides.prodStack || mode === "managed") {
         return {};
     }
-    return { redisPassword: make, ...(redisMode(stack, overrides) === "sentinel" ? { redisSentinelPassword: make } : {}) };
+    return { redisPassword: make, ...(mode === "sentinel" ? { redisSentinelPassword: make } : {}) };
 }
 
 let cachedEngine: Engine | undefined;

@@ -198,6 +198,24 @@ async function removeStack(stack: string): Promise<number> {
     return volumes;
 }
 
+/**
+ * Runs `fn` as if the user had added `line` to app/web/nginx.conf: the inline program runs in this
+ * process and reads the file through Node's fs module, whose readFileSync is swapped meanwhile.
+ */
+async function withNginxConfEdit<T>(line: string, fn: () => Promise<T>): Promise<T> {
+    const conf = path.join(REPO_ROOT, "app", "web", "nginx.conf");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeFs = require("fs") as { readFileSync: typeof fs.readFileSync };
+    const original = nodeFs.readFileSync;
+    nodeFs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
+        p === conf ? `${original(p, "utf8")}\n${line}\n` : original(p, o as BufferEncoding)) as typeof fs.readFileSync;
+    try {
+        return await fn();
+    } finally {
+        nodeFs.readFileSync = original;
+    }
+}
+
 /** Output of a Pulumi run that only the failure message shows. */
 const quiet = { onOutput: () => undefined };
 
@@ -579,16 +597,7 @@ async function main(): Promise<void> {
             await check("a change to nginx.conf: the preview replaces the frontend's ConfigMap by a new one and updates its Deployment; the up rolls the pods under load without one failed request", async () => {
                 const before = pods(devNs, "frontend").map(p => p.metadata.uid);
                 const oldMaps = json<K8sList<{ metadata: Meta }>>(["-n", devNs, "get", "configmap", "-l", "app.kubernetes.io/name=frontend"]).items.map(c => c.metadata.name);
-                const conf = path.join(REPO_ROOT, "app", "web", "nginx.conf");
-                // As if the user edited app/web/nginx.conf and ran `pulumi up` again: the inline program runs in this
-                // process and reads the file through Node's fs module, whose readFileSync is swapped for these runs.
-                // eslint-disable-next-line @typescript-eslint/no-require-imports
-                const nodeFs = require("fs") as { readFileSync: typeof fs.readFileSync };
-                const original = nodeFs.readFileSync;
-                nodeFs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
-                    p === conf ? `${original(p, "utf8")}\n# edited by the cluster test\n` : original(p, o as BufferEncoding)) as typeof fs.readFileSync;
-                let r: { ok: number; failed: number; errors: string[] };
-                try {
+                const r = await withNginxConfEdit("# edited by the cluster test", async () => {
                     const events: EngineEvent[] = [];
                     await preview("dev", { imageTag: "0.1.0-rollout" }, { ...quiet, onEvent: e => events.push(e) });
                     const steps = changedSteps(events);
@@ -597,10 +606,8 @@ async function main(): Promise<void> {
                     line(`       preview: ${steps.join("; ")}`);
                     const traffic = load(`${devUrl}/`, 4);
                     dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
-                    r = await traffic.stop();
-                } finally {
-                    nodeFs.readFileSync = original;
-                }
+                    return traffic.stop();
+                });
                 const after = pods(devNs, "frontend");
                 assert(after.every(p => !before.includes(p.metadata.uid)), "frontend pods were not replaced");
                 const maps = json<K8sList<{ metadata: Meta; data: Record<string, string> }>>(["-n", devNs, "get", "configmap", "-l", "app.kubernetes.io/name=frontend"]).items;
@@ -635,18 +642,7 @@ async function main(): Promise<void> {
                 assert(/`frontend` \| apps\/v1:Deployment \| `spec\.replicas`: `1` → `2`/.test(md), md);
             });
             await check("a change that replaces (nginx.conf): the comment calls out the ConfigMap's replacement first, with its reason", async () => {
-                const conf = path.join(REPO_ROOT, "app", "web", "nginx.conf");
-                // eslint-disable-next-line @typescript-eslint/no-require-imports
-                const nodeFs = require("fs") as { readFileSync: typeof fs.readFileSync };
-                const original = nodeFs.readFileSync;
-                nodeFs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) =>
-                    p === conf ? `${original(p, "utf8")}\n# another edit\n` : original(p, o as BufferEncoding)) as typeof fs.readFileSync;
-                let md: string;
-                try {
-                    md = await comment({});
-                } finally {
-                    nodeFs.readFileSync = original;
-                }
+                const md = await withNginxConfEdit("# another edit", () => comment({}));
                 assert(/\*\*Replaced or deleted\*\*[^|]*🔁 \*\*replace\*\* v1:ConfigMap `frontend-nginx`, because [^\n]*`metadata\.name`[^\n]* changes?/.test(md), md);
             });
             await check("a new Redis password: the comment shows the Secret's fields change, and neither password, plain or base64", async () => {

@@ -34,10 +34,12 @@ export interface RunOptions {
 const print = (text: string) => process.stdout.write(text);
 
 function common(run: RunOptions) {
-    return {
-        onOutput: run.onOutput ?? print, onEvent: run.onEvent, color: "never" as const,
-        ...(run.policyPacks?.length ? { policyPacks: [...run.policyPacks], policyPackConfigs: [...(run.policyPackConfigs ?? [])] } : {}),
-    };
+    return { onOutput: run.onOutput ?? print, onEvent: run.onEvent, color: "never" as const };
+}
+
+/** Policy packs apply to the operations that plan changes: preview and up. */
+function policies(run: RunOptions) {
+    return run.policyPacks?.length ? { policyPacks: [...run.policyPacks], policyPackConfigs: [...(run.policyPackConfigs ?? [])] } : {};
 }
 
 /** A Kubernetes object of a stack, as its state records it. */
@@ -71,7 +73,7 @@ export interface UpDone {
 
 export async function up(s: Stack, run: RunOptions = {}): Promise<UpDone> {
     const t0 = Date.now();
-    const r: UpResult = await s.up({ ...common(run), expectNoChanges: run.expectNoChanges });
+    const r: UpResult = await s.up({ ...common(run), ...policies(run), expectNoChanges: run.expectNoChanges });
     return {
         seconds: (Date.now() - t0) / 1000,
         outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value])),
@@ -80,23 +82,17 @@ export async function up(s: Stack, run: RunOptions = {}): Promise<UpDone> {
 }
 
 export function preview(s: Stack, run: RunOptions = {}): Promise<PreviewResult> {
-    return s.preview({ ...common(run), diff: true, expectNoChanges: run.expectNoChanges });
+    return s.preview({ ...common(run), ...policies(run), diff: true, expectNoChanges: run.expectNoChanges });
 }
 
 export async function refresh(s: Stack, run: RunOptions = {}): Promise<OpMap> {
-    const { policyPacks: _p, policyPackConfigs: _c, ...rest } = common(run);
-    void _p;
-    void _c;
-    const r = await s.refresh({ ...rest, expectNoChanges: run.expectNoChanges });
+    const r = await s.refresh({ ...common(run), expectNoChanges: run.expectNoChanges });
     return r.summary.resourceChanges ?? {};
 }
 
 /** `pulumi destroy`, then the stack leaves the backend (and its work copy of the stack file). */
 export async function destroy(s: Stack, run: RunOptions = {}): Promise<DestroyResult> {
-    const { policyPacks: _p, policyPackConfigs: _c, ...rest } = common(run);
-    void _p;
-    void _c;
-    const r = await s.destroy(rest);
+    const r = await s.destroy(common(run));
     await s.workspace.removeStack(s.name);
     return r;
 }

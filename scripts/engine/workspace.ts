@@ -49,10 +49,9 @@ export interface OpenOptions {
     readonly program?: PulumiFn;
 }
 
-/** `config:` of Pulumi.yaml: each key's declared type. */
-function declaredTypes(projectFile: string): Record<string, string> {
-    const doc = yaml.load(fs.readFileSync(projectFile, "utf8")) as { config?: Record<string, { type?: string }> };
-    return Object.fromEntries(Object.entries(doc.config ?? {}).map(([k, v]) => [k, v.type ?? "string"]));
+/** `config:` of a Pulumi.yaml: each key's declared type. */
+function declaredTypes(project: { config?: Record<string, { type?: string }> }): Record<string, string> {
+    return Object.fromEntries(Object.entries(project.config ?? {}).map(([k, v]) => [k, v.type ?? "string"]));
 }
 
 /** The full config key: `sample-app:key` unless a namespace is given. */
@@ -153,7 +152,7 @@ export async function openStack(o: OpenOptions): Promise<Stack> {
     const projectFile = path.join(REPO_ROOT, "Pulumi.yaml");
     // The project as Pulumi.yaml declares it (name, runtime, typed config), without `main`: the program
     // runs inline, and the CLI checks that a `main` exists beside the work copy.
-    const project = yaml.load(fs.readFileSync(projectFile, "utf8")) as Record<string, unknown>;
+    const project = yaml.load(fs.readFileSync(projectFile, "utf8")) as { main?: string; config?: Record<string, { type?: string }> };
     delete project.main;
     fs.writeFileSync(path.join(place.workDir, "Pulumi.yaml"), yaml.dump(project, { lineWidth: -1 }));
 
@@ -171,7 +170,7 @@ export async function openStack(o: OpenOptions): Promise<Stack> {
     const secretKeys = Object.keys(o.secrets ?? {});
     // A stack that is not in the backend (new, or its state removed) starts with a new salt and new secrets.
     const previous = exists ? readStackFile(stackFile) : undefined;
-    const work = workStackFile(tracked, previous, o.overrides ?? {}, declaredTypes(projectFile), secretKeys);
+    const work = workStackFile(tracked, previous, o.overrides ?? {}, declaredTypes(project), secretKeys);
     fs.writeFileSync(stackFile, yaml.dump(work, { lineWidth: -1 }));
 
     const s = await Stack.createOrSelect(stack, ws);
