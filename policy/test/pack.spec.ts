@@ -121,16 +121,23 @@ describe("the preview and deploy workflows", () => {
         for (const { stack, ...rest } of include) {
             assert.deepStrictEqual(rest, expected(stack), `preview.yml matrix entry for ${stack}`);
         }
-        const step = pulumiStep(job.steps);
-        assert.match(step.uses, /^pulumi\/actions@[0-9a-f]{40}$/);
-        assert.strictEqual(step.with.command, "preview");
-        assert.strictEqual(step.with["comment-on-pr"], true);
-        assert.strictEqual(step.with.diff, true);
-        assert.strictEqual(step.with.policyPacks, "policy");
-        assert.strictEqual(step.with.policyPackConfigs, "policy/config/${{ matrix.profile }}.json");
-        for (const key of Object.keys(step.with)) {
+        // pulumi/actions installs the CLI; the preview runs through scripts/engine/stack.ts, the same path as the local cluster.
+        const install = pulumiStep(job.steps);
+        assert.match(install.uses, /^pulumi\/actions@[0-9a-f]{40}$/);
+        assert.strictEqual(install.with.command, undefined, "the action only installs the CLI");
+        for (const key of Object.keys(install.with)) {
             assert.ok(PULUMI_ACTION_INPUTS.has(key), `pulumi/actions has no input ${key}`);
         }
+        const step = job.steps.find((x: any) => /scripts\/engine\/stack\.ts preview "\$STACK"/.test(String(x.run ?? "")));
+        assert.ok(step, "no step runs scripts/engine/stack.ts preview");
+        assert.strictEqual(step.env.STACK, "${{ matrix.stack }}");
+        assert.strictEqual(step.env.PROFILE, "${{ matrix.profile }}");
+        assert.match(step.run, /--policy-pack=policy /);
+        assert.match(step.run, /--policy-pack-config="policy\/config\/\$PROFILE\.json"/);
+        assert.match(step.run, /--event-log="\$RUNNER_TEMP\/events\.jsonl"/);
+        const comment = job.steps.find((x: any) => /scripts\/preview-comment\.ts "\$RUNNER_TEMP\/events\.jsonl" --stack "\$STACK"/.test(String(x.run ?? "")));
+        assert.ok(comment, "no step turns the preview's events into the PR comment");
+        assert.match(String(comment.if), /always\(\)/, "the comment is posted also when the preview failed");
     });
 
     it("deploy dev then test on push (on the self-hosted runner DEV_CLUSTER_RUNNER names), gray then prod on dispatch, each with its own settings and environment", () => {
