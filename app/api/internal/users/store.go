@@ -73,12 +73,15 @@ const (
 // validation; every Redis failure is returned wrapped in ErrUnavailable.
 type Store struct {
 	rdb        redis.UniversalClient
+	batch      *batcher
 	durability Durability
 }
 
-// NewStore returns a Store over rdb whose writes meet d.
+// NewStore returns a Store over rdb whose writes meet d. The reads and
+// writes of concurrent calls share pipelines (see batcher), except writes
+// that wait for replicas, which need a connection of their own for WAIT.
 func NewStore(rdb redis.UniversalClient, d Durability) *Store {
-	return &Store{rdb: rdb, durability: d}
+	return &Store{rdb: rdb, batch: newBatcher(rdb, defaultMaxInFlight), durability: d}
 }
 
 // Writable returns nil if the store can take a write now, with the
@@ -135,7 +138,7 @@ func (s *Store) List(ctx context.Context, after string, limit int) (page []User,
 	if after != "" {
 		start = "(" + after
 	}
-	reply, err := pageScript.Run(ctx, s.rdb, []string{listKey}, start, limit, userKey("")).StringSlice()
+	reply, err := s.script(ctx, pageScript, []string{listKey}, start, limit, userKey("")).StringSlice()
 	if err != nil {
 		return nil, "", unavailable(err)
 	}
@@ -212,7 +215,9 @@ func (s *Store) get(ctx context.Context, id string) (record, error) {
 	if !ValidID(id) {
 		return record{}, ErrNotFound
 	}
-	fields, err := s.rdb.HGetAll(ctx, userKey(id)).Result()
+	cmd := redis.NewMapStringStringCmd(ctx, "hgetall", userKey(id))
+	_ = s.batch.do(ctx, cmd)
+	fields, err := cmd.Result()
 	if err != nil {
 		return record{}, unavailable(err)
 	}
@@ -262,7 +267,7 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, a
 // many replicas have the write.
 func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args ...any) (string, error) {
 	if s.durability.Replicas == 0 {
-		return script.Run(ctx, s.rdb, keys, args...).Text()
+		return s.script(ctx, script, keys, args...).Text()
 	}
 	// WAIT counts replicas that have everything the connection wrote, so it
 	// must follow the script on the same connection: one pipeline.
@@ -287,6 +292,23 @@ func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, ar
 		return text, err
 	}
 	return text, s.confirmed(acked)
+}
+
+// script runs script as EVALSHA through the batcher. A Redis that does not
+// have the script cached (after a restart or a failover) answers NOSCRIPT;
+// then the script goes again, alone, as EVAL with its source, which caches it.
+func (s *Store) script(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	cmdArgs := make([]any, 0, 3+len(keys)+len(args))
+	cmdArgs = append(cmdArgs, "evalsha", script.Hash(), len(keys))
+	for _, k := range keys {
+		cmdArgs = append(cmdArgs, k)
+	}
+	cmdArgs = append(cmdArgs, args...)
+	cmd := redis.NewCmd(ctx, cmdArgs...)
+	if err := s.batch.do(ctx, cmd); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return script.Eval(ctx, s.rdb, keys, args...)
+	}
+	return cmd
 }
 
 // wait queues WAIT on p: the replicas that have every write the connection
