@@ -12,8 +12,14 @@
 //
 // Env: BENCH_CLUSTER_STACK (default dev: namespace sample-app-dev), and the
 // BENCH_* of run.mjs. Prints one table (ratios to redis-benchmark GET run in
-// the Redis primary's pod) and the memory and CPU of each pod under load
-// (metrics API).
+// the Redis primary's pod), then one row per container of the stack's pods
+// and Traefik's: its CPU µs per request and CFS throttling in each measured
+// run, and its memory peak. Those come from the pods' cgroups on this host
+// (bench/cgroup.mjs: counters read right before and after each run, memory
+// sampled every second), exact; where a pod's cgroup is not on this machine
+// (a cluster elsewhere) from the metrics API, sampled, as the output says.
+// The load generator's CPU is that of the wrk or vegeta this process ran
+// (its children's CPU in /proc/self/stat).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,9 +27,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, httpRequest, requireTools } from '../e2e/stack.mjs';
 import {
-  TARGETS, byIdTargets, fmt, listRatio, log, openLoop, openLoopRatio, parseRedisBenchmark, printTable, ratioTo,
-  redisBenchmarkArgs, seed, settings, vegetaBinary, wrkAsync,
+  TARGETS, byIdTargets, childCpuSeconds, cpuSnapshot, fmt, listRatio, log, openLoopRatio, parseRedisBenchmark, printTable,
+  ratioTo, redisBenchmarkArgs, seed, settings, vegetaAttackAsync, vegetaBinary, vegetaResults, wrkAsync,
 } from './lib.mjs';
+import {
+  CGROUP_ROOT, cgroupVersion, cpuTotalLine, locatePod, podTable, readCpu, readMemory, runFigures,
+} from './cgroup.mjs';
 
 const K8S_VERSION = fs.readFileSync(path.join(ROOT, 'scripts', 'cluster', 'versions.sh'), 'utf8').match(/^K8S_VERSION=(\S+)/m)?.[1];
 const CACHE = process.env.SAMPLE_APP_CLUSTER_CACHE ?? path.join(os.homedir(), '.cache', 'sample-app-cluster');
@@ -40,6 +49,14 @@ const LOAD_URL = `http://127.0.0.1:${HTTP_PORT}`; // wrk and vegeta, with the na
 const HOST_HEADER = [`Host: ${HOST}`];
 const WORKLOADS = ['frontend', 'user-api', 'redis'];
 const TRAEFIK = { ns: 'traefik', label: 'app.kubernetes.io/name=traefik' };
+/** The pods whose CPU a request costs, in the order it passes them, with the name of what runs there. */
+const PATH_PODS = [
+  { ns: TRAEFIK.ns, selector: TRAEFIK.label, component: 'Traefik' },
+  { ns: NS, selector: 'app.kubernetes.io/name=frontend', component: 'nginx' },
+  { ns: NS, selector: 'app.kubernetes.io/name=user-api', component: 'API' },
+  { ns: NS, selector: 'app.kubernetes.io/name=redis', component: 'Redis' },
+];
+const GENERATOR = 'load generator';
 const REDIS_PASSWORD_FILE = '/etc/redis/auth/password'; // components/redisWorkload.ts REDIS_PATHS.auth
 
 /** Thrown when there is no cluster, or no stack, to measure. */
@@ -146,53 +163,206 @@ function podLimits() {
   return out;
 }
 
-/** wrk through the stack while sampling pod usage every 5 s; keeps each container's peak. */
-async function measure(c, args, peaks) {
-  if (settings.warmup > 0) await wrkAsync(LOAD_URL, c.script, c.args(args, 'w'), settings.warmup, HOST_HEADER);
-  log(`wrk ${c.name} through the cluster (${settings.duration}s) ...`);
-  const load = wrkAsync(LOAD_URL, c.script, c.args(args, ''), settings.duration, HOST_HEADER);
-  let done = false;
-  load.finally(() => { done = true; });
-  const sampler = (async () => {
-    for (let t = 0; !done && t < settings.duration + 30; t += 5) {
-      await new Promise((r) => setTimeout(r, 5000));
-      if (done) break;
-      const u = podUsage();
-      if (!u) return;
-      for (const [k, v] of u) {
-        const p = peaks.get(k) || { memory: 0, cpu: 0, cpuDuring: {} };
-        p.memory = Math.max(p.memory, v.memory);
-        p.cpuDuring[c.key] = Math.max(p.cpuDuring[c.key] || 0, v.cpu);
-        peaks.set(k, p);
+// ------------------------------------------------------------------ pod usage (cgroups of this host)
+
+/**
+ * The containers of the path's pods, each with its cgroup dirs on this host
+ * (a single-container pod's own when the container's is not found) and its
+ * limits; missing: the pods or containers whose cgroup is not here.
+ */
+function podTargets(version) {
+  const targets = [];
+  const missing = [];
+  for (const { ns, selector, component } of PATH_PODS) {
+    for (const p of pods(ns, selector)) {
+      const found = version && locatePod(version, p.metadata.uid, p.status.qosClass, p.status.containerStatuses, fs.existsSync);
+      for (const c of p.spec.containers) {
+        const label = `${ns}/${p.metadata.name}/${c.name}`;
+        const dirs = found && (found.containers[c.name] || (p.spec.containers.length === 1 ? found.pod : null));
+        if (!dirs) missing.push(label);
+        else targets.push({ label, component, dirs, cpuLimit: c.resources?.limits?.cpu ?? 'none', memLimit: c.resources?.limits?.memory ?? 'none' });
       }
     }
-  })();
-  const r = await load;
+  }
+  return { targets, missing };
+}
+
+const readText = (f) => fs.readFileSync(f, 'utf8');
+
+/** readCpu of every target now, by label; a target whose cgroup is gone is left out. */
+function cpuNow(version, targets) {
+  const out = new Map();
+  for (const t of targets) {
+    try {
+      out.set(t.label, readCpu(version, t.dirs, readText));
+    } catch {
+      // the pod went away
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `run` (resolves when the load generator has exited) between two
+ * snapshots of the pods' CPU counters, the machine's and this process'
+ * finished children's (the generator); samples every target's memory every
+ * second meanwhile. With acct.source 'metrics', samples the metrics API every
+ * 5 s instead, and leaves the kubectl it runs for that out of the generator.
+ */
+async function measured(acct, targets, key, run) {
+  const memPeak = new Map();
+  const sampleMemory = () => {
+    for (const t of targets) {
+      try {
+        memPeak.set(t.label, Math.max(memPeak.get(t.label) ?? 0, readMemory(acct.version, t.dirs, readText)));
+      } catch {
+        // the pod went away
+      }
+    }
+  };
+  let helpers = 0; // CPU s of the kubectl the metrics sampler ran
+  let done = false;
+  const sampleMetrics = async () => {
+    for (let t = 0; !done && t < settings.duration + 60; t += 5) {
+      await new Promise((r) => setTimeout(r, 5000));
+      if (done) break;
+      const c0 = childCpuSeconds();
+      const u = podUsage();
+      helpers += childCpuSeconds() - c0;
+      if (!u) return;
+      for (const [k, v] of u) {
+        const p = acct.peaks.get(k) || { memory: 0, cpu: 0, cpuDuring: {} };
+        p.memory = Math.max(p.memory, v.memory);
+        p.cpuDuring[key] = Math.max(p.cpuDuring[key] || 0, v.cpu);
+        acct.peaks.set(k, p);
+      }
+    }
+  };
+
+  const machine0 = cpuSnapshot({}).machine;
+  const cpu0 = cpuNow(acct.version, targets);
+  const gen0 = childCpuSeconds();
+  let timer = null;
+  let sampler = null;
+  if (acct.source === 'cgroup') {
+    sampleMemory();
+    timer = setInterval(sampleMemory, 1000);
+  }
+  let result;
+  try {
+    const load = run();
+    if (acct.source === 'metrics') sampler = sampleMetrics();
+    result = await load;
+  } finally {
+    done = true;
+    if (timer) clearInterval(timer);
+  }
+  const gen1 = childCpuSeconds();
+  const cpu1 = cpuNow(acct.version, targets);
+  const machine1 = cpuSnapshot({}).machine;
+  if (acct.source === 'cgroup') sampleMemory();
   await sampler;
-  return { ...r, name: c.name, via: 'cluster: Traefik → nginx → API' };
+  return { result, cpu0, cpu1, memPeak, generatorS: gen1 - gen0 - helpers, machineS: machine1 - machine0 };
+}
+
+/** Files one measured run's figures under acct.rows (by label) and acct.rest (by case). */
+function record(acct, targets, key, m, requests) {
+  const rowOf = (label, init) => {
+    if (!acct.rows.has(label)) acct.rows.set(label, { label, byCase: {}, memPeak: NaN, ...init });
+    return acct.rows.get(label);
+  };
+  let pods = 0;
+  for (const t of targets) {
+    const row = rowOf(t.label, { component: t.component, cpuLimit: t.cpuLimit, memLimit: t.memLimit });
+    const [b, a] = [m.cpu0.get(t.label), m.cpu1.get(t.label)];
+    if (b && a) {
+      row.byCase[key] = runFigures(b, a, requests);
+      pods += row.byCase[key].cpuUsPerReq;
+    }
+    if (m.memPeak.has(t.label)) row.memPeak = Math.max(Number.isFinite(row.memPeak) ? row.memPeak : 0, m.memPeak.get(t.label));
+  }
+  const gen = (m.generatorS * 1e6) / requests;
+  rowOf(`host: ${GENERATOR} (wrk, vegeta)`, { component: GENERATOR, cpuLimit: '-', memLimit: '-' }).byCase[key] = { cpuUsPerReq: gen, throttledShare: NaN };
+  acct.rest[key] = acct.source === 'cgroup' ? (m.machineS * 1e6) / requests - pods - gen : NaN;
+}
+
+/** How the per-pod figures are taken: from this host's cgroups when every pod's is here, else the metrics API. */
+function accounting() {
+  const version = cgroupVersion(fs.existsSync);
+  const base = { version, rows: new Map(), rest: {}, peaks: new Map() };
+  if (!version) return { ...base, source: 'metrics', why: `this host has no cgroup tree this bench reads at ${CGROUP_ROOT}` };
+  const { targets, missing } = podTargets(version);
+  if (missing.length) {
+    return { ...base, source: 'metrics', why: `no cgroup on this host for ${missing.join(', ')} (the cluster runs on another machine?)` };
+  }
+  if (!targets.length) return { ...base, source: 'metrics', why: 'no pods found on the path' };
+  return { ...base, source: 'cgroup' };
 }
 
 const CASES = [
-  { key: 'byId', name: 'GET /api/users/{id}', script: 'get-by-id.lua', args: (a) => [a.idsFile] },
-  { key: 'list', name: 'GET /api/users?limit=20', script: 'list.lua', args: () => ['20'] },
-  { key: 'create', name: 'POST /api/users', script: 'create.lua', args: (a, w) => [`c${w}${Date.now().toString(36)}`] },
+  { key: 'byId', name: 'GET /api/users/{id}', short: 'by id', script: 'get-by-id.lua', args: (a) => [a.idsFile] },
+  { key: 'list', name: 'GET /api/users?limit=20', short: 'list', script: 'list.lua', args: () => ['20'] },
+  { key: 'create', name: 'POST /api/users', short: 'create', script: 'create.lua', args: (a, w) => [`c${w}${Date.now().toString(36)}`] },
 ];
+const OPEN = { key: 'open', name: 'GET /api/users/{id} at 50 % of max, open loop', short: 'open loop' };
 
-function printPods(peaks, limits) {
+/** One wrk case through the stack: warm-up, then the measured run between snapshots. */
+async function measure(acct, c, args) {
+  if (settings.warmup > 0) await wrkAsync(LOAD_URL, c.script, c.args(args, 'w'), settings.warmup, HOST_HEADER);
+  const targets = acct.source === 'cgroup' ? podTargets(acct.version).targets : [];
+  log(`wrk ${c.name} through the cluster (${settings.duration}s) ...`);
+  const m = await measured(acct, targets, c.key, () => wrkAsync(LOAD_URL, c.script, c.args(args, ''), settings.duration, HOST_HEADER));
+  record(acct, targets, c.key, m, m.result.requests);
+  return { ...m.result, name: c.name, via: 'cluster: Traefik → nginx → API' };
+}
+
+/** The open-loop case: vegeta at `rate`/s, measured as the wrk cases are. */
+async function measureOpen(acct, vegeta, targetsFile, rate, dir) {
+  const targets = acct.source === 'cgroup' ? podTargets(acct.version).targets : [];
+  log(`vegeta GET by id through the cluster at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
+  const m = await measured(acct, targets, OPEN.key, () => vegetaAttackAsync(vegeta, targetsFile, rate, settings.openDuration, dir, HOST_HEADER));
+  const o = vegetaResults(vegeta, m.result, rate, settings.openDuration);
+  record(acct, targets, OPEN.key, m, o.sent);
+  return { ...o, rps: o.achieved, name: OPEN.name, via: 'cluster: Traefik → nginx → API' };
+}
+
+function printPodsCgroup(acct) {
+  const cases = [...CASES, OPEN];
   console.log('');
+  console.log(`Per pod, from this host's cgroups (cgroup ${acct.version}, ${CGROUP_ROOT}): CPU time and CFS throttling counters read ` +
+    'right before and after each measured run (not the warm-up), per request completed; "throttled" is the share of the ' +
+    'CFS periods in the run in which the container hit its CPU limit, and the time it waited (- : no CPU limit, no periods); ' +
+    'memory peak is the highest working set (usage less inactive file cache, as the kubelet counts it) sampled every second ' +
+    'during the runs. The load generator is the wrk or vegeta of the case, on the host.');
+  console.log('');
+  for (const l of podTable([...acct.rows.values()], cases)) console.log(l);
+  console.log('');
+  console.log('Where a request\'s CPU goes on the cluster path (CPU µs per request, summed over the pods of each):');
+  console.log('');
+  for (const c of cases) console.log(cpuTotalLine(c.name, [...acct.rows.values()], c.key, acct.rest[c.key]));
+}
+
+function printPodsMetrics(acct, limits) {
+  const peaks = acct.peaks;
+  console.log('');
+  console.log(`Per pod, from the metrics API: ${acct.why}.`);
   if (peaks.size === 0) {
     console.log('Pod memory and CPU under load: the metrics API (/apis/metrics.k8s.io) did not answer; is metrics-server running?');
-    return;
+  } else {
+    const cases = [...CASES, OPEN];
+    console.log('Pods under load (metrics API, sampled every 5 s during each measured run; metrics-server averages CPU over its own window,');
+    console.log('so CPU is indicative):');
+    console.log('');
+    console.log(`| pod / container | memory peak (MiB) | memory limit | ${cases.map((c) => `CPU (cores) during ${c.short}`).join(' | ')} |`);
+    console.log(`|---|---:|---:|${cases.map(() => '---:').join('|')}|`);
+    for (const [k, p] of [...peaks].sort()) {
+      const l = limits.get(k) || {};
+      console.log(`| ${k} | ${fmt(p.memory / 1024 ** 2, 1)} | ${l.memory ?? '-'} | ${cases.map((c) => fmt(p.cpuDuring[c.key], 2)).join(' | ')} |`);
+    }
   }
-  console.log('Pods under load (metrics API, sampled every 5 s during each wrk run; metrics-server averages CPU over its own window,');
-  console.log('so CPU is indicative):');
   console.log('');
-  console.log(`| pod / container | memory peak (MiB) | memory limit | ${CASES.map((c) => `CPU (cores) during ${c.name}`).join(' | ')} |`);
-  console.log(`|---|---:|---:|${CASES.map(() => '---:').join('|')}|`);
-  for (const [k, p] of [...peaks].sort()) {
-    const l = limits.get(k) || {};
-    console.log(`| ${k} | ${fmt(p.memory / 1024 ** 2, 1)} | ${l.memory ?? '-'} | ${CASES.map((c) => fmt(p.cpuDuring[c.key], 2)).join(' | ')} |`);
-  }
+  const gen = acct.rows.get(`host: ${GENERATOR} (wrk, vegeta)`);
+  for (const c of [...CASES, OPEN]) console.log(`- ${c.name}: the ${GENERATOR} on this host, ${fmt(gen?.byCase[c.key]?.cpuUsPerReq, 1)} µs of CPU per request`);
 }
 
 export async function cluster() {
@@ -207,18 +377,17 @@ export async function cluster() {
       const args = { idsFile: path.join(dir, 'ids.txt') };
       fs.writeFileSync(args.idsFile, `${ids.join('\n')}\n`);
 
-      const peaks = new Map();
+      const acct = accounting();
+      log(acct.source === 'cgroup' ? `per-pod figures from this host's cgroups (${acct.version})` : `per-pod figures from the metrics API: ${acct.why}`);
       const closed = {};
-      for (const c of CASES) closed[c.key] = await measure(c, args, peaks);
+      for (const c of CASES) closed[c.key] = await measure(acct, c, args);
 
       const primary = redisPrimary();
       log(`redis-benchmark -t get in pod ${primary} (the primary) ...`);
       const ceiling = { ...redisCeiling(primary), name: 'redis GET (redis-benchmark in the primary\'s pod)', via: `pod ${primary}` };
 
       const rate = closed.byId.rps / 2;
-      log(`vegeta GET by id through the cluster at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
-      const o = openLoop(vegeta, byIdTargets(path.join(dir, 'targets.txt'), LOAD_URL, ids), rate, settings.openDuration, dir, HOST_HEADER);
-      const open = { ...o, rps: o.achieved, name: 'GET /api/users/{id} at 50 % of max, open loop', via: closed.byId.via };
+      const open = await measureOpen(acct, vegeta, byIdTargets(path.join(dir, 'targets.txt'), LOAD_URL, ids), rate, dir);
 
       const rows = [
         { ...closed.byId, ratio: ratioTo(closed.byId, ceiling) },
@@ -235,7 +404,8 @@ export async function cluster() {
         `(targets as for the local run: list ≥ ${TARGETS.listOfById} × by id, p99 ≤ ${TARGETS.openLoopP99Ms} ms).`);
       console.log('');
       printTable(rows, []);
-      printPods(peaks, podLimits());
+      if (acct.source === 'cgroup') printPodsCgroup(acct);
+      else printPodsMetrics(acct, podLimits());
       process.exitCode = [...Object.values(closed), open].some((r) => r.errors > 0) ? 1 : 0;
       if (process.exitCode) console.log('\nsome requests failed (errors column): see above');
     } finally {

@@ -149,15 +149,8 @@ export function openLoopStats(lines, rate, seconds) {
   };
 }
 
-/**
- * vegeta attack: GET each target line (`GET <url>`, cycled) at a constant
- * `rate`/s for `seconds`, open loop; headers as for wrk. With groups (as for
- * cpuSnapshot), also the CPU per request of the attack alone.
- */
-export function openLoop(vegeta, targetsFile, rate, seconds, dir, headers = [], groups = null) {
-  const out = path.join(dir, `vegeta-${Date.now().toString(36)}.bin`);
-  const before = groups && cpuSnapshot(groups);
-  const attack = spawnSync(vegeta, [
+function vegetaAttackArgv(targetsFile, rate, seconds, out, headers) {
+  return [
     'attack', `-targets=${targetsFile}`, `-rate=${Math.round(rate)}/1s`, `-duration=${seconds}s`,
     // -max-body=0: keep no response body in the results, which costs the
     // generator CPU that the servers on the same cores then lack.
@@ -166,14 +159,50 @@ export function openLoop(vegeta, targetsFile, rate, seconds, dir, headers = [], 
     // (past nginx's worker_connections). Bounded, a send may go out late,
     // which openLoopStats counts from the intended time anyway.
     '-workers=32', `-max-workers=${settings.connections * 4}`, '-max-body=0', '-timeout=5s', `-output=${out}`, ...headers.flatMap((h) => ['-header', h]),
-  ], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
-  if (attack.status !== 0) throw new Error(`vegeta attack failed (exit ${attack.status ?? attack.signal}):\n${attack.stderr}`);
-  const after = groups && cpuSnapshot(groups);
+  ];
+}
+
+/** The stats of a finished attack's results file (openLoopStats); removes the file. */
+export function vegetaResults(vegeta, out, rate, seconds) {
   const enc = spawnSync(vegeta, ['encode', '-to', 'json', out], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120000 });
   if (enc.status !== 0) throw new Error(`vegeta encode failed:\n${enc.stderr}`);
   fs.rmSync(out, { force: true });
-  const stats = openLoopStats(enc.stdout.split('\n'), Math.round(rate), seconds);
+  return openLoopStats(enc.stdout.split('\n'), Math.round(rate), seconds);
+}
+
+/**
+ * vegeta attack: GET each target line (`GET <url>`, cycled) at a constant
+ * `rate`/s for `seconds`, open loop; headers as for wrk. With groups (as for
+ * cpuSnapshot), also the CPU per request of the attack alone.
+ */
+export function openLoop(vegeta, targetsFile, rate, seconds, dir, headers = [], groups = null) {
+  const out = path.join(dir, `vegeta-${Date.now().toString(36)}.bin`);
+  const before = groups && cpuSnapshot(groups);
+  const attack = spawnSync(vegeta, vegetaAttackArgv(targetsFile, rate, seconds, out, headers), { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  if (attack.status !== 0) throw new Error(`vegeta attack failed (exit ${attack.status ?? attack.signal}):\n${attack.stderr}`);
+  const after = groups && cpuSnapshot(groups);
+  const stats = vegetaResults(vegeta, out, rate, seconds);
   return groups ? { ...stats, cpu: cpuPerRequest(before, after, stats.sent) } : stats;
+}
+
+/**
+ * The attack of openLoop in the background, for sampling while it runs:
+ * resolves, once vegeta has exited, to its results file for vegetaResults.
+ */
+export function vegetaAttackAsync(vegeta, targetsFile, rate, seconds, dir, headers = []) {
+  const out = path.join(dir, `vegeta-${Date.now().toString(36)}.bin`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(vegeta, vegetaAttackArgv(targetsFile, rate, seconds, out, headers), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(kill);
+      if (status === 0) resolve(out);
+      else reject(new Error(`vegeta attack failed (exit ${status ?? signal}):\n${err}`));
+    });
+  });
 }
 
 /** A vegeta targets file: GET base/api/users/<id> for each id. */
@@ -240,6 +269,25 @@ export function cpuSnapshot(groups) {
   const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7]; // user nice system irq softirq steal
   return { byGroup, machine: busy / HZ };
+}
+
+/**
+ * CPU ticks (cutime + cstime) of the children a process has waited for, from
+ * its /proc/<pid>/stat: a child's whole CPU time, threads included, counts
+ * there once it has exited and been reaped.
+ */
+export function childTicks(stat) {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[13]) + Number(f[14]);
+}
+
+/**
+ * CPU seconds of this process' finished children so far: before and after a
+ * load generator it spawned (wrkAsync, vegetaAttackAsync) has exited, the
+ * difference is the generator's CPU, if no other child ended in between.
+ */
+export function childCpuSeconds() {
+  return childTicks(fs.readFileSync('/proc/self/stat', 'utf8')) / HZ;
 }
 
 /** CPU µs per request of each group between two snapshots, and of everything else ("other"). */

@@ -20,7 +20,8 @@ export const CATEGORIES = [
   ['logging (slog)', /^log\/slog\.|^log\./],
   ['JSON', /^encoding\/json\./],
   ['metrics (Prometheus)', /^github\.com\/prometheus\//],
-  ['Redis client (go-redis, its socket I/O)', /^github\.com\/redis\/go-redis\//],
+  // The Store's batcher (app/api/internal/users/batch.go) is the client's front: its queueing counts here.
+  ['Redis client (go-redis, its socket I/O, the batcher)', /^github\.com\/redis\/go-redis\/|\/internal\/users\.\(\*batcher\)\./],
   ['routing and middleware', new RegExp([
     String.raw`^net/http\.\(\*ServeMux\)`, String.raw`^net/http\.\(\*routingNode\)`, String.raw`^net/http\.\(\*pattern\)`,
     String.raw`^net/http\.(cleanPath|stripHostPort|firstSegment)$`,
