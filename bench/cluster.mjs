@@ -18,7 +18,7 @@
 // (bench/cgroup.mjs: counters read right before and after each run, memory
 // sampled every second), exact; where a pod's cgroup is not on this machine
 // (a cluster elsewhere) from the metrics API, sampled, as the output says.
-// The load generator's CPU is that of the wrk or vegeta this process ran
+// The load generator's CPU is that of the wrk or openloop this process ran
 // (its children's CPU in /proc/self/stat).
 
 import { spawnSync } from 'node:child_process';
@@ -28,7 +28,7 @@ import path from 'node:path';
 import { ROOT, httpRequest, requireTools } from '../e2e/stack.mjs';
 import {
   TARGETS, byIdTargets, childCpuSeconds, cpuSnapshot, fmt, listRatio, log, openLoopRatio, parseRedisBenchmark, printTable,
-  ratioTo, redisBenchmarkArgs, seed, settings, vegetaAttackAsync, vegetaBinary, vegetaResults, wrkAsync,
+  ratioTo, redisBenchmarkArgs, seed, settings, openLoopAsync, openLoopBinary, wrkAsync,
 } from './lib.mjs';
 import {
   CGROUP_ROOT, cgroupVersion, cpuTotalLine, locatePod, podTable, readCpu, readMemory, runFigures,
@@ -45,7 +45,7 @@ const STACK = process.env.BENCH_CLUSTER_STACK || 'dev';
 const NS = `sample-app-${STACK}`;
 const HOST = `sample-app.${STACK}.localhost`;
 const PUBLIC_URL = `http://${HOST}:${HTTP_PORT}`; // httpRequest sends *.localhost to 127.0.0.1
-const LOAD_URL = `http://127.0.0.1:${HTTP_PORT}`; // wrk and vegeta, with the name in Host
+const LOAD_URL = `http://127.0.0.1:${HTTP_PORT}`; // wrk and openloop, with the name in Host
 const HOST_HEADER = [`Host: ${HOST}`];
 const WORKLOADS = ['frontend', 'user-api', 'redis'];
 const TRAEFIK = { ns: 'traefik', label: 'app.kubernetes.io/name=traefik' };
@@ -282,7 +282,7 @@ function record(acct, targets, key, m, requests) {
     if (m.memPeak.has(t.label)) row.memPeak = Math.max(Number.isFinite(row.memPeak) ? row.memPeak : 0, m.memPeak.get(t.label));
   }
   const gen = (m.generatorS * 1e6) / requests;
-  rowOf(`host: ${GENERATOR} (wrk, vegeta)`, { component: GENERATOR, cpuLimit: '-', memLimit: '-' }).byCase[key] = { cpuUsPerReq: gen, throttledShare: NaN };
+  rowOf(`host: ${GENERATOR} (wrk, openloop)`, { component: GENERATOR, cpuLimit: '-', memLimit: '-' }).byCase[key] = { cpuUsPerReq: gen, throttledShare: NaN };
   acct.rest[key] = acct.source === 'cgroup' ? (m.machineS * 1e6) / requests - pods - gen : NaN;
 }
 
@@ -316,12 +316,12 @@ async function measure(acct, c, args) {
   return { ...m.result, name: c.name, via: 'cluster: Traefik → nginx → API' };
 }
 
-/** The open-loop case: vegeta at `rate`/s, measured as the wrk cases are. */
-async function measureOpen(acct, vegeta, targetsFile, rate, dir) {
+/** The open-loop case: bench/openloop at `rate`/s, measured as the wrk cases are. */
+async function measureOpen(acct, generator, targetsFile, rate) {
   const targets = acct.source === 'cgroup' ? podTargets(acct.version).targets : [];
-  log(`vegeta GET by id through the cluster at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
-  const m = await measured(acct, targets, OPEN.key, () => vegetaAttackAsync(vegeta, targetsFile, rate, settings.openDuration, dir, HOST_HEADER));
-  const o = vegetaResults(vegeta, m.result, rate, settings.openDuration);
+  log(`openloop GET by id through the cluster at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
+  const m = await measured(acct, targets, OPEN.key, () => openLoopAsync(generator, targetsFile, rate, settings.openDuration, HOST_HEADER));
+  const o = m.result;
   record(acct, targets, OPEN.key, m, o.sent);
   return { ...o, rps: o.achieved, name: OPEN.name, via: 'cluster: Traefik → nginx → API' };
 }
@@ -333,7 +333,7 @@ function printPodsCgroup(acct) {
     'right before and after each measured run (not the warm-up), per request completed; "throttled" is the share of the ' +
     'CFS periods in the run in which the container hit its CPU limit, and the time it waited (- : no CPU limit, no periods); ' +
     'memory peak is the highest working set (usage less inactive file cache, as the kubelet counts it) sampled every second ' +
-    'during the runs. The load generator is the wrk or vegeta of the case, on the host.');
+    'during the runs. The load generator is the wrk or openloop of the case, on the host.');
   console.log('');
   for (const l of podTable([...acct.rows.values()], cases)) console.log(l);
   console.log('');
@@ -361,7 +361,7 @@ function printPodsMetrics(acct, limits) {
     }
   }
   console.log('');
-  const gen = acct.rows.get(`host: ${GENERATOR} (wrk, vegeta)`);
+  const gen = acct.rows.get(`host: ${GENERATOR} (wrk, openloop)`);
   for (const c of [...CASES, OPEN]) console.log(`- ${c.name}: the ${GENERATOR} on this host, ${fmt(gen?.byCase[c.key]?.cpuUsPerReq, 1)} µs of CPU per request`);
 }
 
@@ -369,7 +369,7 @@ export async function cluster() {
   try {
     requireTools(['wrk', 'go']);
     await checkUp();
-    const vegeta = vegetaBinary();
+    const generator = openLoopBinary();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sample-app-bench-cluster-'));
     try {
       log(`stack ${STACK} (${NS}) at ${PUBLIC_URL}; seeding ${settings.seed} users through it ...`);
@@ -387,7 +387,7 @@ export async function cluster() {
       const ceiling = { ...redisCeiling(primary), name: 'redis GET (redis-benchmark in the primary\'s pod)', via: `pod ${primary}` };
 
       const rate = closed.byId.rps / 2;
-      const open = await measureOpen(acct, vegeta, byIdTargets(path.join(dir, 'targets.txt'), LOAD_URL, ids), rate, dir);
+      const open = await measureOpen(acct, generator, byIdTargets(path.join(dir, 'targets.txt'), LOAD_URL, ids), rate);
 
       const rows = [
         { ...closed.byId, ratio: ratioTo(closed.byId, ceiling) },
@@ -400,7 +400,7 @@ export async function cluster() {
       console.log(`sample-app benchmark, local cluster, stack ${STACK}: ${os.cpus().length} cores shared by the cluster and the load generator, ` +
         `wrk -t${settings.threads} -c${settings.connections} -d${settings.duration}s (after ${settings.warmup}s warm-up) to ${LOAD_URL} ` +
         `with Host: ${HOST}; the ceiling is redis-benchmark -t get at the same concurrency inside the Redis primary's pod, under that pod's ` +
-        `limits. Open loop: vegeta ${settings.openDuration}s at 50 % of the closed-loop rate, latency from the intended send time ` +
+        `limits. Open loop: bench/openloop ${settings.openDuration}s at 50 % of the closed-loop rate, latency from the intended send time ` +
         `(targets as for the local run: list ≥ ${TARGETS.listOfById} × by id, p99 ≤ ${TARGETS.openLoopP99Ms} ms).`);
       console.log('');
       printTable(rows, []);

@@ -1,9 +1,10 @@
 // What the local benchmark (run.mjs) and the cluster one (cluster.mjs) share:
-// closed-loop load (wrk), open-loop load at a fixed rate (vegeta), the
+// closed-loop load (wrk), open-loop load at a fixed rate (bench/openloop), the
 // redis-benchmark reply, seeding, CPU accounting from /proc, and the one
 // summary table with the ratios and targets of issue 17.
 
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,136 +77,88 @@ export function wrkAsync(url, script, args, seconds, headers = []) {
   });
 }
 
-// ------------------------------------------------------------------ vegeta (open loop)
+// ------------------------------------------------------------------ open loop (bench/openloop)
 
-export const VEGETA_MODULE = 'github.com/tsenart/vegeta/v12';
-export const VEGETA_VERSION = process.env.BENCH_VEGETA_VERSION || 'v12.13.0';
+// bench/openloop is a wrk2-style generator: constant rate, keep-alive
+// connections, latency from each request's due time. Not vegeta: vegeta's
+// net/http client spent ~100 µs of CPU per request, twice the API, on the
+// two cores it shares with the servers, so at 50 % of the API's maximum the
+// machine was saturated and the latency measured was the generator's own.
+const OPENLOOP_SRC = path.join(ROOT, 'bench', 'openloop');
 
 /**
- * The vegeta binary, built once with `go install` into a cache keyed by its
- * version: $HOME/.cache/sample-app-bench/vegeta-<version>/vegeta.
+ * The openloop binary, built with `go build` into a cache keyed by a hash of
+ * its source: $HOME/.cache/sample-app-bench/openloop-<hash>/openloop.
  */
-export function vegetaBinary() {
-  const dir = path.join(os.homedir(), '.cache', 'sample-app-bench', `vegeta-${VEGETA_VERSION}`);
-  const bin = path.join(dir, 'vegeta');
+export function openLoopBinary() {
+  const hash = crypto.createHash('sha256');
+  for (const f of ['go.mod', 'main.go']) hash.update(fs.readFileSync(path.join(OPENLOOP_SRC, f)));
+  const dir = path.join(os.homedir(), '.cache', 'sample-app-bench', `openloop-${hash.digest('hex').slice(0, 12)}`);
+  const bin = path.join(dir, 'openloop');
   if (fs.existsSync(bin)) return bin;
-  log(`building vegeta ${VEGETA_VERSION} into ${dir} (once) ...`);
-  const res = spawnSync('go', ['install', `${VEGETA_MODULE}@${VEGETA_VERSION}`], {
-    cwd: os.tmpdir(), // outside any module: `go install pkg@version` builds it on its own
-    env: { ...process.env, GOBIN: dir },
-    encoding: 'utf8',
-    timeout: 15 * 60 * 1000,
-  });
-  if (res.status !== 0 || !fs.existsSync(bin)) {
-    throw new Error(`go install ${VEGETA_MODULE}@${VEGETA_VERSION} failed (exit ${res.status ?? res.signal}):\n${res.stderr}`);
-  }
+  log(`building bench/openloop into ${dir} ...`);
+  const res = spawnSync('go', ['build', '-trimpath', '-o', bin, '.'], { cwd: OPENLOOP_SRC, encoding: 'utf8', timeout: 10 * 60 * 1000 });
+  if (res.status !== 0 || !fs.existsSync(bin)) throw new Error(`go build of bench/openloop failed (exit ${res.status ?? res.signal}):\n${res.stderr}`);
   return bin;
 }
 
-/** The q-quantile (0..1) of sorted numbers, nearest rank. */
-export function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+function openLoopArgv(targetsFile, rate, seconds, headers) {
+  return [`-targets=${targetsFile}`, `-rate=${Math.round(rate)}`, `-duration=${seconds}s`,
+    `-connections=${settings.connections}`, '-timeout=5s', ...headers.map((h) => `-header=${h}`)];
 }
 
-/**
- * Latencies of vegeta results (one JSON object per line, from `vegeta encode
- * -to json`) sent at `rate`/s, corrected for coordinated omission: each is
- * measured from the request's intended send time (first send + seq/rate),
- * not from when it went out, so a stall that delays sends counts in full.
- */
-export function openLoopStats(lines, rate, seconds) {
-  const results = lines.filter(Boolean).map((l) => JSON.parse(l));
-  if (results.length === 0) throw new Error('vegeta made no request');
-  // RFC 3339 with nanoseconds, as ns after the first whole second seen (a
-  // float of ns since 1970 would lose the last digits).
-  let baseMs = null;
-  const timeNs = (ts) => {
-    const m = ts.match(/^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/);
-    const ms = Date.parse(m[1] + m[3]);
-    baseMs ??= ms;
-    return (ms - baseMs) * 1e6 + Number((m[2] || '').padEnd(9, '0').slice(0, 9));
-  };
-  const sent = results.map((r) => timeNs(r.timestamp));
-  let t0 = Infinity;
-  for (let i = 0; i < results.length; i++) t0 = Math.min(t0, sent[i] - (results[i].seq * 1e9) / rate);
-  const lat = [];
-  let errors = 0;
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i];
-    const intendedNs = t0 + (r.seq * 1e9) / rate;
-    lat.push((sent[i] + r.latency - intendedNs) / 1e6);
-    if (r.code < 200 || r.code > 299 || r.error) errors += 1;
+/** The summary openloop prints, as the table's row fields (latencies in ms). */
+export function parseOpenLoop(stdout, rate) {
+  let s;
+  try {
+    s = JSON.parse(stdout);
+  } catch {
+    throw new Error(`openloop printed no summary:\n${stdout}`);
   }
-  lat.sort((a, b) => a - b);
+  if (!Number.isInteger(s.due) || s.due <= 0) throw new Error(`openloop made no request:\n${stdout}`);
   return {
-    rate,
-    sent: results.length,
-    achieved: results.length / seconds,
-    p50: quantile(lat, 0.5),
-    p99: quantile(lat, 0.99),
-    p999: quantile(lat, 0.999),
-    errors,
+    rate: Math.round(rate), sent: s.ok + s.errors, achieved: s.achieved,
+    p50: s.p50, p99: s.p99, p999: s.p999, errors: s.errors, firstError: s.firstError,
   };
 }
 
-function vegetaAttackArgv(targetsFile, rate, seconds, out, headers) {
-  return [
-    'attack', `-targets=${targetsFile}`, `-rate=${Math.round(rate)}/1s`, `-duration=${seconds}s`,
-    // -max-body=0: keep no response body in the results, which costs the
-    // generator CPU that the servers on the same cores then lack.
-    // -max-workers: vegeta adds a worker, and a connection, whenever all are
-    // busy; unbounded, an overloaded server gets thousands of connections
-    // (past nginx's worker_connections). Bounded, a send may go out late,
-    // which openLoopStats counts from the intended time anyway.
-    '-workers=32', `-max-workers=${settings.connections * 4}`, '-max-body=0', '-timeout=5s', `-output=${out}`, ...headers.flatMap((h) => ['-header', h]),
-  ];
-}
-
-/** The stats of a finished attack's results file (openLoopStats); removes the file. */
-export function vegetaResults(vegeta, out, rate, seconds) {
-  const enc = spawnSync(vegeta, ['encode', '-to', 'json', out], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120000 });
-  if (enc.status !== 0) throw new Error(`vegeta encode failed:\n${enc.stderr}`);
-  fs.rmSync(out, { force: true });
-  return openLoopStats(enc.stdout.split('\n'), Math.round(rate), seconds);
-}
-
 /**
- * vegeta attack: GET each target line (`GET <url>`, cycled) at a constant
- * `rate`/s for `seconds`, open loop; headers as for wrk. With groups (as for
- * cpuSnapshot), also the CPU per request of the attack alone.
+ * GET each target line (`GET <url>`, cycled) at a constant `rate`/s for
+ * `seconds`, open loop, on settings.connections connections; headers as for
+ * wrk. With groups (as for cpuSnapshot), also the CPU per request of the run.
  */
-export function openLoop(vegeta, targetsFile, rate, seconds, dir, headers = [], groups = null) {
-  const out = path.join(dir, `vegeta-${Date.now().toString(36)}.bin`);
+export function openLoop(bin, targetsFile, rate, seconds, headers = [], groups = null) {
   const before = groups && cpuSnapshot(groups);
-  const attack = spawnSync(vegeta, vegetaAttackArgv(targetsFile, rate, seconds, out, headers), { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
-  if (attack.status !== 0) throw new Error(`vegeta attack failed (exit ${attack.status ?? attack.signal}):\n${attack.stderr}`);
+  const res = spawnSync(bin, openLoopArgv(targetsFile, rate, seconds, headers), { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  if (res.status !== 0) throw new Error(`openloop failed (exit ${res.status ?? res.signal}):\n${res.stderr}`);
   const after = groups && cpuSnapshot(groups);
-  const stats = vegetaResults(vegeta, out, rate, seconds);
+  const stats = parseOpenLoop(res.stdout, rate);
   return groups ? { ...stats, cpu: cpuPerRequest(before, after, stats.sent) } : stats;
 }
 
-/**
- * The attack of openLoop in the background, for sampling while it runs:
- * resolves, once vegeta has exited, to its results file for vegetaResults.
- */
-export function vegetaAttackAsync(vegeta, targetsFile, rate, seconds, dir, headers = []) {
-  const out = path.join(dir, `vegeta-${Date.now().toString(36)}.bin`);
+/** openLoop in the background, for sampling while it runs: resolves to its stats once it has exited. */
+export function openLoopAsync(bin, targetsFile, rate, seconds, headers = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(vegeta, vegetaAttackArgv(targetsFile, rate, seconds, out, headers), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, openLoopArgv(targetsFile, rate, seconds, headers), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
     let err = '';
+    child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
     const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
     child.on('error', reject);
     child.on('close', (status, signal) => {
       clearTimeout(kill);
-      if (status === 0) resolve(out);
-      else reject(new Error(`vegeta attack failed (exit ${status ?? signal}):\n${err}`));
+      if (status !== 0) return reject(new Error(`openloop failed (exit ${status ?? signal}):\n${err}`));
+      try {
+        resolve(parseOpenLoop(out, rate));
+      } catch (e) {
+        reject(e);
+      }
     });
   });
 }
 
-/** A vegeta targets file: GET base/api/users/<id> for each id. */
+/** A targets file (vegeta's format, which openloop reads): GET base/api/users/<id> for each id. */
 export function byIdTargets(file, base, ids) {
   fs.writeFileSync(file, ids.map((id) => `GET ${base}/api/users/${id}\n`).join(''));
   return file;
@@ -283,7 +236,7 @@ export function childTicks(stat) {
 
 /**
  * CPU seconds of this process' finished children so far: before and after a
- * load generator it spawned (wrkAsync, vegetaAttackAsync) has exited, the
+ * load generator it spawned (wrkAsync, openLoopAsync) has exited, the
  * difference is the generator's CPU, if no other child ended in between.
  */
 export function childCpuSeconds() {

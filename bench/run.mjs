@@ -5,7 +5,7 @@
 //   - closed loop (wrk): GET by id, list of 20 and create, direct to the API
 //     and through nginx, and redis-benchmark GET, the ceiling, at the same
 //     concurrency; with the CPU each process spent per request (/proc);
-//   - open loop (vegeta): GET by id at a constant 50 % of the rate wrk
+//   - open loop (bench/openloop): GET by id at a constant 50 % of the rate wrk
 //     reached on that path, latencies from the intended send time;
 //   - the API's own CPU and allocation profiles (PPROF_ADDR, a loopback
 //     listener) under wrk load, filed by category (bench/profile.mjs).
@@ -19,9 +19,8 @@
 // Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 //      BENCH_WARMUP (s, default 2), BENCH_SEED (users, default 1000),
 //      BENCH_OPEN_DURATION (s, default 10), BENCH_PROFILE_DURATION (s, default 5),
-//      BENCH_VEGETA_VERSION (default v12.13.0).
 // Needs wrk, redis-benchmark and redis-cli besides the e2e tools
-// (e2e/install-deps.sh); vegeta is built with `go install` on first use.
+// (e2e/install-deps.sh); bench/openloop is built with `go build` on first use.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,7 +29,7 @@ import path from 'node:path';
 import { ROOT, onSignalCleanup, requireTools, startStack } from '../e2e/stack.mjs';
 import {
   TARGETS, byIdTargets, cpuPerRequest, cpuSnapshot, fmt, listRatio, log, openLoop, openLoopRatio,
-  parseRedisBenchmark, printTable, ratioTo, redisBenchmarkArgs, seed, settings, vegetaBinary, wrk, wrkAsync,
+  parseRedisBenchmark, printTable, ratioTo, redisBenchmarkArgs, seed, settings, openLoopBinary, wrk, wrkAsync,
 } from './lib.mjs';
 import { CATEGORIES, RUNTIME, breakdown, captureProfiles } from './profile.mjs';
 
@@ -132,7 +131,7 @@ function printProfiles(profiles) {
 
 async function local() {
   requireTools(['redis-server', 'redis-benchmark', 'redis-cli', 'nginx', 'go', 'wrk']);
-  const vegeta = vegetaBinary();
+  const generator = openLoopBinary();
   let stack = null;
   onSignalCleanup(async () => stack && stack.cleanup());
   try {
@@ -181,9 +180,9 @@ async function local() {
     for (const [via, url] of paths) {
       const max = closed[`byId ${via}`];
       const rate = max.rps / 2;
-      log(`vegeta GET by id ${via} at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
+      log(`openloop GET by id ${via} at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
       const targets = byIdTargets(path.join(stack.runDir, `targets-${via.replace(/\W/g, '')}.txt`), url, ids);
-      const o = openLoop(vegeta, targets, rate, settings.openDuration, stack.runDir, [], ctx.groups);
+      const o = openLoop(generator, targets, rate, settings.openDuration, [], ctx.groups);
       open[via] = { ...o, rps: o.achieved, name: 'GET /api/users/{id} at 50 % of max, open loop', via };
     }
 
@@ -206,7 +205,7 @@ async function local() {
     console.log('');
     console.log(`sample-app benchmark: ${os.cpus().length} cores, wrk -t${settings.threads} -c${settings.connections} -d${settings.duration}s ` +
       `(after ${settings.warmup}s warm-up), ${settings.seed} seeded users, loopback; load generators and servers share the machine; ` +
-      `the API at LOG_LEVEL=info and nginx with its access log, as shipped. Open loop: vegeta ${settings.openDuration}s at a constant rate, ` +
+      `the API at LOG_LEVEL=info and nginx with its access log, as shipped. Open loop: bench/openloop ${settings.openDuration}s at a constant rate on ${settings.connections} connections, ` +
       'latency from each request\'s intended send time (corrected for coordinated omission). CPU µs/req: CPU time of each process ' +
       'per request (/proc); "other" is the rest of the machine (the load generator, and anything else running); "redis Lua" is the ' +
       'part of Redis\' command time spent in scripts (INFO commandstats).');
