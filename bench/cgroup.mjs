@@ -162,6 +162,9 @@ export function cpuTotalLine(name, rows, key, rest = NaN) {
   for (const r of rows) parts.set(r.component, (parts.get(r.component) ?? 0) + (r.byCase[key]?.cpuUsPerReq ?? NaN));
   const total = [...parts.values()].reduce((a, b) => a + b, 0);
   const sum = [...parts].map(([c, v]) => `${c} ${fmt(v, 1)}`).join(' + ');
-  const tail = Number.isFinite(rest) ? `; the rest of the machine (kubelet, containerd, the API server, …) another ${fmt(rest, 1)}` : '';
+  // /proc/stat and the cgroups count apart: a rest below zero is that skew, not negative work.
+  const tail = !Number.isFinite(rest) ? ''
+    : rest < 0 ? `; the rest of the machine (kubelet, containerd, the API server, …) under the skew of /proc/stat against the cgroups (${fmt(rest, 1)})`
+      : `; the rest of the machine (kubelet, containerd, the API server, …) another ${fmt(rest, 1)}`;
   return `- ${name}: ${fmt(total, 1)} µs of CPU per request = ${sum}${tail}`;
 }
