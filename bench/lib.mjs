@@ -56,25 +56,27 @@ export function wrk(url, script, args, seconds, headers = []) {
   return parseWrk(argv, res.status, res.signal, `${res.stdout || ''}${res.stderr || ''}`);
 }
 
-/** wrk in the background: resolves to what wrk() returns; for sampling while it runs. */
-export function wrkAsync(url, script, args, seconds, headers = []) {
-  const argv = wrkArgv(url, script, args, seconds, headers);
+/**
+ * Runs cmd in the background, killed after timeoutMs: resolves to its exit
+ * status, signal, stdout and stderr once it has exited (a spawn error rejects).
+ */
+function spawnAsync(cmd, argv, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(kill);
-      try {
-        resolve(parseWrk(argv, status, signal, out));
-      } catch (err) {
-        reject(err);
-      }
-    });
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const res = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => { res.stdout += d; });
+    child.stderr.on('data', (d) => { res.stderr += d; });
+    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => { clearTimeout(kill); reject(err); });
+    child.on('close', (status, signal) => { clearTimeout(kill); resolve({ ...res, status, signal }); });
   });
+}
+
+/** wrk in the background: resolves to what wrk() returns; for sampling while it runs. */
+export async function wrkAsync(url, script, args, seconds, headers = []) {
+  const argv = wrkArgv(url, script, args, seconds, headers);
+  const res = await spawnAsync('wrk', argv, (seconds + 30) * 1000);
+  return parseWrk(argv, res.status, res.signal, `${res.stdout}${res.stderr}`);
 }
 
 // ------------------------------------------------------------------ open loop (bench/openloop)
@@ -137,25 +139,10 @@ export function openLoop(bin, targetsFile, rate, seconds, headers = [], groups =
 }
 
 /** openLoop in the background, for sampling while it runs: resolves to its stats once it has exited. */
-export function openLoopAsync(bin, targetsFile, rate, seconds, headers = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, openLoopArgv(targetsFile, rate, seconds, headers), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(kill);
-      if (status !== 0) return reject(new Error(`openloop failed (exit ${status ?? signal}):\n${err}`));
-      try {
-        resolve(parseOpenLoop(out, rate));
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+export async function openLoopAsync(bin, targetsFile, rate, seconds, headers = []) {
+  const res = await spawnAsync(bin, openLoopArgv(targetsFile, rate, seconds, headers), (seconds + 60) * 1000);
+  if (res.status !== 0) throw new Error(`openloop failed (exit ${res.status ?? res.signal}):\n${res.stderr}`);
+  return parseOpenLoop(res.stdout, rate);
 }
 
 /** A targets file (vegeta's format, which openloop reads): GET base/api/users/<id> for each id. */
