@@ -90,16 +90,13 @@ func TestAStallCountsInFullForEveryRequestItDelayedNotOnlyTheOneItHeld(t *testin
 		}
 		okJSON(w, r)
 	}))
-	// One connection at 1000/s: the ~200 requests due during the stall go
-	// out late. Measured from when each went out, only the first would be
-	// slow (p99 well under 1 ms); from when each was due, 20 % are over 0 ms
-	// late and 10 % over 100 ms.
+	// One connection at 1000/s: the 200 requests due during the stall can
+	// only go out after it. Measured from when each went out, only the first
+	// would be slow; from when each was due, the 100 due in its first half
+	// (10 %) are over 100 ms late, and the first over 200 ms.
 	s := attackOf(t, "-targets="+targetsFile(t, url), "-rate=1000", "-duration=1s", "-connections=1")
 	if s.OK != 1000 || s.P99 < 100 || s.Max < 200 {
 		t.Errorf("summary %+v; want all 1000 answered, p99 over 100 ms and max over 200 ms", s)
-	}
-	if s.P50 > 50 {
-		t.Errorf("p50 %.1f ms; want the requests after the stall fast again", s.P50)
 	}
 }
 
