@@ -35,8 +35,7 @@ const (
 	redisTimeout      = 2 * time.Second
 )
 
-// redisPoolSize is how many connections to Redis the API keeps open at most
-// for commands (go-redis adds a few for pipelines).
+// redisPoolSize is how many connections to Redis the API keeps open at most.
 const redisPoolSize = 64
 
 func main() {
@@ -121,9 +120,11 @@ func newRedisClient(cfg config) (redis.UniversalClient, error) {
 		// Dial once per attempt: while Redis is down, requests fail fast with
 		// 503, and command retries (MaxRetries) still ride out blips.
 		DialerRetries: 1,
-		// As many connections as requests in flight under load (nginx keeps
-		// up to 64 idle per worker), not go-redis's 10 per GOMAXPROCS: with a
-		// CPU limit of one core that is 10, and requests queue for a turn.
+		// Reads and plain writes share at most a few round trips (the
+		// Store's batcher), but each write that waits for replicas holds a
+		// connection through its WAIT: room for as many of those as requests
+		// in flight under load (nginx keeps up to 64 idle per worker), not
+		// go-redis's 10 per GOMAXPROCS, which is 10 under a one-core limit.
 		PoolSize:              redisPoolSize,
 		DialTimeout:           redisTimeout,
 		ReadTimeout:           redisTimeout,
