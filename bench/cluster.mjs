@@ -28,7 +28,7 @@ import path from 'node:path';
 import { ROOT, httpRequest, requireTools } from '../e2e/stack.mjs';
 import {
   TARGETS, byIdTargets, childCpuSeconds, cpuSnapshot, fmt, listRatio, log, openLoopRatio, parseRedisBenchmark, printTable,
-  ratioTo, redisBenchmarkArgs, seed, settings, openLoopAsync, openLoopBinary, wrkAsync,
+  ratioTo, redisBenchmarkArgs, seed, settings, openLoop, openLoopBinary, wrkAsync,
 } from './lib.mjs';
 import {
   CGROUP_ROOT, cgroupVersion, cpuTotalLine, locatePod, podTable, readCpu, readMemory, runFigures,
@@ -57,6 +57,7 @@ const PATH_PODS = [
   { ns: NS, selector: 'app.kubernetes.io/name=redis', component: 'Redis' },
 ];
 const GENERATOR = 'load generator';
+const GENERATOR_ROW = `host: ${GENERATOR} (wrk, openloop)`;
 const REDIS_PASSWORD_FILE = '/etc/redis/auth/password'; // components/redisWorkload.ts REDIS_PATHS.auth
 
 /** Thrown when there is no cluster, or no stack, to measure. */
@@ -282,7 +283,7 @@ function record(acct, targets, key, m, requests) {
     if (m.memPeak.has(t.label)) row.memPeak = Math.max(Number.isFinite(row.memPeak) ? row.memPeak : 0, m.memPeak.get(t.label));
   }
   const gen = (m.generatorS * 1e6) / requests;
-  rowOf(`host: ${GENERATOR} (wrk, openloop)`, { component: GENERATOR, cpuLimit: '-', memLimit: '-' }).byCase[key] = { cpuUsPerReq: gen, throttledShare: NaN };
+  rowOf(GENERATOR_ROW, { component: GENERATOR, cpuLimit: '-', memLimit: '-' }).byCase[key] = { cpuUsPerReq: gen, throttledShare: NaN };
   acct.rest[key] = acct.source === 'cgroup' ? (m.machineS * 1e6) / requests - pods - gen : NaN;
 }
 
@@ -305,11 +306,15 @@ const CASES = [
   { key: 'create', name: 'POST /api/users', short: 'create', script: 'create.lua', args: (a, w) => [`c${w}${Date.now().toString(36)}`] },
 ];
 const OPEN = { key: 'open', name: 'GET /api/users/{id} at 50 % of max, open loop', short: 'open loop' };
+const ALL_CASES = [...CASES, OPEN];
+
+/** The containers whose cgroups a run is measured from, found again before each run; none with the metrics API. */
+const runTargets = (acct) => (acct.source === 'cgroup' ? podTargets(acct.version).targets : []);
 
 /** One wrk case through the stack: warm-up, then the measured run between snapshots. */
 async function measure(acct, c, args) {
   if (settings.warmup > 0) await wrkAsync(LOAD_URL, c.script, c.args(args, 'w'), settings.warmup, HOST_HEADER);
-  const targets = acct.source === 'cgroup' ? podTargets(acct.version).targets : [];
+  const targets = runTargets(acct);
   log(`wrk ${c.name} through the cluster (${settings.duration}s) ...`);
   const m = await measured(acct, targets, c.key, () => wrkAsync(LOAD_URL, c.script, c.args(args, ''), settings.duration, HOST_HEADER));
   record(acct, targets, c.key, m, m.result.requests);
@@ -318,16 +323,14 @@ async function measure(acct, c, args) {
 
 /** The open-loop case: bench/openloop at `rate`/s, measured as the wrk cases are. */
 async function measureOpen(acct, generator, targetsFile, rate) {
-  const targets = acct.source === 'cgroup' ? podTargets(acct.version).targets : [];
+  const targets = runTargets(acct);
   log(`openloop GET by id through the cluster at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
-  const m = await measured(acct, targets, OPEN.key, () => openLoopAsync(generator, targetsFile, rate, settings.openDuration, HOST_HEADER));
-  const o = m.result;
-  record(acct, targets, OPEN.key, m, o.sent);
-  return { ...o, rps: o.achieved, name: OPEN.name, via: 'cluster: Traefik → nginx → API' };
+  const m = await measured(acct, targets, OPEN.key, () => openLoop(generator, targetsFile, rate, settings.openDuration, HOST_HEADER));
+  record(acct, targets, OPEN.key, m, m.result.sent);
+  return { ...m.result, rps: m.result.achieved, name: OPEN.name, via: 'cluster: Traefik → nginx → API' };
 }
 
 function printPodsCgroup(acct) {
-  const cases = [...CASES, OPEN];
   console.log('');
   console.log(`Per pod, from this host's cgroups (cgroup ${acct.version}, ${CGROUP_ROOT}): CPU time and CFS throttling counters read ` +
     'right before and after each measured run (not the warm-up), per request completed; "throttled" is the share of the ' +
@@ -335,11 +338,11 @@ function printPodsCgroup(acct) {
     'memory peak is the highest working set (usage less inactive file cache, as the kubelet counts it) sampled every second ' +
     'during the runs. The load generator is the wrk or openloop of the case, on the host.');
   console.log('');
-  for (const l of podTable([...acct.rows.values()], cases)) console.log(l);
+  for (const l of podTable([...acct.rows.values()], ALL_CASES)) console.log(l);
   console.log('');
   console.log('Where a request\'s CPU goes on the cluster path (CPU µs per request, summed over the pods of each):');
   console.log('');
-  for (const c of cases) console.log(cpuTotalLine(c.name, [...acct.rows.values()], c.key, acct.rest[c.key]));
+  for (const c of ALL_CASES) console.log(cpuTotalLine(c.name, [...acct.rows.values()], c.key, acct.rest[c.key]));
 }
 
 function printPodsMetrics(acct, limits) {
@@ -349,20 +352,19 @@ function printPodsMetrics(acct, limits) {
   if (peaks.size === 0) {
     console.log('Pod memory and CPU under load: the metrics API (/apis/metrics.k8s.io) did not answer; is metrics-server running?');
   } else {
-    const cases = [...CASES, OPEN];
     console.log('Pods under load (metrics API, sampled every 5 s during each measured run; metrics-server averages CPU over its own window,');
     console.log('so CPU is indicative):');
     console.log('');
-    console.log(`| pod / container | memory peak (MiB) | memory limit | ${cases.map((c) => `CPU (cores) during ${c.short}`).join(' | ')} |`);
-    console.log(`|---|---:|---:|${cases.map(() => '---:').join('|')}|`);
+    console.log(`| pod / container | memory peak (MiB) | memory limit | ${ALL_CASES.map((c) => `CPU (cores) during ${c.short}`).join(' | ')} |`);
+    console.log(`|---|---:|---:|${ALL_CASES.map(() => '---:').join('|')}|`);
     for (const [k, p] of [...peaks].sort()) {
       const l = limits.get(k) || {};
-      console.log(`| ${k} | ${fmt(p.memory / 1024 ** 2, 1)} | ${l.memory ?? '-'} | ${cases.map((c) => fmt(p.cpuDuring[c.key], 2)).join(' | ')} |`);
+      console.log(`| ${k} | ${fmt(p.memory / 1024 ** 2, 1)} | ${l.memory ?? '-'} | ${ALL_CASES.map((c) => fmt(p.cpuDuring[c.key], 2)).join(' | ')} |`);
     }
   }
   console.log('');
-  const gen = acct.rows.get(`host: ${GENERATOR} (wrk, openloop)`);
-  for (const c of [...CASES, OPEN]) console.log(`- ${c.name}: the ${GENERATOR} on this host, ${fmt(gen?.byCase[c.key]?.cpuUsPerReq, 1)} µs of CPU per request`);
+  const gen = acct.rows.get(GENERATOR_ROW);
+  for (const c of ALL_CASES) console.log(`- ${c.name}: the ${GENERATOR} on this host, ${fmt(gen?.byCase[c.key]?.cpuUsPerReq, 1)} µs of CPU per request`);
 }
 
 export async function cluster() {

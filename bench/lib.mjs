@@ -127,22 +127,17 @@ export function parseOpenLoop(stdout, rate) {
 /**
  * GET each target line (`GET <url>`, cycled) at a constant `rate`/s for
  * `seconds`, open loop, on settings.connections connections; headers as for
- * wrk. With groups (as for cpuSnapshot), also the CPU per request of the run.
+ * wrk. Resolves to its stats once openloop has exited, so callers can sample
+ * while it runs; with groups (as for cpuSnapshot), also the CPU per request
+ * of the run.
  */
-export function openLoop(bin, targetsFile, rate, seconds, headers = [], groups = null) {
+export async function openLoop(bin, targetsFile, rate, seconds, headers = [], groups = null) {
   const before = groups && cpuSnapshot(groups);
-  const res = spawnSync(bin, openLoopArgv(targetsFile, rate, seconds, headers), { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  const res = await spawnAsync(bin, openLoopArgv(targetsFile, rate, seconds, headers), (seconds + 60) * 1000);
   if (res.status !== 0) throw new Error(`openloop failed (exit ${res.status ?? res.signal}):\n${res.stderr}`);
   const after = groups && cpuSnapshot(groups);
   const stats = parseOpenLoop(res.stdout, rate);
   return groups ? { ...stats, cpu: cpuPerRequest(before, after, stats.sent) } : stats;
-}
-
-/** openLoop in the background, for sampling while it runs: resolves to its stats once it has exited. */
-export async function openLoopAsync(bin, targetsFile, rate, seconds, headers = []) {
-  const res = await spawnAsync(bin, openLoopArgv(targetsFile, rate, seconds, headers), (seconds + 60) * 1000);
-  if (res.status !== 0) throw new Error(`openloop failed (exit ${res.status ?? res.signal}):\n${res.stderr}`);
-  return parseOpenLoop(res.stdout, rate);
 }
 
 /** A targets file (vegeta's format, which openloop reads): GET base/api/users/<id> for each id. */
@@ -223,7 +218,7 @@ export function childTicks(stat) {
 
 /**
  * CPU seconds of this process' finished children so far: before and after a
- * load generator it spawned (wrkAsync, openLoopAsync) has exited, the
+ * load generator it spawned (wrkAsync, openLoop) has exited, the
  * difference is the generator's CPU, if no other child ended in between.
  */
 export function childCpuSeconds() {

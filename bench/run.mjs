@@ -182,7 +182,7 @@ async function local() {
       const rate = max.rps / 2;
       log(`openloop GET by id ${via} at ${fmt(rate)}/s for ${settings.openDuration}s (open loop) ...`);
       const targets = byIdTargets(path.join(stack.runDir, `targets-${via.replace(/\W/g, '')}.txt`), url, ids);
-      const o = openLoop(generator, targets, rate, settings.openDuration, [], ctx.groups);
+      const o = await openLoop(generator, targets, rate, settings.openDuration, [], ctx.groups);
       open[via] = { ...o, rps: o.achieved, name: 'GET /api/users/{id} at 50 % of max, open loop', via };
     }
 
