@@ -12,12 +12,18 @@ import * as c from "./components";
 import { loadSettings } from "./settings";
 import { API, DEPLOY_ACCOUNT, FRONTEND, ownRedis, REDIS, StackContext } from "./stack/context";
 import { networkPolicies } from "./stack/policies";
-import { redisBackup, theRedis } from "./stack/redis";
+import { readProdRedis } from "./stack/prod";
+import { redisBackup, redisOutputs, theRedis } from "./stack/redis";
 import { theRoute } from "./stack/route";
 
 export = async () => {
     const s = loadSettings();
+    s.warnings.forEach(w => pulumi.log.warn(w));
     const identity = { instance: s.stack, env: s.env };
+
+    // Gray has no Redis or host of its own: it reads prod's through a StackReference, before anything else.
+    const prod = s.kind === "canary" ? new pulumi.StackReference("prod", { name: s.canary.prodStack }) : undefined;
+    const prodRedis = prod && s.kind === "canary" ? await readProdRedis(prod, s) : undefined;
 
     // An explicit provider pinned to one kube context: a stack cannot land in the wrong cluster.
     const provider = new k8s.Provider("cluster", {
@@ -28,22 +34,21 @@ export = async () => {
 
     // Deleting the namespace or Redis would lose the data: `protect` makes Pulumi refuse until it is lifted.
     const ns = new c.AppNamespace("sample-app", { namespace: s.namespace, quota: s.quota, ...identity }, { ...opts, protect: s.protect });
+    const own = ownRedis(s);
     const access = new c.AccessControl("sample-app", {
         namespace: ns.name,
-        workloads: ownRedis(s) ? [FRONTEND, API, REDIS] : [FRONTEND, API],
+        workloads: own ? [FRONTEND, API, REDIS] : [FRONTEND, API],
         viewerGroups: [...s.viewerGroups],
         deployerGroups: [...s.deployerGroups],
         networkAdminGroups: [...s.networkAdminGroups],
         deployServiceAccount: DEPLOY_ACCOUNT,
         // The Secrets the program creates (Redis's password, or gray's copy of prod's): the only ones deployers reach.
         managedSecrets: [`${REDIS}-auth`],
+        snapshotClasses: own?.backup ? [own.backup.snapshotClass] : [],
         ...identity,
     }, opts);
 
-    // Gray has no Redis or host of its own: it reads prod's through a StackReference.
-    const prod = s.canary ? new pulumi.StackReference("prod", { name: s.canary.prodStack }) : undefined;
-    const ctx: StackContext = { s, namespace: ns.name, identity, opts, prod };
-
+    const ctx: StackContext = { s, namespace: ns.name, identity, opts, provider, prod, prodRedis };
     const redis = theRedis(ctx, access.serviceAccountNames[REDIS]);
     const backup = redisBackup(ctx, redis);
 
@@ -66,11 +71,12 @@ export = async () => {
         imagePullPolicy: s.profile.imagePullPolicy,
         apiUpstream: api.address,
         serviceAccountName: access.serviceAccountNames[FRONTEND],
+        serviceType: s.frontendServiceType,
         ...s.frontend,
         ...identity,
     }, opts);
 
-    const host = s.host ?? (prod!.requireOutput("host") as pulumi.Output<string>);
+    const host = s.kind === "own" ? pulumi.output(s.host) : (prod?.requireOutput("host") as pulumi.Output<string>);
     const route = theRoute(ctx, frontend, host);
 
     networkPolicies(ctx, { frontend, api, redis, backup });
@@ -80,13 +86,7 @@ export = async () => {
         host,
         publicUrl: route.url,
         apiUrl: api.url,
-        redisHost: redis.host,
-        redisPort: redis.port,
-        redisPassword: pulumi.secret(redis.password),
-        // Sentinel mode ("" and 0 otherwise): what gray's API needs to follow prod's primary.
-        redisSentinelAddrs: (redis instanceof c.Redis && redis.sentinelAddrs) || "",
-        redisSentinelMaster: (redis instanceof c.Redis && redis.sentinelMaster) || "",
-        redisSentinelPassword: pulumi.secret(redis instanceof c.Redis ? redis.sentinelPassword : ""),
-        redisWaitReplicas: redis.waitReplicas,
+        // What gray needs to reach this Redis (stack/prod.ts reads them).
+        ...redisOutputs(ctx, redis),
     };
 };

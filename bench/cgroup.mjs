@@ -63,10 +63,13 @@ const cpuFile = (version, dirs) => (version === 'v2' ? `${dirs.cpu}/cpu.stat` : 
 /**
  * A pod's cgroup on this host and its containers': { pod, containers: { name: dirs } },
  * a container missing where its cgroup is not found; null when the pod's is
- * not here (a cluster on another machine). statuses: the pod's containerStatuses.
+ * not here (a cluster on another machine). statuses: the pod's containerStatuses;
+ * parents: the kubelet's cgroupRoot, tried in turn ('' for the hierarchy's root;
+ * the local cluster's nodes put their pods below sample-app-cluster/<node>).
  */
-export function locatePod(version, uid, qosClass, statuses, exists, root = CGROUP_ROOT) {
-  for (const rel of podCgroupPaths(uid, qosClass)) {
+export function locatePod(version, uid, qosClass, statuses, exists, root = CGROUP_ROOT, parents = ['']) {
+  const rels = parents.flatMap((parent) => podCgroupPaths(uid, qosClass).map((rel) => (parent ? `${parent}/${rel}` : rel)));
+  for (const rel of rels) {
     const pod = dirsOf(version, root, rel);
     if (!exists(cpuFile(version, pod))) continue;
     const containers = {};

@@ -25,7 +25,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, httpRequest, requireTools } from '../e2e/stack.mjs';
+import { ROOT, httpRequest, requireTools, resolveHost } from '../e2e/stack.mjs';
 import {
   TARGETS, byIdTargets, childCpuSeconds, cpuSnapshot, fmt, listRatio, log, openLoopRatio, parseRedisBenchmark, printTable,
   ratioTo, redisBenchmarkArgs, seed, settings, openLoop, openLoopBinary, wrkAsync,
@@ -43,8 +43,12 @@ const KUBECONFIG = path.join(STATE, 'pki', 'admin.kubeconfig');
 
 const STACK = process.env.BENCH_CLUSTER_STACK || 'dev';
 const NS = `sample-app-${STACK}`;
-const HOST = `sample-app.${STACK}.localhost`;
-const PUBLIC_URL = `http://${HOST}:${HTTP_PORT}`; // httpRequest sends *.localhost to 127.0.0.1
+// The host the stack file sets (dev and test deploy as written: sample-app.<stack>.local), sent to 127.0.0.1.
+const HOST = process.env.BENCH_CLUSTER_HOST
+  || fs.readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), 'utf8').match(/^\s*sample-app:host:\s*(\S+)\s*$/m)?.[1]
+  || `sample-app.${STACK}.local`;
+const PUBLIC_URL = `http://${HOST}:${HTTP_PORT}`;
+resolveHost(HOST, '127.0.0.1'); // httpRequest sends HOST to the loopback port the cluster publishes its gateway on
 const LOAD_URL = `http://127.0.0.1:${HTTP_PORT}`; // wrk and openloop, with the name in Host
 const HOST_HEADER = [`Host: ${HOST}`];
 const WORKLOADS = ['frontend', 'user-api', 'redis'];
@@ -176,7 +180,9 @@ function podTargets(version) {
   const missing = [];
   for (const { ns, selector, component } of PATH_PODS) {
     for (const p of pods(ns, selector)) {
-      const found = version && locatePod(version, p.metadata.uid, p.status.qosClass, p.status.containerStatuses, fs.existsSync);
+      // The local cluster's kubelets put their pods below sample-app-cluster/<node> (scripts/cluster/node.sh).
+      const found = version && locatePod(version, p.metadata.uid, p.status.qosClass, p.status.containerStatuses, fs.existsSync,
+        undefined, [`sample-app-cluster/${p.spec.nodeName}`, '']);
       for (const c of p.spec.containers) {
         const label = `${ns}/${p.metadata.name}/${c.name}`;
         const dirs = found && (found.containers[c.name] || (p.spec.containers.length === 1 ? found.pod : null));

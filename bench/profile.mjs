@@ -21,7 +21,7 @@ export const CATEGORIES = [
   ['JSON', /^encoding\/json\./],
   ['metrics (Prometheus)', /^github\.com\/prometheus\//],
   // The Store's batcher (app/api/internal/users/batch.go) is the client's front: its queueing counts here.
-  ['Redis client (go-redis, its socket I/O, the batcher)', /^github\.com\/redis\/go-redis\/|\/internal\/users\.\(\*batcher\)\./],
+  ['Redis client (go-redis, its socket I/O, the batcher)', /^github\.com\/redis\/go-redis\/|\/internal\/users\.\(\*batcher\)\.|\/internal\/redisha\./],
   ['routing and middleware', new RegExp([
     String.raw`^net/http\.\(\*ServeMux\)`, String.raw`^net/http\.\(\*routingNode\)`, String.raw`^net/http\.\(\*pattern\)`,
     String.raw`^net/http\.(cleanPath|stripHostPort|firstSegment)$`,

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
 import { standardLabels } from "./labels";
 
 type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;
@@ -12,7 +12,7 @@ export interface AccessControlArgs {
     readonly workloads?: string[];
     /** Groups bound to the `viewer` Role (read the app, never Secrets). Default: none (no binding). */
     readonly viewerGroups?: string[];
-    /** Groups bound to the `deployer` Role (run `pulumi up` of the app, see {@link deployerRules}). Default: none. */
+    /** Groups bound to the `deployer` Role (run `pulumi up` of the app: the rules of `deployerRules`). Default: none. */
     readonly deployerGroups?: string[];
     /** Groups bound to the `network-admin` Role (NetworkPolicies and ReferenceGrants). Default: none. */
     readonly networkAdminGroups?: string[];
@@ -26,6 +26,11 @@ export interface AccessControlArgs {
      * create, get, update, patch and delete (never list or watch, never another Secret). Default: none.
      */
     readonly managedSecrets?: string[];
+    /**
+     * VolumeSnapshotClasses (cluster-scoped) the program reads or owns, e.g. the class a `RedisBackup` uses:
+     * whoever runs `pulumi up` may `get` them (a preview reads them; the platform owner creates them). Default: none.
+     */
+    readonly snapshotClasses?: string[];
     /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
     readonly instance?: string;
     /** `env` label. Default: the instance. */
@@ -98,14 +103,17 @@ export function networkAdminRules(): PolicyRule[] {
 }
 
 /**
- * `get` of one Namespace, and of this ClusterRole and its binding (named
- * `clusterName`): a `pulumi refresh` reads every cluster-scoped object the
- * program owns.
+ * `get` of one Namespace, of this ClusterRole and its binding (named
+ * `clusterName`), and of the VolumeSnapshotClasses named: a `pulumi refresh`
+ * reads every cluster-scoped object the program owns or reads.
  */
-export function namespaceReaderRules(namespace: pulumi.Input<string>, clusterName: pulumi.Input<string>): PolicyRule[] {
+export function namespaceReaderRules(namespace: pulumi.Input<string>, clusterName: pulumi.Input<string>, snapshotClasses: readonly string[] = []): PolicyRule[] {
     return [
         { apiGroups: [""], resources: ["namespaces"], resourceNames: [namespace], verbs: ["get"] },
         { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles", "clusterrolebindings"], resourceNames: [clusterName], verbs: ["get"] },
+        ...(snapshotClasses.length > 0
+            ? [{ apiGroups: ["snapshot.storage.k8s.io"], resources: ["volumesnapshotclasses"], resourceNames: [...snapshotClasses], verbs: ["get"] }]
+            : []),
     ];
 }
 
@@ -126,7 +134,7 @@ export class AccessControl extends pulumi.ComponentResource {
     public readonly serviceAccountNames: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: AccessControlArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("AccessControl"), name, {}, opts);
+        super(componentType("AccessControl"), name, {}, componentOptions("AccessControl", opts));
         const instance = args.instance ?? pulumi.getStack();
         const env = args.env ?? instance;
         const ns = args.namespace;
@@ -169,7 +177,7 @@ export class AccessControl extends pulumi.ComponentResource {
             const clusterName = pulumi.interpolate`${ns}-namespace-reader`;
             const reader = new k8s.rbac.v1.ClusterRole(`${name}-namespace-reader`, {
                 metadata: { name: clusterName, labels: labelsFor("rbac") },
-                rules: namespaceReaderRules(ns, clusterName),
+                rules: namespaceReaderRules(ns, clusterName, args.snapshotClasses),
             }, { parent: this });
             new k8s.rbac.v1.ClusterRoleBinding(`${name}-namespace-reader`, {
                 metadata: { name: clusterName, labels: labelsFor("rbac") },

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
 import { standardLabels } from "./labels";
 
 /** Namespace-wide quota. Every field is a Kubernetes quantity or count. */
@@ -48,9 +48,9 @@ export interface AppNamespaceArgs {
     readonly instance?: string;
     /** `env` label. Default: the instance. */
     readonly env?: string;
-    /** ResourceQuota values. Default: see {@link NamespaceQuota}. */
+    /** ResourceQuota values; a field left out keeps its own default. Default: each field's default. */
     readonly quota?: NamespaceQuota;
-    /** LimitRange container defaults. Default: see {@link ContainerDefaults}. */
+    /** LimitRange container defaults; a field left out keeps its own default. Default: each field's default. */
     readonly containerDefaults?: ContainerDefaults;
 }
 
@@ -101,25 +101,42 @@ export function quotaHard(q: Required<NamespaceQuota>): Record<string, string> {
 }
 
 /**
+ * The Namespace object of each AppNamespace, kept off the class: every field of a component is an
+ * output of the component package's schema, and this one would be its only reference into the
+ * kubernetes package (binding the schema, and every SDK generated from it, would then need
+ * pulumi-kubernetes at exactly the version this repository's tests use).
+ */
+const namespaceObjects = new WeakMap<AppNamespace, k8s.core.v1.Namespace>();
+
+/**
  * A Namespace for the app, labelled for Pod Security Admission `restricted`,
  * with a ResourceQuota and a LimitRange that gives containers defaults.
  */
 export class AppNamespace extends pulumi.ComponentResource {
     /** The namespace's name, known once it exists. */
     public readonly name: pulumi.Output<string>;
-    public readonly namespace: k8s.core.v1.Namespace;
+
+    /** The Namespace object itself (TypeScript only; other languages use `name`). */
+    public get namespace(): k8s.core.v1.Namespace {
+        const ns = namespaceObjects.get(this);
+        if (!ns) {
+            throw new Error("an AppNamespace has its Namespace once its constructor has run");
+        }
+        return ns;
+    }
 
     constructor(name: string, args: AppNamespaceArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("AppNamespace"), name, {}, opts);
+        super(componentType("AppNamespace"), name, {}, componentOptions("AppNamespace", opts));
         const instance = args.instance ?? pulumi.getStack();
         const labels = standardLabels({ name: "sample-app", component: "namespace", instance, env: args.env ?? instance, tier: "platform" });
         const quota = { ...DEFAULT_QUOTA, ...args.quota };
         const defaults = { ...DEFAULT_CONTAINER_DEFAULTS, ...args.containerDefaults };
 
-        this.namespace = new k8s.core.v1.Namespace(name, {
+        const namespace = new k8s.core.v1.Namespace(name, {
             metadata: { name: args.namespace ?? name, labels: { ...labels, ...podSecurityLabels() } },
         }, { parent: this });
-        const ns = this.namespace.metadata.name;
+        namespaceObjects.set(this, namespace);
+        const ns = namespace.metadata.name;
 
         new k8s.core.v1.ResourceQuota(`${name}-quota`, {
             metadata: { name: "sample-app-quota", namespace: ns, labels },

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
 import { standardLabels } from "./labels";
 import { RedisConnection } from "./redis";
 
@@ -27,7 +27,7 @@ export interface ExternalRedisArgs {
     readonly sentinelAddrs?: pulumi.Input<string>;
     /** Name the Sentinels monitor the primary by. Default: `mymaster`. */
     readonly sentinelMaster?: pulumi.Input<string>;
-    /** Password of the Sentinels (with `password`, copied into the same Secret). Default: none. */
+    /** Password of the Sentinels (with `password`, kept a Pulumi secret and copied into the same Secret). Default: none. */
     readonly sentinelPassword?: pulumi.Input<string>;
     /** TLS to the Redis (managed Redis usually offers it). Default: false. */
     readonly tls?: pulumi.Input<boolean>;
@@ -46,22 +46,31 @@ export interface ExternalRedisArgs {
  * same way they reference a Redis of their own.
  */
 export class ExternalRedis extends pulumi.ComponentResource implements RedisConnection {
+    /** DNS name (or IP) of the Redis, as given. */
     public readonly host: pulumi.Output<string>;
+    /** Its TCP port. */
     public readonly port: pulumi.Output<number>;
     /** The password, when given (a Pulumi secret); `""` with `passwordSecret`. */
     public readonly password: pulumi.Output<string>;
+    /** Name of the Secret, in the clients' namespace, that holds the password. */
     public readonly passwordSecretName: pulumi.Output<string>;
+    /** Key of the password in that Secret. */
     public readonly passwordSecretKey: pulumi.Output<string>;
+    /** Sentinel addresses (`host:port,...`), as given; undefined without `sentinelAddrs`. */
     public readonly sentinelAddrs?: pulumi.Output<string>;
+    /** Name the Sentinels monitor the primary by; undefined without `sentinelAddrs`. */
     public readonly sentinelMaster?: pulumi.Output<string>;
+    /** Key of the Sentinel password in the Secret; undefined without a `sentinelPassword`. */
     public readonly sentinelPasswordSecretKey?: pulumi.Output<string>;
+    /** TLS to the Redis. */
     public readonly tls: pulumi.Output<boolean>;
+    /** Replicas that must confirm each write. */
     public readonly waitReplicas: pulumi.Output<number>;
 
     constructor(name: string, args: ExternalRedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("ExternalRedis"), name, {}, opts);
+        super(componentType("ExternalRedis"), name, {}, componentOptions("ExternalRedis", opts));
         if ((args.password === undefined) === (args.passwordSecret === undefined)) {
-            throw new Error(`ExternalRedis ${name}: set exactly one of password and passwordSecret`);
+            throw new pulumi.ResourceError(`ExternalRedis ${name}: set exactly one of password and passwordSecret`, this);
         }
         const instance = args.instance ?? pulumi.getStack();
         const labels = standardLabels({ name, component: "database", instance, env: args.env ?? instance, tier: "data" });

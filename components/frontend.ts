@@ -2,11 +2,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
+import { checkArgs } from "./errors";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { ScalingArgs } from "./scaling";
-import { ContainerResources, resourceRequirements } from "./security";
-import { CONFIG_HASH_ANNOTATION, configHash, contentName, createHttpWorkload, httpProbe } from "./workload";
+import { ContainerResources, ResolvedResources, resolveResources, resourceRequirements } from "./security";
+import { CONFIG_HASH_ANNOTATION, configHash, contentName, createHttpWorkload, httpProbe, ServiceType } from "./workload";
 
 /** The placeholder in app/web/nginx.conf that stands for the API's `host:port`. */
 export const API_UPSTREAM_PLACEHOLDER = "__API_UPSTREAM__";
@@ -30,12 +31,17 @@ export interface FrontendArgs extends ScalingArgs {
     readonly env?: string;
     /** Image pull policy. Default: `IfNotPresent`. */
     readonly imagePullPolicy?: string;
-    /** nginx.conf template containing `__API_UPSTREAM__` once. Default: the content of app/web/nginx.conf. */
+    /** nginx.conf template containing `__API_UPSTREAM__` at least once (every one is replaced). Default: the content of app/web/nginx.conf. */
     readonly nginxConfTemplate?: string;
     /** Port nginx listens on, as written in nginx.conf. Default: 8080. */
     readonly containerPort?: number;
     /** Port of the Service. Default: 80. */
     readonly servicePort?: number;
+    /**
+     * Type of the Service: `NodePort` for a load balancer outside the cluster that reaches nodes but not pod
+     * addresses (ACK's ALB on a Flannel cluster). Default: `ClusterIP`.
+     */
+    readonly serviceType?: ServiceType;
     /**
      * Container resources; unset fields keep their default. Default: 25m/32Mi requested, 250m/64Mi limit, local disk 64Mi
      * requested and 192Mi limit (the 64Mi /tmp emptyDir for nginx's buffers plus up to 50Mi of rotated logs).
@@ -51,7 +57,7 @@ export const FRONTEND_DEFAULTS = {
     servicePort: 80,
     resources: {
         cpuRequest: "25m", memoryRequest: "32Mi", cpuLimit: "250m", memoryLimit: "64Mi", ephemeralStorageRequest: "64Mi", ephemeralStorageLimit: "192Mi",
-    } as ContainerResources,
+    } as ResolvedResources,
     /**
      * UID and GID nginx runs as: not the image's `nginx` user (101), since IDs below 10000 may be a
      * host's own users and groups. nginx-unprivileged runs as any UID: everything it writes is under
@@ -61,16 +67,21 @@ export const FRONTEND_DEFAULTS = {
     gid: 10101,
 } as const;
 
-/** nginx.conf with the API upstream filled in; the template must hold the placeholder exactly once. */
-export function renderNginxConf(template: string, apiUpstream: string): string {
-    const count = template.split(API_UPSTREAM_PLACEHOLDER).length - 1;
-    if (count !== 1) {
-        throw new Error(`nginx.conf must contain ${API_UPSTREAM_PLACEHOLDER} exactly once, found ${count}`);
+/** The template, which must hold the placeholder; throws otherwise. */
+export function nginxConfTemplate(template: string): string {
+    if (!template.includes(API_UPSTREAM_PLACEHOLDER)) {
+        throw new Error(`nginx.conf must contain ${API_UPSTREAM_PLACEHOLDER}, where the API's host:port goes`);
     }
+    return template;
+}
+
+/** nginx.conf with the API upstream filled in wherever the template holds the placeholder. */
+export function renderNginxConf(template: string, apiUpstream: string): string {
+    nginxConfTemplate(template);
     if (!/^[A-Za-z0-9.-]+:[0-9]+$/.test(apiUpstream)) {
         throw new Error(`apiUpstream must be host:port, got ${JSON.stringify(apiUpstream)}`);
     }
-    return template.replace(API_UPSTREAM_PLACEHOLDER, apiUpstream);
+    return template.replaceAll(API_UPSTREAM_PLACEHOLDER, apiUpstream);
 }
 
 /**
@@ -88,7 +99,7 @@ export class Frontend extends pulumi.ComponentResource {
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("Frontend"), name, {}, opts);
+        super(componentType("Frontend"), name, {}, componentOptions("Frontend", opts));
         const instance = args.instance ?? pulumi.getStack();
         const id: WorkloadIdentity = { name, component: "frontend", instance, env: args.env ?? instance, tier: "front" };
         const labels = standardLabels(id);
@@ -97,7 +108,10 @@ export class Frontend extends pulumi.ComponentResource {
         const servicePort = args.servicePort ?? FRONTEND_DEFAULTS.servicePort;
         const metadata = { namespace: args.namespace, labels };
         const template = args.nginxConfTemplate ?? fs.readFileSync(DEFAULT_NGINX_CONF_PATH, "utf8");
-        const nginxConf = pulumi.output(args.apiUpstream).apply(upstream => renderNginxConf(template, upstream));
+        checkArgs(this, () => nginxConfTemplate(template));
+        const resources = checkArgs(this, () => resolveResources(FRONTEND_DEFAULTS.resources, args.resources));
+        // apiUpstream may be known only at deploy time: a bad one fails there, still naming this component.
+        const nginxConf = pulumi.output(args.apiUpstream).apply(upstream => checkArgs(this, () => renderNginxConf(template, upstream)));
         const config = new k8s.core.v1.ConfigMap(`${name}-nginx`, {
             metadata: { name: nginxConf.apply(conf => contentName(`${name}-nginx`, conf)), ...metadata },
             immutable: true,
@@ -120,7 +134,7 @@ export class Frontend extends pulumi.ComponentResource {
                 image: args.image,
                 imagePullPolicy: args.imagePullPolicy ?? FRONTEND_DEFAULTS.imagePullPolicy,
                 ports: [{ name: "http", containerPort, protocol: "TCP" }],
-                resources: resourceRequirements({ ...FRONTEND_DEFAULTS.resources, ...args.resources }),
+                resources: resourceRequirements(resources),
                 // Readiness serves the UI from disk; liveness only asks a worker to answer (app/web/nginx.conf),
                 // so a pod that cannot serve the UI leaves the Service without being restarted over and over.
                 startupProbe: httpProbe("/readyz", "http", 2, 15),
@@ -136,6 +150,7 @@ export class Frontend extends pulumi.ComponentResource {
                 { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
             ],
             servicePort,
+            serviceType: args.serviceType ?? "ClusterIP",
         });
 
         this.serviceName = service.metadata.name;

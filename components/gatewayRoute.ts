@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
+import { checkArgs } from "./errors";
 import { standardLabels } from "./labels";
 import { GATEWAY_API_GROUP, GATEWAY_API_VERSIONS, gatewaySpec, httpRouteSpec, ParentReference, referenceGrantSpec, WeightedService } from "./gatewayApi";
 
@@ -106,9 +107,9 @@ export class GatewayRoute extends pulumi.ComponentResource {
     public readonly routeName: pulumi.Output<string>;
 
     constructor(name: string, args: GatewayRouteArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("GatewayRoute"), name, {}, opts);
+        super(componentType("GatewayRoute"), name, {}, componentOptions("GatewayRoute", opts));
         if ((args.gatewayClassName === undefined) === (args.parentGateway === undefined)) {
-            throw new Error(`GatewayRoute ${name}: set exactly one of gatewayClassName (create a Gateway) and parentGateway (attach to one)`);
+            throw new pulumi.ResourceError(`GatewayRoute ${name}: set exactly one of gatewayClassName (create a Gateway) and parentGateway (attach to one)`, this);
         }
         const instance = args.instance ?? pulumi.getStack();
         const labels = standardLabels({ name, component: "route", instance, env: args.env ?? instance, tier: "front" });
@@ -143,13 +144,13 @@ export class GatewayRoute extends pulumi.ComponentResource {
         const header = args.headerMatch ? { name: args.headerMatch.header ?? HEADER_MATCH_DEFAULTS.header, value: args.headerMatch.value ?? HEADER_MATCH_DEFAULTS.value } : undefined;
         const service: WeightedService = { name: args.serviceName, port: args.servicePort ?? 80, weight: 1 };
         const routeSuffix = header ? "-canary" : "";
-        const route = cr(routeSuffix, "HTTPRoute", httpRouteSpec({
+        const route = cr(routeSuffix, "HTTPRoute", checkArgs(this, () => httpRouteSpec({
             parent,
             host: args.host,
             paths: args.paths ?? DEFAULT_ROUTE_PATHS,
             header,
             backends: routeBackends(service, args.weightedBackend),
-        }));
+        })));
         if (args.grantRoutesFrom !== undefined) {
             cr("-backend", "ReferenceGrant", referenceGrantSpec("HTTPRoute", args.grantRoutesFrom, "Service", args.serviceName));
         }

@@ -5,7 +5,7 @@ export * from "./typeToken";
 export * from "./labels";
 export * from "./security";
 export * from "./scaling";
-export { CONFIG_HASH_ANNOTATION, configHash } from "./workload";
+export { CONFIG_HASH_ANNOTATION, configHash, ServiceType } from "./workload";
 export * from "./appNamespace";
 export * from "./redis";
 export * from "./redisBackup";

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
+import { checkArgs } from "./errors";
 import { standardLabels, Tier } from "./labels";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -60,8 +61,14 @@ export interface ManagedRedisEndpoint {
 export interface BackupPods {
     /** Labels that select the pods (matchLabels). */
     readonly podSelector: Record<string, string>;
-    /** CIDRs of the Kubernetes API server, which the Job calls on 443 or 6443. Default: `0.0.0.0/0` (any). */
+    /** CIDRs of the Kubernetes API server, which the Job calls. Default: `0.0.0.0/0` (any). */
     readonly apiServerCidrs?: string[];
+    /**
+     * Ports the Kubernetes API server itself listens on. A NetworkPolicy sees the port after the `kubernetes`
+     * Service's DNAT, not the Service's 443: 6443 on kubeadm-style clusters and ACK, 8443 on minikube.
+     * Default: `[443, 6443]`.
+     */
+    readonly apiServerPorts?: number[];
 }
 
 export interface NetworkPoliciesArgs {
@@ -224,7 +231,7 @@ export function policyPlans(a: NetworkPoliciesArgs): PolicyPlan[] {
                 tier: "data",
                 podSelector: a.backup.podSelector,
                 ingress: [],
-                egress: [{ to: [self], ports }, { to: apiServer, ports: tcp(443, 6443) }],
+                egress: [{ to: [self], ports }, { to: apiServer, ports: tcp(...(a.backup.apiServerPorts ?? [443, 6443])) }],
             });
         }
     }
@@ -241,10 +248,10 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     public readonly policyNames: pulumi.Output<string>[];
 
     constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("NetworkPolicies"), name, {}, opts);
+        super(componentType("NetworkPolicies"), name, {}, componentOptions("NetworkPolicies", opts));
         const instance = args.instance ?? pulumi.getStack();
         const env = args.env ?? instance;
-        this.policyNames = policyPlans(args).map(p =>
+        this.policyNames = checkArgs(this, () => policyPlans(args)).map(p =>
             new k8s.networking.v1.NetworkPolicy(`${name}-${p.suffix}`, {
                 metadata: {
                     name: `${name}-${p.suffix}`,

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
+import { checkArgs } from "./errors";
 import { standardLabels } from "./labels";
 
 /** Which controller interprets the Ingress, and so which annotations it understands. */
@@ -94,14 +95,14 @@ export class PublicIngress extends pulumi.ComponentResource {
     public readonly ingressNames: pulumi.Output<string>[];
 
     constructor(name: string, args: PublicIngressArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("PublicIngress"), name, {}, opts);
+        super(componentType("PublicIngress"), name, {}, componentOptions("PublicIngress", opts));
         const instance = args.instance ?? pulumi.getStack();
         const labels = standardLabels({ name, component: "ingress", instance, env: args.env ?? instance, tier: "front" });
         const ingressClassName = args.ingressClassName ?? "nginx";
         const controller = args.controller ?? (ingressClassName === "alb" ? "alb" : "ingress-nginx");
         const backend = { service: { name: args.serviceName, port: { number: args.servicePort ?? 80 } } };
 
-        this.ingressNames = ingressVariants(controller, args.canary).map(v =>
+        this.ingressNames = checkArgs(this, () => ingressVariants(controller, args.canary)).map(v =>
             new k8s.networking.v1.Ingress(`${name}${v.suffix}`, {
                 metadata: { name: `${name}${v.suffix}`, namespace: args.namespace, labels, annotations: v.annotations },
                 spec: {

@@ -1,11 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
+import { checkArgs } from "./errors";
 import * as random from "@pulumi/random";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import type { PodEndpoint } from "./networkPolicies";
-import { ContainerResources, RunAs } from "./security";
-import { contentName, workloadServiceAccount } from "./workload";
+import { ContainerResources, ResolvedResources, resolveResources, RunAs } from "./security";
+import { contentName, SERVICE_ANNOTATIONS, workloadServiceAccount } from "./workload";
 import {
     dataVolumeClaim, redisConfigData, redisPdbSpec, redisPodTemplate, redisServiceSpecs, RedisTopology, SENTINEL_PORT, SentinelSettings,
 } from "./redisWorkload";
@@ -89,7 +90,7 @@ export function redisAuthVolume(name: string, conn: RedisConnection): k8s.types.
 export interface RedisSentinelArgs {
     /** Sentinels that must agree the primary is down (a failover also needs a majority of them). Default: a majority of the pods. */
     readonly quorum?: number;
-    /** Name the Sentinels monitor the primary by. Default: `mymaster`. */
+    /** Name the Sentinels monitor the primary by: 1 to 64 letters, digits, `_`, `.` or `-`. Default: `mymaster`. */
     readonly masterName?: string;
     /** `down-after-milliseconds`. Default: 5000. */
     readonly downAfterMs?: number;
@@ -162,7 +163,7 @@ export const REDIS_DEFAULTS = {
     port: 6379,
     resources: {
         cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi", ephemeralStorageRequest: "32Mi", ephemeralStorageLimit: "128Mi",
-    } as ContainerResources,
+    } as ResolvedResources,
     maxMemory: "200mb",
     runAs: { user: 10999, group: 10999 },
     sentinelReplicas: 3,
@@ -172,9 +173,17 @@ export const REDIS_DEFAULTS = {
         failoverTimeoutMs: 60000,
         resources: {
             cpuRequest: "20m", memoryRequest: "32Mi", cpuLimit: "100m", memoryLimit: "64Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "128Mi",
-        } as ContainerResources,
+        } as ResolvedResources,
     },
 } as const;
+
+/** `maxmemory` of redis.conf as Redis reads it (bytes, or k, kb, m, mb, g, gb in any case); throws on anything else. */
+export function redisMemory(value: string): string {
+    if (!/^[0-9]+([kmg]b?)?$/i.test(value)) {
+        throw new Error(`maxMemory must be a Redis memory size such as 200mb or 1gb, got ${JSON.stringify(value)}`);
+    }
+    return value;
+}
 
 /** The topology args ask for, validated: throws naming the component and the value. */
 export function redisTopology(name: string, args: Pick<RedisArgs, "replicas" | "port" | "sentinel">): RedisTopology {
@@ -183,6 +192,9 @@ export function redisTopology(name: string, args: Pick<RedisArgs, "replicas" | "
         throw new Error(`Redis ${name}: replicas must be an integer >= 1, got ${replicas}`);
     }
     const port = args.port ?? REDIS_DEFAULTS.port;
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || port === SENTINEL_PORT) {
+        throw new Error(`Redis ${name}: port must be an integer from 1 to 65535 other than the Sentinels' ${SENTINEL_PORT}, got ${port}`);
+    }
     if (!args.sentinel) {
         return { name, replicas, port };
     }
@@ -194,8 +206,12 @@ export function redisTopology(name: string, args: Pick<RedisArgs, "replicas" | "
         throw new Error(`Redis ${name}: sentinel quorum must be an integer from 1 to replicas (${replicas}), got ${quorum}`);
     }
     const d = REDIS_DEFAULTS.sentinel;
+    const masterName = args.sentinel.masterName ?? d.masterName;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(masterName)) {
+        throw new Error(`Redis ${name}: sentinel masterName must be 1 to 64 letters, digits, '_', '.' or '-', beginning with a letter or digit (it is a word of sentinel.conf and of every Sentinel command), got ${JSON.stringify(masterName)}`);
+    }
     const sentinel: SentinelSettings = {
-        masterName: args.sentinel.masterName ?? d.masterName,
+        masterName,
         quorum,
         downAfterMs: args.sentinel.downAfterMs ?? d.downAfterMs,
         failoverTimeoutMs: args.sentinel.failoverTimeoutMs ?? d.failoverTimeoutMs,
@@ -251,8 +267,11 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("Redis"), name, {}, opts);
-        const t = redisTopology(name, args);
+        super(componentType("Redis"), name, {}, componentOptions("Redis", opts));
+        const t = checkArgs(this, () => redisTopology(name, args));
+        const resources = checkArgs(this, () => resolveResources(REDIS_DEFAULTS.resources, args.resources));
+        const sentinelResources = checkArgs(this, () => resolveResources(REDIS_DEFAULTS.sentinel.resources, args.sentinel?.resources));
+        const maxMemory = checkArgs(this, () => redisMemory(args.maxMemory ?? REDIS_DEFAULTS.maxMemory));
         this.image = args.image ?? REDIS_DEFAULTS.image;
         const instance = args.instance ?? pulumi.getStack();
         const id: WorkloadIdentity = { name, component: REDIS_COMPONENT, instance, env: args.env ?? instance, tier: "data" };
@@ -273,14 +292,14 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
         const secret = new k8s.core.v1.Secret(`${name}-auth`, {
             metadata: metadata(`${name}-auth`),
             type: "Opaque",
+            // The start scripts write the passwords into the runtime config, quoted (scripts/common.sh conf_quote).
             stringData: {
                 password,
-                "auth.conf": pulumi.interpolate`requirepass ${password}\nmasterauth ${password}\n`,
                 ...(sentinelPassword ? { "sentinel-password": sentinelPassword } : {}),
             },
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] });
 
-        const configData = redisConfigData(t, args.maxMemory ?? REDIS_DEFAULTS.maxMemory);
+        const configData = redisConfigData(t, maxMemory);
         const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
             metadata: metadata(contentName(`${name}-config`, JSON.stringify(configData))),
             immutable: true,
@@ -288,23 +307,27 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
         }, { parent: this });
 
         const services = redisServiceSpecs(t, selector);
-        const headless = new k8s.core.v1.Service(`${name}-headless`, { metadata: metadata(headlessName), spec: services.headless }, { parent: this });
-        const client = services.client && new k8s.core.v1.Service(name, { metadata: metadata(name), spec: services.client }, { parent: this });
+        const serviceMetadata = (objectName: string) => ({ ...metadata(objectName), annotations: { ...SERVICE_ANNOTATIONS } });
+        const headless = new k8s.core.v1.Service(`${name}-headless`, { metadata: serviceMetadata(headlessName), spec: services.headless }, { parent: this });
+        const client = services.client && new k8s.core.v1.Service(name, { metadata: serviceMetadata(name), spec: services.client }, { parent: this });
 
         new k8s.apps.v1.StatefulSet(name, {
             metadata: metadata(name),
             spec: {
                 serviceName: headless.metadata.name,
                 replicas: t.replicas,
-                podManagementPolicy: "OrderedReady",
+                // Pods start (and are replaced) in parallel: one that cannot be scheduled, e.g. in a lost zone
+                // whose volume pins it there, never holds the others back. Sentinel decides the primary; on a
+                // fresh StatefulSet the others replicate pod 0 and wait for it (scripts/common.sh primary).
+                podManagementPolicy: "Parallel",
                 updateStrategy: { type: "RollingUpdate" },
                 persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
                 selector: { matchLabels: selector },
                 template: redisPodTemplate(t, {
                     image: this.image,
                     imagePullPolicy: args.imagePullPolicy ?? REDIS_DEFAULTS.imagePullPolicy,
-                    resources: { ...REDIS_DEFAULTS.resources, ...args.resources },
-                    sentinelResources: { ...REDIS_DEFAULTS.sentinel.resources, ...args.sentinel?.resources },
+                    resources,
+                    sentinelResources,
                     runAs: args.runAs ?? REDIS_DEFAULTS.runAs,
                     serviceAccountName,
                     labels,
@@ -334,7 +357,8 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
         }
 
         const sentinelAddrs = Array.from({ length: t.sentinel ? t.replicas : 0 }, (_, i) => pulumi.interpolate`${name}-${i}.${headlessHost}:${SENTINEL_PORT}`);
-        this.host = client ? pulumi.interpolate`${client.metadata.name}.${client.metadata.namespace}.svc.cluster.local` : headlessHost;
+        // Known from names before anything exists: a client (the API) needs the address, not this Redis being up.
+        this.host = client ? pulumi.interpolate`${name}.${ns}.svc.cluster.local` : headlessHost;
         this.port = pulumi.output(t.port);
         this.password = pulumi.secret(password);
         this.passwordSecretName = secret.metadata.name;

@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { REDIS_PATHS } from "./redisWorkload";
-import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext, RunAs } from "./security";
+import { checkArgs } from "./errors";
+import { ContainerResources, ResolvedResources, resolveResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext, RunAs } from "./security";
 
 /** What a backup needs to know of the Redis it snapshots (a `Redis` component has all of it). */
 export interface RedisBackupTarget {
@@ -26,6 +27,12 @@ export interface RedisBackupArgs {
     readonly redis: RedisBackupTarget;
     /** VolumeSnapshotClass of the CSI driver that provisions the Redis volumes (ACK: `alicloud-disk-snapshot`). Required. */
     readonly snapshotClass: string;
+    /**
+     * Create the VolumeSnapshotClass `snapshotClass` (cluster-scoped) for this CSI driver, e.g.
+     * `diskplugin.csi.alibabacloud.com` on ACK, which ships none, with `deletionPolicy: Retain`: a backup
+     * outlives its VolumeSnapshot object, and the namespace. Default: none: the class must exist.
+     */
+    readonly snapshotClassDriver?: string;
     /** Cron schedule (five fields). Default: none: the CronJob is suspended, for on-demand runs only (`kubectl create job --from=cronjob/<name>`). */
     readonly schedule?: string;
     /** Image with kubectl at `/bin/kubectl` (no shell needed), pinned. Default: `registry.k8s.io/kubectl:v1.33.3`. */
@@ -50,7 +57,7 @@ export const BACKUP_DEFAULTS = {
     imagePullPolicy: "IfNotPresent",
     resources: {
         cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "200m", memoryLimit: "128Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "128Mi",
-    } as ContainerResources,
+    } as ResolvedResources,
     runAs: { user: 10999, group: 10999 },
     /** How long the Job waits for the snapshot to be ready to use. */
     readyTimeout: "15m",
@@ -73,8 +80,11 @@ export function backupPrepareScript(snapshotClass: string, labels: Record<string
     const labelLines = Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`);
     return [
         "set -eu",
+        // The Redis component's common.sh (components/scripts/common.sh): `named_primary`, the passwords.
+        "# shellcheck source=common.sh",
         `. ${REDIS_PATHS.config}/common.sh`,
-        `host="$(primary)"`,
+        // The primary a Sentinel or a Redis names; never a guess (this Job's pod is not one of the StatefulSet's).
+        `host="$(named_primary)"`,
         `pod="\${host%%.*}"`,
         `cli() { REDISCLI_AUTH="$(redis_password)" redis-cli -h "$host" -p "$REDIS_PORT" "$@"; }`,
         `echo "snapshotting $pod (the primary): BGREWRITEAOF first"`,
@@ -119,7 +129,7 @@ export class RedisBackup extends pulumi.ComponentResource {
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: RedisBackupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("RedisBackup"), name, {}, opts);
+        super(componentType("RedisBackup"), name, {}, componentOptions("RedisBackup", opts));
         const instance = args.instance ?? pulumi.getStack();
         const id: WorkloadIdentity = { name, component: BACKUP_COMPONENT, instance, env: args.env ?? instance, tier: "data" };
         const labels = standardLabels(id);
@@ -127,7 +137,7 @@ export class RedisBackup extends pulumi.ComponentResource {
         const ns = args.namespace;
         const metadata = { name, namespace: ns, labels };
         const runAs = args.runAs ?? BACKUP_DEFAULTS.runAs;
-        const resources = resourceRequirements({ ...BACKUP_DEFAULTS.resources, ...args.resources });
+        const resources = resourceRequirements(checkArgs(this, () => resolveResources(BACKUP_DEFAULTS.resources, args.resources)));
         const pullPolicy = args.imagePullPolicy ?? BACKUP_DEFAULTS.imagePullPolicy;
         const kubectlImage = args.kubectlImage ?? BACKUP_DEFAULTS.kubectlImage;
 
@@ -141,6 +151,17 @@ export class RedisBackup extends pulumi.ComponentResource {
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
             subjects: [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: ns }],
         }, { parent: this });
+
+        if (args.snapshotClassDriver !== undefined) {
+            new k8s.apiextensions.CustomResource(`${name}-snapshot-class`, {
+                apiVersion: "snapshot.storage.k8s.io/v1",
+                kind: "VolumeSnapshotClass",
+                metadata: { name: args.snapshotClass, labels },
+                driver: args.snapshotClassDriver,
+                // Deleting a VolumeSnapshot (or its namespace) keeps the cloud snapshot: a backup is removed on purpose only.
+                deletionPolicy: "Retain",
+            }, { parent: this });
+        }
 
         const script = backupPrepareScript(args.snapshotClass, labels);
         const config = new k8s.core.v1.ConfigMap(name, { metadata, data: { "prepare.sh": script } }, { parent: this });

@@ -1,7 +1,9 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { topologySpread } from "./scaling";
-import { ContainerResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
+import { ResolvedResources, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
 import { CONFIG_HASH_ANNOTATION, configHash } from "./workload";
 
 /**
@@ -46,13 +48,16 @@ export interface SentinelSettings {
     readonly failoverTimeoutMs: number;
 }
 
-/** redis.conf: AOF on, data under /data, and the passwords only by `include` of the Secret's file. */
+/**
+ * redis.conf: AOF on, no eviction, replicas read-only. The start script (scripts/start-redis.sh)
+ * includes it in the runtime config, after which it sets the data directory, the passwords (read
+ * from the Secret's files) and the replication.
+ */
 export function redisConf(port: number, maxMemory: string): string {
     return [
         `port ${port}`,
         "bind * -::*",
         "protected-mode no",
-        `dir ${REDIS_PATHS.data}`,
         "appendonly yes",
         "appendfsync everysec",
         "aof-use-rdb-preamble yes",
@@ -62,174 +67,51 @@ export function redisConf(port: number, maxMemory: string): string {
         "replica-read-only yes",
         // A replica restarting after a failover syncs at once rather than after the default 5s.
         "repl-diskless-sync-delay 0",
-        `include ${REDIS_PATHS.auth}/auth.conf`,
         "",
     ].join("\n");
 }
 
 /**
- * Shell functions every script sources: the pod's own DNS name, the
- * passwords read from the Secret's files, and `primary`, which prints the
- * host of the current primary. With Sentinel it asks each pod's Sentinel in
- * turn (hostnames, `announce-hostnames yes`) and falls back to pod 0 when no
- * Sentinel knows yet (a fresh cluster); without Sentinel it is always pod 0.
+ * The start scripts, probes and preStop of the Redis pods: real files in components/scripts/,
+ * shellchecked, shipped in the package. Found from components/ (sources) and dist/ (the compiled
+ * package) alike: both sit one level below the package root.
  */
-export function commonScript(t: RedisTopology): string {
-    const lines = [
-        "# Sourced by the other scripts. POD_NAME and HEADLESS (the headless Service's FQDN) come from the pod.",
-        `self="$POD_NAME.$HEADLESS"`,
-        `first="${t.name}-0.$HEADLESS"`,
-        `redis_password() { cat ${REDIS_PATHS.auth}/password; }`,
-        `sentinel_password() { cat ${REDIS_PATHS.auth}/sentinel-password; }`,
-        `# redis-cli takes the password from REDISCLI_AUTH, never from its arguments.`,
-        `local_redis() { REDISCLI_AUTH="$(redis_password)" redis-cli -p ${t.port} "$@"; }`,
-    ];
-    if (!t.sentinel) {
-        return [...lines, `primary() { echo "$first"; }`, ""].join("\n");
-    }
-    return [
-        ...lines,
-        `local_sentinel() { REDISCLI_AUTH="$(sentinel_password)" redis-cli -p ${SENTINEL_PORT} "$@"; }`,
-        "primary() {",
-        `  i=0`,
-        `  while [ "$i" -lt ${t.replicas} ]; do`,
-        `    host="$(REDISCLI_AUTH="$(sentinel_password)" timeout 3 redis-cli -h "${t.name}-$i.$HEADLESS" -p ${SENTINEL_PORT} --raw sentinel get-master-addr-by-name ${t.sentinel.masterName} 2>/dev/null | head -n 1)" || host=""`,
-        `    case "$host" in ""|*ERR*|*NOAUTH*) ;; *) echo "$host"; return ;; esac`,
-        `    i=$((i + 1))`,
-        "  done",
-        `  echo "$first"`,
-        "}",
-        "",
-    ].join("\n");
+export const REDIS_SCRIPTS_DIR = path.join(__dirname, "..", "components", "scripts");
+
+/** The scripts every Redis StatefulSet has; Sentinel mode adds {@link SENTINEL_SCRIPTS}. */
+export const REDIS_SCRIPTS = ["common.sh", "start-redis.sh", "ready.sh"] as const;
+/** The scripts of the sentinel container, and the primary's preStop handover. */
+export const SENTINEL_SCRIPTS = ["start-sentinel.sh", "sentinel-ready.sh", "pre-stop.sh"] as const;
+
+/** Seconds a stopping primary waits to have handed over (pre-stop.sh); the grace period leaves room for it. */
+const PRESTOP_WAIT_SECONDS = 20;
+
+/** A shell assignment of `value`, single-quoted so no character of it is special. */
+function shellAssign(name: string, value: string | number): string {
+    return `${name}='${String(value).replace(/'/g, "'\\''")}'`;
 }
 
-/** Start script of the redis container: writes the runtime config into the emptyDir, as primary or replica of the primary. */
-export function redisStartScript(t: RedisTopology): string {
-    return [
-        "set -eu",
-        `. ${REDIS_PATHS.config}/common.sh`,
-        `conf=${REDIS_PATHS.run}/redis.conf`,
-        `primary_host="$(primary)"`,
-        "{",
-        `  echo "include ${REDIS_PATHS.config}/redis.conf"`,
-        // Replicas and Sentinels know each pod by its stable DNS name, not its IP, which changes on restart.
-        `  echo "replica-announce-ip $self"`,
-        `  if [ "$primary_host" != "$self" ]; then echo "replicaof $primary_host ${t.port}"; fi`,
-        `} > "$conf"`,
-        `echo "starting as $([ "$primary_host" = "$self" ] && echo primary || echo "replica of $primary_host")"`,
-        `exec redis-server "$conf"`,
-        "",
-    ].join("\n");
-}
-
-/** Start script of the sentinel container: its config (which Sentinel rewrites) goes into the emptyDir. */
-export function sentinelStartScript(t: RedisTopology & { sentinel: SentinelSettings }): string {
-    const s = t.sentinel;
-    return [
-        "set -eu",
-        `. ${REDIS_PATHS.config}/common.sh`,
-        `conf=${REDIS_PATHS.run}/sentinel.conf`,
-        `primary_host="$(primary)"`,
-        // Sentinel refuses a config whose monitored host does not resolve yet (a pod's DNS record lags its start).
-        `i=0`,
-        `until getent hosts "$primary_host" >/dev/null; do`,
-        `  i=$((i + 1)); [ "$i" -lt 60 ] || { echo "$primary_host does not resolve" >&2; exit 1; }`,
-        `  sleep 1`,
-        `done`,
-        "{",
-        `  echo "port ${SENTINEL_PORT}"`,
-        `  echo "dir ${REDIS_PATHS.run}"`,
-        // Hostnames must resolve before `monitor` names one; announced hostnames survive pod restarts.
-        `  echo "sentinel resolve-hostnames yes"`,
-        `  echo "sentinel announce-hostnames yes"`,
-        `  echo "sentinel announce-ip $self"`,
-        `  echo "sentinel monitor ${s.masterName} $primary_host ${t.port} ${s.quorum}"`,
-        `  echo "sentinel down-after-milliseconds ${s.masterName} ${s.downAfterMs}"`,
-        `  echo "sentinel failover-timeout ${s.masterName} ${s.failoverTimeoutMs}"`,
-        `  echo "sentinel parallel-syncs ${s.masterName} 1"`,
-        // printf is a shell builtin: the passwords never appear in a process's arguments.
-        `  printf 'sentinel auth-pass %s %s\\n' ${s.masterName} "$(redis_password)"`,
-        `  printf 'requirepass %s\\n' "$(sentinel_password)"`,
-        `} > "$conf"`,
-        `exec redis-server "$conf" --sentinel`,
-        "",
-    ].join("\n");
-}
-
-/**
- * Readiness of the redis container: a primary is ready when it answers; a
- * replica only once its link to the primary is up (it has synced), so a
- * rollout or a drain never takes the next pod while this one is still empty.
- */
-export function readinessScript(): string {
-    return [
-        "set -eu",
-        `. ${REDIS_PATHS.config}/common.sh`,
-        `info="$(local_redis info replication)"`,
-        `case "$info" in`,
-        `  *role:master*) exit 0 ;;`,
-        `  *master_link_status:up*) exit 0 ;;`,
-        `esac`,
-        `echo "not ready: $(echo "$info" | grep -E '^(role|master_link_status):' | tr -d '\\r' | tr '\\n' ' ')"`,
-        "exit 1",
-        "",
-    ].join("\n");
-}
-
-/**
- * Readiness of the sentinel container: it answers and monitors a primary at an address, so it has
- * loaded its config and can tell clients where to write. It does not ask whether that primary is up:
- * a Sentinel that sees the primary down is the one that must stay in service to fail it over (an
- * unready pod also blocks the PDB and a rollout). Liveness is a plain PING: a Sentinel that answers
- * is not stuck, and restarting it would not find a primary any sooner.
- */
-export function sentinelReadinessScript(t: RedisTopology & { sentinel: SentinelSettings }): string {
-    return [
-        "set -eu",
-        `. ${REDIS_PATHS.config}/common.sh`,
-        `addr="$(local_sentinel --raw sentinel get-master-addr-by-name ${t.sentinel.masterName} 2>&1 | head -n 1)" || addr=""`,
-        // A host name or address has no blank; an error (NOAUTH, WRONGPASS, LOADING, Could not connect) has.
-        `case "$addr" in`,
-        `  ""|*" "*) echo "not ready: no primary known for ${t.sentinel.masterName} (\${addr:-no answer})"; exit 1 ;;`,
-        `esac`,
-        "",
-    ].join("\n");
-}
-
-/**
- * preStop of the redis container with Sentinel: a primary that is being
- * stopped (a drain, a rollout) hands over first: it asks its Sentinel for a
- * failover and waits, up to the given seconds, to become a replica. Writes
- * then pause for about a second instead of down-after-milliseconds plus the
- * election.
- */
-export function preStopScript(t: RedisTopology & { sentinel: SentinelSettings }, waitSeconds: number): string {
-    return [
-        "set -u",
-        `. ${REDIS_PATHS.config}/common.sh`,
-        `local_redis info replication | grep -q role:master || exit 0`,
-        `local_sentinel sentinel failover ${t.sentinel.masterName} || exit 0`,
-        `i=0`,
-        `while [ "$i" -lt ${waitSeconds} ] && local_redis info replication | grep -q role:master; do sleep 1; i=$((i + 1)); done`,
-        "",
-    ].join("\n");
-}
-
-/** The ConfigMap data: redis.conf and the scripts; no secret. */
-export function redisConfigData(t: RedisTopology, maxMemory: string): Record<string, string> {
-    const data: Record<string, string> = {
-        "redis.conf": redisConf(t.port, maxMemory),
-        "common.sh": commonScript(t),
-        "start-redis.sh": redisStartScript(t),
-        "ready.sh": readinessScript(),
-    };
+/** topology.sh, which common.sh sources: the StatefulSet's shape, as shell variables. */
+export function topologyScript(t: RedisTopology): string {
+    const vars: [string, string | number][] = [["STATEFULSET", t.name], ["REPLICAS", t.replicas], ["REDIS_PORT", t.port]];
     if (t.sentinel) {
-        const withSentinel = { ...t, sentinel: t.sentinel };
-        data["start-sentinel.sh"] = sentinelStartScript(withSentinel);
-        data["sentinel-ready.sh"] = sentinelReadinessScript(withSentinel);
-        data["pre-stop.sh"] = preStopScript(withSentinel, 20);
+        vars.push(
+            ["SENTINEL_PORT", SENTINEL_PORT], ["SENTINEL_MASTER", t.sentinel.masterName], ["SENTINEL_QUORUM", t.sentinel.quorum],
+            ["SENTINEL_DOWN_AFTER_MS", t.sentinel.downAfterMs], ["SENTINEL_FAILOVER_TIMEOUT_MS", t.sentinel.failoverTimeoutMs],
+            ["PRESTOP_WAIT_SECONDS", PRESTOP_WAIT_SECONDS],
+        );
     }
-    return data;
+    return ["# shellcheck shell=sh disable=SC2034", "# The shape of this Redis StatefulSet, sourced by common.sh.", ...vars.map(([k, v]) => shellAssign(k, v)), ""].join("\n");
+}
+
+/** The ConfigMap data: redis.conf, topology.sh and the scripts; no secret. */
+export function redisConfigData(t: RedisTopology, maxMemory: string): Record<string, string> {
+    const scripts = [...REDIS_SCRIPTS, ...(t.sentinel ? SENTINEL_SCRIPTS : [])];
+    return {
+        "redis.conf": redisConf(t.port, maxMemory),
+        "topology.sh": topologyScript(t),
+        ...Object.fromEntries(scripts.map(f => [f, fs.readFileSync(path.join(REDIS_SCRIPTS_DIR, f), "utf8")])),
+    };
 }
 
 /** `sh <script>` from the ConfigMap, as an exec probe or command. */
@@ -246,9 +128,9 @@ function pingProbe(port: number, passwordFile: string): k8s.types.input.core.v1.
 export interface RedisPodArgs {
     readonly image: string;
     readonly imagePullPolicy: string;
-    readonly resources: ContainerResources;
+    readonly resources: ResolvedResources;
     /** Resources of the sentinel container. */
-    readonly sentinelResources: ContainerResources;
+    readonly sentinelResources: ResolvedResources;
     readonly runAs: { readonly user: number; readonly group: number };
     readonly serviceAccountName: pulumi.Input<string>;
     readonly labels: Record<string, string>;
@@ -304,7 +186,8 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             command: shScript("start-sentinel.sh"),
             ports: [{ name: "sentinel", containerPort: SENTINEL_PORT, protocol: "TCP" }],
             resources: resourceRequirements(p.sentinelResources),
-            startupProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 3 },
+            // Up to 10 minutes to start: a Sentinel waits for the primary's DNS record, which pod 0 has only once it is scheduled.
+            startupProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 2, failureThreshold: 300, timeoutSeconds: 3 },
             // Ready once it knows a primary; alive while it answers PING (sentinelReadinessScript says why they differ).
             readinessProbe: { exec: { command: shScript("sentinel-ready.sh") }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
             livenessProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
@@ -320,8 +203,8 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             serviceAccountName: p.serviceAccountName,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            // Room for the preStop handover (20s) before SIGTERM's shutdown.
-            terminationGracePeriodSeconds: t.sentinel ? 40 : 30,
+            // Room for the preStop handover before SIGTERM's shutdown.
+            terminationGracePeriodSeconds: t.sentinel ? PRESTOP_WAIT_SECONDS + 20 : 30,
             securityContext: restrictedPodSecurityContext(p.runAs.user, p.runAs.group, p.runAs.group),
             topologySpreadConstraints: redisTopologySpread(p.selector, p.zoneSpread),
             containers,

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { componentType } from "./typeToken";
+import { componentOptions, componentType } from "./typeToken";
+import { checkArgs } from "./errors";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
 import { RedisConnection, redisAuthVolume, redisClientEnv } from "./redis";
 import { ScalingArgs } from "./scaling";
-import { ContainerResources, resourceRequirements } from "./security";
+import { parseQuantity } from "./quantity";
+import { ContainerResources, ResolvedResources, resolveResources, resourceRequirements } from "./security";
 import { createHttpWorkload, httpProbe } from "./workload";
 
 /** `LOG_LEVEL` values of the API (an enum in the component schema). */
@@ -56,11 +58,32 @@ export const USER_API_DEFAULTS = {
     logLevel: "info" as LogLevel,
     resources: {
         cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "500m", memoryLimit: "128Mi", ephemeralStorageRequest: "32Mi", ephemeralStorageLimit: "128Mi",
-    } as ContainerResources,
+    } as ResolvedResources,
     terminationGracePeriodSeconds: 30,
     /** The distroless `nonroot` user. */
     uid: 65532,
 } as const;
+
+/** The least headroom GOMEMLIMIT leaves below the memory limit. */
+const GO_MEMORY_HEADROOM_FLOOR = 16 * 2 ** 20;
+
+/**
+ * GOMEMLIMIT for a container memory limit: the limit less the larger of 10 % and 16Mi, in MiB. The Go
+ * runtime keeps its heap, goroutine stacks and own structures under GOMEMLIMIT, collecting harder as
+ * they near it; the container's cgroup also charges what the runtime does not count (the binary's
+ * mapped text and data, socket buffers, the kernel's per-process memory), and the collector needs a
+ * moment to react to a fast-growing heap. At GOMEMLIMIT equal to the limit the kernel OOM-kills the
+ * API before the collector has worked harder; with this headroom it collects first. Throws when the
+ * limit leaves the API less than 16MiB.
+ */
+export function goMemLimit(memoryLimit: string): string {
+    const bytes = parseQuantity(memoryLimit) ?? 0;
+    const mib = Math.floor((bytes - Math.max(bytes * 0.1, GO_MEMORY_HEADROOM_FLOOR)) / 2 ** 20);
+    if (mib < 16) {
+        throw new Error(`resources.memoryLimit ${memoryLimit} leaves the API ${Math.max(mib, 0)}MiB once GOMEMLIMIT keeps its headroom (10 %, at least 16Mi): give it at least 32Mi`);
+    }
+    return `${mib}MiB`;
+}
 
 /**
  * The Go user-CRUD API: Deployment, Service, ServiceAccount, probes on
@@ -79,13 +102,15 @@ export class UserApi extends pulumi.ComponentResource {
     public readonly podSelector: Record<string, string>;
 
     constructor(name: string, args: UserApiArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(componentType("UserApi"), name, {}, opts);
+        super(componentType("UserApi"), name, {}, componentOptions("UserApi", opts));
         const instance = args.instance ?? pulumi.getStack();
         const id: WorkloadIdentity = { name, component: USER_API_COMPONENT, instance, env: args.env ?? instance, tier: "back" };
         const labels = standardLabels(id);
         const selector = selectorLabels(id);
         const port = args.port ?? USER_API_DEFAULTS.port;
         const grace = args.terminationGracePeriodSeconds ?? USER_API_DEFAULTS.terminationGracePeriodSeconds;
+        const resources = checkArgs(this, () => resolveResources(USER_API_DEFAULTS.resources, args.resources));
+        const memLimit = checkArgs(this, () => goMemLimit(resources.memoryLimit));
 
         const service = createHttpWorkload(this, {
             name,
@@ -110,10 +135,11 @@ export class UserApi extends pulumi.ComponentResource {
                     { name: "LOG_LEVEL", value: args.logLevel ?? USER_API_DEFAULTS.logLevel },
                     // Drain within the grace period, after the 3s preStop pause.
                     { name: "SHUTDOWN_TIMEOUT", value: `${Math.max(grace - 5, 1)}s` },
-                    { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
+                    // The Go runtime's soft limit, with headroom below the container's (goMemLimit says why).
+                    { name: "GOMEMLIMIT", value: memLimit },
                 ],
                 ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
-                resources: resourceRequirements({ ...USER_API_DEFAULTS.resources, ...args.resources }),
+                resources: resourceRequirements(resources),
                 startupProbe: httpProbe("/healthz", "http", 2, 30),
                 readinessProbe: httpProbe("/readyz", "http", 5, 2),
                 livenessProbe: httpProbe("/healthz", "http", 10, 3),
@@ -128,6 +154,7 @@ export class UserApi extends pulumi.ComponentResource {
                 redisAuthVolume("redis-auth", args.redis),
             ],
             servicePort: port,
+            serviceType: "ClusterIP",
         });
 
         this.serviceName = service.metadata.name;

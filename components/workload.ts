@@ -1,7 +1,8 @@
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createScalingObjects, replicasField, ScalingArgs, topologySpread } from "./scaling";
+import { checkArgs } from "./errors";
+import { createScalingObjects, hpaSpec, replicasField, ScalingArgs, topologySpread } from "./scaling";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./security";
 
 /**
@@ -10,6 +11,14 @@ import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from
 
 /** Pod-template annotation holding a hash of the pod's config: a config change changes the template, so the pods roll. */
 export const CONFIG_HASH_ANNOTATION = "sample-app.dev/config-hash";
+
+/**
+ * Annotations of a Service: `pulumi.com/skipAwait` makes `pulumi up` take a Service as done once it
+ * exists. By default the kubernetes provider waits until a Service has ready endpoints, which holds
+ * everything that takes the Service's name (the frontend the API's, a route the frontend's) until
+ * the pods behind it are ready; those pods' readiness is awaited on their Deployment or StatefulSet.
+ */
+export const SERVICE_ANNOTATIONS: Readonly<Record<string, string>> = { "pulumi.com/skipAwait": "true" };
 
 /** Short content hash for {@link CONFIG_HASH_ANNOTATION}. */
 export function configHash(content: string): string {
@@ -56,6 +65,10 @@ export function workloadServiceAccount(
     }, { parent }).metadata.name;
 }
 
+/** Type of a workload's Service: `NodePort` also opens the port on every node, for a load balancer outside the cluster that cannot reach pod addresses (an enum in the component schema). */
+export const ServiceType = { ClusterIP: "ClusterIP", NodePort: "NodePort" } as const;
+export type ServiceType = (typeof ServiceType)[keyof typeof ServiceType];
+
 /** An HTTP workload: a Deployment with one container serving on the named port `http`, and its Service. */
 export interface HttpWorkload {
     readonly name: string;
@@ -76,6 +89,8 @@ export interface HttpWorkload {
     readonly volumes: k8s.types.input.core.v1.Volume[];
     /** Port of the Service (targets the container's `http` port). */
     readonly servicePort: number;
+    /** Type of the Service. */
+    readonly serviceType: ServiceType;
 }
 
 /**
@@ -84,6 +99,8 @@ export interface HttpWorkload {
  * `parent`. Returns the Service.
  */
 export function createHttpWorkload(parent: pulumi.Resource, w: HttpWorkload): k8s.core.v1.Service {
+    // Bad scaling args fail before anything is registered, naming the component.
+    checkArgs(parent, () => w.scaling.autoscaling ? hpaSpec(w.name, w.scaling.autoscaling) : replicasField(w.scaling));
     const metadata = { namespace: w.namespace, labels: w.labels };
     const serviceAccountName = workloadServiceAccount(parent, w.name, metadata, w.serviceAccountName);
     new k8s.apps.v1.Deployment(w.name, {
@@ -115,8 +132,8 @@ export function createHttpWorkload(parent: pulumi.Resource, w: HttpWorkload): k8
         },
     }, { parent });
     const service = new k8s.core.v1.Service(w.name, {
-        metadata: { name: w.name, ...metadata },
-        spec: { type: "ClusterIP", selector: w.selector, ports: [{ name: "http", port: w.servicePort, targetPort: "http", protocol: "TCP" }] },
+        metadata: { name: w.name, ...metadata, annotations: { ...SERVICE_ANNOTATIONS } },
+        spec: { type: w.serviceType, selector: w.selector, ports: [{ name: "http", port: w.servicePort, targetPort: "http", protocol: "TCP" }] },
     }, { parent });
     createScalingObjects(parent, w.name, metadata, w.selector, w.scaling);
     return service;

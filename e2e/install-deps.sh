@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the system packages the e2e run (e2e/run.mjs) and the benchmark
-# (bench/run.mjs) need, and only those that are missing:
-#   redis-server (+ redis-benchmark, from redis-tools), nginx, chromium, wrk.
+# Installs the system packages the e2e run (e2e/run.mjs), the benchmark
+# (bench/run.mjs) and the consumer tests (test/consumers.spec.ts) need, and
+# only those that are missing:
+#   redis-server (+ redis-benchmark, from redis-tools), nginx, chromium, wrk, shellcheck.
 # Debian/Ubuntu only; needs root (or sudo). Go and Node come from elsewhere
 # (the Go toolchain, scripts/ensure-node.sh).
 set -euo pipefail
@@ -12,17 +13,18 @@ declare -A have_cmd=(
   [nginx]="command -v nginx"
   [chromium]="test -x /usr/bin/chromium"
   [wrk]="command -v wrk"
+  [shellcheck]="command -v shellcheck"
 )
 
 missing=()
-for pkg in redis-server redis-tools nginx chromium wrk; do
+for pkg in redis-server redis-tools nginx chromium wrk shellcheck; do
   if ! eval "${have_cmd[$pkg]}" >/dev/null 2>&1; then
     missing+=("$pkg")
   fi
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "e2e/install-deps: all present (redis-server, redis-benchmark, nginx, chromium, wrk)"
+  echo "e2e/install-deps: all present (redis-server, redis-benchmark, nginx, chromium, wrk, shellcheck)"
   exit 0
 fi
 

@@ -10,7 +10,10 @@
 // a deployed stack behind its ingress), it starts nothing and runs the same checks against that
 // URL; that needs only chromium (E2E_CHROMIUM: another Chromium-based browser's path, e.g.
 // /usr/bin/google-chrome on a GitHub runner). The last check stops the API: against a URL it runs
-// only when E2E_STOP_API holds a shell command that does it (e.g. kubectl scale ... --replicas=0). Prints one line per check and ends with
+// only when E2E_STOP_API holds a shell command that does it (e.g. kubectl scale ... --replicas=0).
+// E2E_CONNECT_TO=ADDRESS sends the URL's host to ADDRESS (Chromium's host resolver rules, and the
+// checks' own requests), for a stack whose host has no DNS entry (the local cluster's dev at
+// http://sample-app.dev.local:18080 on 127.0.0.1), as `curl --resolve` does. Prints one line per check and ends with
 // "N passed, M failed"; exits 1 on any failure. Artifacts: artifacts/e2e-ui.png,
 // and artifacts/e2e-logs/ (process logs) when something failed.
 
@@ -20,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { stamp } from '../app/web/stamp-assets.mjs';
-import { CHROMIUM, PUBLIC_DIR, ROOT, httpRequest, interrupted, onSignalCleanup, requireTools, startStack } from './stack.mjs';
+import { CHROMIUM, PUBLIC_DIR, ROOT, httpRequest, interrupted, onSignalCleanup, requireTools, resolveHost, startStack } from './stack.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'artifacts');
 const SCREENSHOT = path.join(ARTIFACTS, 'e2e-ui.png');
@@ -117,6 +120,16 @@ const REMOTE = process.env.E2E_BASE_URL ? process.env.E2E_BASE_URL.replace(/\/+$
 if (REMOTE && !/^https?:\/\/[^/]+$/.test(REMOTE)) {
   console.error(`E2E_BASE_URL must be a scheme and host[:port] such as http://sample-app.dev.localhost:18080, not ${REMOTE}`);
   process.exit(2);
+}
+const CONNECT_TO = process.env.E2E_CONNECT_TO ?? '';
+if (CONNECT_TO && (!REMOTE || !/^\d{1,3}(\.\d{1,3}){3}$/.test(CONNECT_TO))) {
+  console.error(`E2E_CONNECT_TO must be an IPv4 address, and needs E2E_BASE_URL: got ${JSON.stringify(CONNECT_TO)}`);
+  process.exit(2);
+}
+if (CONNECT_TO) {
+  const host = new URL(REMOTE).hostname;
+  CHROMIUM_ARGS.push(`--host-resolver-rules=MAP ${host} ${CONNECT_TO}`);
+  resolveHost(host, CONNECT_TO);
 }
 
 try {

@@ -7,7 +7,7 @@
 //
 // The local nginx uses THE nginx.conf of app/web with these textual changes,
 // all done in renderNginxConf() below and nowhere else:
-//   1. `__API_UPSTREAM__`        -> `127.0.0.1:<api port>`   (the placeholder)
+//   1. `__API_UPSTREAM__`        -> `127.0.0.1:<api port>`   (the placeholder, wherever it is)
 //   2. `listen 8080;`            -> `listen 127.0.0.1:<free port>;`
 //      (local servers bind loopback only, and 8080 may be taken)
 //   3. every path under `/tmp/`  -> `<run dir>/tmp/`
@@ -107,11 +107,10 @@ async function distinctFreePorts(n) {
  * Fails loudly if the source no longer has exactly what is rewritten.
  */
 export function renderNginxConf(source, { upstream, port, tmpDir }) {
-  const placeholders = source.match(/__API_UPSTREAM__/g) || [];
-  if (placeholders.length !== 1) {
-    throw new Error(`nginx.conf must contain __API_UPSTREAM__ exactly once (found ${placeholders.length})`);
+  if (!source.includes('__API_UPSTREAM__')) {
+    throw new Error('nginx.conf must contain __API_UPSTREAM__, where the API goes');
   }
-  let out = source.replace('__API_UPSTREAM__', upstream);
+  let out = source.replaceAll('__API_UPSTREAM__', upstream);
 
   const listenRe = /^(\s*)listen\s+8080\s*;/gm;
   const listens = out.match(listenRe) || [];
@@ -252,14 +251,24 @@ async function waitFor(proc, what, probe, timeoutMs) {
     `${lastErr ? ` (${lastErr.message})` : ''}; last log lines:\n${proc.tail()}`);
 }
 
+/** Host names sent to a fixed address (resolveHost), as `curl --resolve` does. */
+const RESOLVE = new Map();
+
+/** Requests to `hostname` connect to `address` (an IPv4 address), keeping the name in Host. */
+export function resolveHost(hostname, address) {
+  RESOLVE.set(hostname.toLowerCase(), address);
+}
+
 /**
  * `*.localhost` names are loopback (RFC 6761), as curl and Chromium treat them; the system
- * resolver here does not know them, so connect to 127.0.0.1 and keep the name in Host.
+ * resolver here does not know them, so connect to 127.0.0.1 and keep the name in Host. Names
+ * given to resolveHost go to their address.
  */
 function loopbackLookup(hostname, options, callback) {
-  if (/(^|\.)localhost$/i.test(hostname)) {
-    if (options && options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
-    else callback(null, '127.0.0.1', 4);
+  const fixed = RESOLVE.get(hostname.toLowerCase()) ?? (/(^|\.)localhost$/i.test(hostname) ? '127.0.0.1' : undefined);
+  if (fixed) {
+    if (options && options.all) callback(null, [{ address: fixed, family: 4 }]);
+    else callback(null, fixed, 4);
     return;
   }
   dns.lookup(hostname, options, callback);

@@ -11,7 +11,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 
 new PolicyPack("sample-app", {
-    description: "The Kubernetes rules of sample-app's DESIGN.md: resources, probes, restricted security context, UIDs and GIDs of 10000 or more, pinned images, " +
+    description: "sample-app's Kubernetes rules (policy/README.md, docs/policies.md): resources, probes, restricted security context, UIDs and GIDs of 10000 or more, pinned images, " +
         "no external Services, allowed storage classes, no credentials in ConfigMaps, ingress classes, scoped HTTPRoutes, HPA-owned replicas.",
     enforcementLevel: "mandatory",
     policies: [...policies],

@@ -1,6 +1,6 @@
 /**
- * The sample-app policies: the Kubernetes rules of DESIGN.md ("Conventions"),
- * as CrossGuard policies. Every policy is mandatory: a violation fails the
+ * The sample-app policies: the Kubernetes rules every object of the app
+ * follows (policy/README.md lists them), as CrossGuard policies. Every policy is mandatory: a violation fails the
  * preview (so the pull request's check) and blocks the update.
  *
  * Resource policies see each resource's inputs before it is created or

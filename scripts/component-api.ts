@@ -5,7 +5,8 @@
  * default its doc comment states ("Default: …"). Read from components/*.ts
  * with the TypeScript compiler, so it is what users see in the .d.ts.
  *
- *   npm run api:snapshot    # record it for package.json's version in test/api-snapshot.json
+ *   npm run api:snapshot    # record it for package.json's version in test/api-snapshot.json,
+ *                           # and the component package's schema (scripts/component-schema.ts)
  *
  * test/api-snapshot.spec.ts fails when it differs from the record of the
  * current version: change the version (and CHANGELOG.md), then record it.
@@ -14,6 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
+import { packageSchema, readSchemaRecord, recordingProblem, SCHEMA_SNAPSHOT_FILE, writeSchemaRecord } from "./component-schema";
 
 const ROOT = path.join(__dirname, "..");
 export const SNAPSHOT_FILE = path.join(ROOT, "test", "api-snapshot.json");
@@ -45,7 +47,7 @@ export function componentApi(dir = path.join(ROOT, "components")): ComponentApi 
         const source = ts.createSourceFile(file, fs.readFileSync(path.join(dir, file), "utf8"), ts.ScriptTarget.ES2022, true);
         const visit = (node: ts.Node): void => {
             if (ts.isCallExpression(node) && node.expression.getText(source) === "componentType" && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0])) {
-                tokens.add(`sample-app:components:${node.arguments[0].text}`);
+                tokens.add(`sample-app:index:${node.arguments[0].text}`);
             }
             ts.forEachChild(node, visit);
         };
@@ -76,7 +78,7 @@ export function readSnapshot(): Snapshot {
     return fs.existsSync(SNAPSHOT_FILE) ? JSON.parse(fs.readFileSync(SNAPSHOT_FILE, "utf8")) : {};
 }
 
-function main(): void {
+async function main(): Promise<void> {
     const version = packageVersion();
     const snapshot = readSnapshot();
     const api = componentApi();
@@ -84,11 +86,22 @@ function main(): void {
         console.error(`version ${version} is already recorded with a different API: bump package.json's version and add its CHANGELOG.md section first`);
         process.exit(1);
     }
+    const schema = await packageSchema();
+    const problem = recordingProblem(readSchemaRecord(), version, schema);
+    if (problem) {
+        console.error(problem);
+        process.exit(1);
+    }
     snapshot[version] = api;
     fs.writeFileSync(SNAPSHOT_FILE, `${JSON.stringify(snapshot, null, 2)}\n`);
+    writeSchemaRecord({ version, schema });
     console.log(`recorded ${api.tokens.length} type tokens and ${Object.keys(api.fields).length} fields for ${version} in ${path.relative(ROOT, SNAPSHOT_FILE)}`);
+    console.log(`recorded the component package's schema of ${version} (${Object.keys(schema.resources).length} components) in ${path.relative(ROOT, SCHEMA_SNAPSHOT_FILE)}`);
 }
 
 if (require.main === module) {
-    main();
+    main().catch((e: unknown) => {
+        console.error(e instanceof Error ? e.stack : e);
+        process.exit(1);
+    });
 }

@@ -17,7 +17,8 @@ import { KObj, plain, ROOT, routingOverrides, runStack, STACKS } from "../test/h
 const VARIANTS: Readonly<Record<string, Readonly<Record<string, Record<string, unknown>>>>> = {
     dev: { ingress: routingOverrides("ingress") },
     test: { ingress: routingOverrides("ingress") },
-    gray: { ingress: routingOverrides("ingress") },
+    // With routing ingress a canary's share of plain requests is its own canaryWeight.
+    gray: { ingress: { ...routingOverrides("ingress"), canaryWeight: 10 } },
     // prod's HTTPRoute references gray's Service once grayWeight is set.
     prod: { ingress: routingOverrides("ingress"), grayweight: { grayWeight: 10 } },
 };

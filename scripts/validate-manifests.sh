@@ -7,8 +7,9 @@
 #    the pinned Gateway API version (scripts/gateway-api-crds.sh, from the Go
 #    module cache), with scripts/validate-crds.py; first it proves on a copy of a
 #    rendered HTTPRoute that a misspelt field fails;
-#  - the VolumeSnapshot the Redis backup Job creates (the manifest in its
-#    prepare.sh, with sample values) against the snapshot.storage.k8s.io CRDs
+#  - the VolumeSnapshotClass a stack creates, and the VolumeSnapshot the Redis
+#    backup Job creates (the manifest in its prepare.sh, with sample values),
+#    against the snapshot.storage.k8s.io CRDs
 #    (scripts/volumesnapshot-crds.sh, from the Go module cache), and that the
 #    check fails on a misspelt field.
 # kubernetes-validate is installed once into a venv under ~/.cache and the CRDs
@@ -67,9 +68,11 @@ for stack in "${stacks[@]}"; do
     name="${dir#rendered/mock/}"
     all=("$dir"/*.yaml)
     [ -e "${all[0]}" ] || { echo "validate: no manifests in $dir; run scripts/manifests.ts first" >&2; exit 1; }
-    core=(); gateway=()
+    core=(); gateway=(); snapshot=()
     for f in "${all[@]}"; do
-      if grep -q '^apiVersion: gateway\.networking\.k8s\.io/' "$f"; then gateway+=("$f"); else core+=("$f"); fi
+      if grep -q '^apiVersion: gateway\.networking\.k8s\.io/' "$f"; then gateway+=("$f")
+      elif grep -q '^apiVersion: snapshot\.storage\.k8s\.io/' "$f"; then snapshot+=("$f")
+      else core+=("$f"); fi
     done
     for k in "${K8S_VERSIONS[@]}"; do
       check "$name: ${#core[@]} manifests valid against Kubernetes $k (strict)" \
@@ -77,6 +80,8 @@ for stack in "${stacks[@]}"; do
     done
     [ ${#gateway[@]} -eq 0 ] || check "$name: ${#gateway[@]} Gateway API manifests valid against the CRDs in $crds (strict)" \
       validate_crds "${gateway[@]}"
+    [ ${#snapshot[@]} -eq 0 ] || check "$name: ${#snapshot[@]} VolumeSnapshotClass manifests valid against the CRDs in $snapshot_crds (strict)" \
+      "$venv/bin/python" scripts/validate-crds.py "$snapshot_crds" "${snapshot[@]}"
     if [ -f "$dir/configmap-redis-backup.yaml" ]; then
       backup_snapshot "$dir/configmap-redis-backup.yaml" "$tmp/$name-volumesnapshot.yaml"
       check "$name: the backup Job's VolumeSnapshot valid against the CRDs in $snapshot_crds (strict)" \

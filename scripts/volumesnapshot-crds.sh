@@ -8,7 +8,8 @@
 #   kubectl apply --server-side -f "$(scripts/volumesnapshot-crds.sh)"
 set -euo pipefail
 
-SNAPSHOTTER_VERSION=8.7.0
+# shellcheck source-path=SCRIPTDIR source=cluster/versions.sh
+source "$(dirname "$0")/cluster/versions.sh"   # SNAPSHOTTER_VERSION
 crd=config/crd/snapshot.storage.k8s.io_volumesnapshots.yaml
 dir="$("$(dirname "$0")/go-module-dir.sh" "github.com/kubernetes-csi/external-snapshotter/client/v8@v$SNAPSHOTTER_VERSION" "$crd")"
 echo "$dir/config/crd"

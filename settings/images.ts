@@ -12,8 +12,11 @@ import { DIGEST, IMAGE_REF, IMAGE_TAG, REGISTRY } from "./validate";
 /** Full image references, ready for a container spec. */
 export interface ImageSettings { readonly api: string; readonly web: string; readonly redis: string; readonly kubectl: string }
 
-/** The images from the `image*`, `*ImageDigest`, `redisImage` and `kubectlImage` keys. */
-export function imageSettings(r: Reader, profile: ClusterProfile): ImageSettings {
+/** Which third-party images the stack runs: Redis (its own Redis), kubectl (its backup Job). */
+export interface ThirdPartyUse { readonly redis: boolean; readonly kubectl: boolean }
+
+/** The images from the `image*`, `*ImageDigest`, `redisImage` and `kubectlImage` keys (the last two read only where used). */
+export function imageSettings(r: Reader, profile: ClusterProfile, uses: ThirdPartyUse): ImageSettings {
     const registry = r.string("imageRegistry").replace(/\/+$/, "");
     if (registry === "" && profile.registryRequired) {
         r.problem("imageRegistry", "", `is required for cluster profile ${profile.name}: the registry prefix the images are pushed to, e.g. registry.cn-hangzhou.aliyuncs.com/my-team`);
@@ -24,13 +27,16 @@ export function imageSettings(r: Reader, profile: ClusterProfile): ImageSettings
     if (tag === "latest") {
         r.problem("imageTag", tag, "must pin a version: `latest` is not allowed");
     }
-    const digest = (key: string): string => {
+    const digest = (key: "apiImageDigest" | "webImageDigest"): string => {
         const d = r.string(key);
         return d === "" ? "" : `@${r.matching(key, d, DIGEST, "must be an image digest sha256:<64 lowercase hex digits>, as `docker buildx build --push` prints it")}`;
     };
     // Third-party images: pinned by tag, or by digest too; with imageRegistry, pulled from its mirror under the same name.
-    const thirdParty = (key: string, example: string): string => {
+    const thirdParty = (key: "redisImage" | "kubectlImage", example: string, used: boolean): string => {
         const image = r.string(key);
+        if (!used) {
+            return image;
+        }
         const ref = /^(.*?)(?::([^/:@]+))?(@.*)?$/.exec(image)!;
         if (ref[3] !== undefined && !DIGEST.test(ref[3].slice(1))) {
             r.problem(key, image, "has a malformed digest: want <name>:<tag>@sha256:<64 lowercase hex digits>");
@@ -43,7 +49,7 @@ export function imageSettings(r: Reader, profile: ClusterProfile): ImageSettings
     return {
         api: `${prefix}api:${tag}${digest("apiImageDigest")}`,
         web: `${prefix}web:${tag}${digest("webImageDigest")}`,
-        redis: thirdParty("redisImage", "redis:7.4.2-alpine"),
-        kubectl: thirdParty("kubectlImage", "registry.k8s.io/kubectl:v1.33.3"),
+        redis: thirdParty("redisImage", "redis:7.4.2-alpine", uses.redis),
+        kubectl: thirdParty("kubectlImage", "registry.k8s.io/kubectl:v1.33.3", uses.kubectl),
     };
 }

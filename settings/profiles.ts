@@ -44,6 +44,13 @@ export interface ClusterProfile {
     readonly defaultKubeContext?: string;
     /** VolumeSnapshotClass of the CSI driver behind each storage class that can be snapshotted. */
     readonly snapshotClasses: Readonly<Record<string, string>>;
+    /** The CSI driver behind each storage class that has one: a VolumeSnapshotClass the stack creates names it. */
+    readonly csiDrivers: Readonly<Record<string, string>>;
+    /**
+     * The port the Kubernetes API server itself listens on: what a NetworkPolicy sees of a call to the
+     * `kubernetes` Service, after its DNAT (the backup Job's egress).
+     */
+    readonly apiServerPort: number;
 }
 
 export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
@@ -66,6 +73,9 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         defaultKubeContext: "minikube",
         // The `volumesnapshots` and `csi-hostpath-driver` addons; `standard` (minikube's hostpath provisioner) cannot snapshot.
         snapshotClasses: { "csi-hostpath-sc": "csi-hostpath-snapclass" },
+        csiDrivers: { "csi-hostpath-sc": "hostpath.csi.k8s.io" },
+        // minikube's apiserver listens on 8443 (the `kubernetes` Service's 443 is DNATed there).
+        apiServerPort: 8443,
     },
     ack: {
         name: "ack",
@@ -83,13 +93,22 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         gatewayPorts: { http: 80, https: 443 },
         registryRequired: true,
         imagePullPolicy: "IfNotPresent",
-        // ACK's csi-plugin snapshots every cloud-disk class.
+        // ACK's csi-plugin snapshots every cloud-disk class. ACK ships no VolumeSnapshotClass of this name: create it once
+        // (redisCreateSnapshotClass, or kubectl as docs/redis.md shows); the stack reads it at preview otherwise.
         snapshotClasses: {
             "alicloud-disk-topology-alltype": "alicloud-disk-snapshot",
             "alicloud-disk-essd": "alicloud-disk-snapshot",
             "alicloud-disk-ssd": "alicloud-disk-snapshot",
             "alicloud-disk-efficiency": "alicloud-disk-snapshot",
         },
+        csiDrivers: {
+            "alicloud-disk-topology-alltype": "diskplugin.csi.alibabacloud.com",
+            "alicloud-disk-essd": "diskplugin.csi.alibabacloud.com",
+            "alicloud-disk-ssd": "diskplugin.csi.alibabacloud.com",
+            "alicloud-disk-efficiency": "diskplugin.csi.alibabacloud.com",
+        },
+        // The API server behind the `kubernetes` Service (an internal SLB in front of the managed control plane) on 6443.
+        apiServerPort: 6443,
     },
     /** The single-node cluster this repository builds and runs itself (`npm run cluster -- up`). */
     local: {
@@ -105,8 +124,8 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         routing: "gateway",
         gatewayClasses: ["traefik"],
         gatewayDataPlanes: { traefik: { namespace: "traefik", podSelector: { "app.kubernetes.io/name": "traefik" } } },
-        // A Gateway a stack creates must listen on Traefik's web entryPoint (scripts/cluster/lib.sh HTTP_PORT); there is no HTTPS entryPoint.
-        gatewayPorts: { http: 18080, https: 18443 },
+        // A Gateway a stack creates must listen on Traefik's entryPoints: web 8000 and websecure 8443, as in its Helm chart (scripts/cluster/addons.yaml).
+        gatewayPorts: { http: 8000, https: 8443 },
         sharedGateway: { name: "sample-app-local", namespace: "traefik" },
         registryRequired: false,
         // Images are imported into the node's containerd by scripts/cluster/images.sh; there is no registry to pull from.
@@ -114,5 +133,8 @@ export const PROFILES: Readonly<Record<string, ClusterProfile>> = {
         defaultKubeContext: "sample-app-local",
         // local-path-provisioner cannot snapshot.
         snapshotClasses: {},
+        csiDrivers: {},
+        // kube-apiserver on the node, port 6443 (scripts/cluster).
+        apiServerPort: 6443,
     },
 };

@@ -2,14 +2,14 @@
  * The namespace quota from the `quota*` keys, and the arithmetic that checks
  * it admits every workload at its peak: HPA maximum (or replicas) plus a
  * rolling-update surge pod per Deployment, the Redis pods (their Sentinel
- * sidecars counted as containers, not pods) and a backup Job.
+ * sidecars counted as containers, not pods) and the backup Jobs.
  */
 import { FRONTEND_DEFAULTS } from "../components/frontend";
 import { REDIS_DEFAULTS } from "../components/redis";
 import { BACKUP_DEFAULTS } from "../components/redisBackup";
-import type { ContainerResources } from "../components/security";
+import type { ResolvedResources } from "../components/security";
 import { USER_API_DEFAULTS } from "../components/userApi";
-import { PROJECT } from "./keys";
+import { ConfigKey, PROJECT } from "./keys";
 import { Reader } from "./reader";
 import type { StackRedisSettings } from "./redis";
 import type { ScalingSettings } from "./scaling";
@@ -24,7 +24,7 @@ export interface QuotaSettings {
 
 /** The quota from the `quota*` keys, each quantity checked to be one. */
 export function quotaSettings(r: Reader): QuotaSettings {
-    const quantity = (key: string) => {
+    const quantity = (key: ConfigKey) => {
         const v = r.string(key);
         if (parseQuantity(v) === undefined) {
             r.problem(key, v, "must be a Kubernetes quantity such as 2, 500m or 4Gi");
@@ -48,7 +48,7 @@ export function quotaSettings(r: Reader): QuotaSettings {
 export interface PeakPods {
     readonly what: string;
     readonly pods: number;
-    readonly resources: ContainerResources;
+    readonly resources: ResolvedResources;
     /** Size of each pod's volume, if it has one. */
     readonly storage?: string;
     /** A sidecar container in pods counted elsewhere: its resources count, not its pods. */
@@ -62,7 +62,7 @@ export interface PeakPods {
 export function quotaProblems(quota: QuotaSettings, peaks: readonly PeakPods[]): string[] {
     const sum = (f: (p: PeakPods) => number) => peaks.reduce((acc, p) => acc + p.pods * f(p), 0);
     const q = (v: string) => parseQuantity(v) ?? 0;
-    const checks: [string, string, number, (p: PeakPods) => string | undefined][] = [
+    const checks: [ConfigKey, string, number, (p: PeakPods) => string | undefined][] = [
         ["quotaPods", String(quota.pods), sum(p => (p.sidecar ? 0 : 1)), p => (p.sidecar ? undefined : "1 pod")],
         ["quotaRequestsCpu", quota.requestsCpu, sum(p => q(p.resources.cpuRequest)), p => p.resources.cpuRequest],
         ["quotaRequestsMemory", quota.requestsMemory, sum(p => q(p.resources.memoryRequest)), p => p.resources.memoryRequest],
@@ -83,14 +83,19 @@ export function quotaProblems(quota: QuotaSettings, peaks: readonly PeakPods[]):
     return problems;
 }
 
-/** The peak pod counts of a stack: HPA maximum (or replicas) + 1 surge per Deployment, Redis replicas (and Sentinels), a backup Job. */
+/**
+ * The peak pod counts of a stack: HPA maximum (or replicas) + 1 surge per Deployment, Redis replicas
+ * (and Sentinels), and the backup Jobs: one run on demand (`kubectl create job --from=cronjob/...`,
+ * which the CronJob's concurrencyPolicy does not hold back) beside a scheduled one.
+ */
 export function peakPods(frontend: ScalingSettings, api: ScalingSettings, redis: StackRedisSettings | undefined): PeakPods[] {
     const top = (s: ScalingSettings) => (s.autoscaling?.maxReplicas ?? s.replicas) + 1;
+    const own = redis && redis.mode !== "managed" ? redis : undefined;
     return [
         { what: "frontend", pods: top(frontend), resources: FRONTEND_DEFAULTS.resources },
         { what: "api", pods: top(api), resources: USER_API_DEFAULTS.resources },
-        ...(redis && redis.mode !== "managed" ? [{ what: "redis", pods: redis.replicas, resources: REDIS_DEFAULTS.resources, storage: redis.storageSize }] : []),
-        ...(redis?.mode === "sentinel" ? [{ what: "sentinel", pods: redis.replicas, resources: REDIS_DEFAULTS.sentinel.resources, sidecar: true }] : []),
-        ...(redis && redis.mode !== "managed" && redis.snapshotSchedule ? [{ what: "redis backup", pods: 1, resources: BACKUP_DEFAULTS.resources }] : []),
+        ...(own ? [{ what: "redis", pods: own.replicas, resources: REDIS_DEFAULTS.resources, storage: own.storageSize }] : []),
+        ...(own?.mode === "sentinel" ? [{ what: "sentinel", pods: own.replicas, resources: REDIS_DEFAULTS.sentinel.resources, sidecar: true }] : []),
+        ...(own?.backup ? [{ what: "redis backup", pods: own.backup.schedule ? 2 : 1, resources: BACKUP_DEFAULTS.resources }] : []),
     ];
 }

@@ -4,7 +4,7 @@
  * at once (ConfigError) before the program registers a single resource.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, PROJECT } from "./keys";
+import { CONFIG_KEYS, ConfigKey, isConfigKey, keySpec, PROJECT } from "./keys";
 
 /** Thrown with every configuration problem, one per line. */
 export class ConfigError extends pulumi.RunError {
@@ -19,24 +19,62 @@ export class Reader {
     readonly problems: string[] = [];
     constructor(private readonly raw: Readonly<Record<string, string>>) {
         for (const key of Object.keys(raw)) {
-            if (!(key in CONFIG_KEYS)) {
+            if (!isConfigKey(key)) {
                 this.problems.push(`${PROJECT}:${key} is not a known key; known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`);
             }
         }
     }
 
-    problem(key: string, value: unknown, allowed: string): void {
-        this.problems.push(`${PROJECT}:${key} = ${JSON.stringify(value)}: ${allowed}`);
+    problem(key: ConfigKey, value: unknown, allowed: string): void {
+        this.problems.push(`${PROJECT}:${key} = ${keySpec(key).secret ? JSON.stringify("[secret]") : JSON.stringify(value)}: ${allowed}`);
     }
 
-    string(key: string): string {
+    /** Whether the stack sets `key` to anything but its default (the only way a program can tell it was set). */
+    isSet(key: ConfigKey): boolean {
         const v = this.raw[key];
-        return v === undefined ? String(CONFIG_KEYS[key].default) : v.trim();
+        if (v === undefined) {
+            return false;
+        }
+        const d = keySpec(key).default;
+        if (Array.isArray(d)) {
+            try {
+                return JSON.stringify(JSON.parse(v)) !== JSON.stringify(d);
+            } catch {
+                return true;
+            }
+        }
+        return keySpec(key).secret ? v !== d : v.trim() !== String(d);
     }
 
-    integer(key: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    /** The value as the stack wrote it, for a message. */
+    shown(key: ConfigKey): unknown {
         const v = this.raw[key];
-        const fallback = CONFIG_KEYS[key].default as number;
+        if (v === undefined) {
+            return keySpec(key).default;
+        }
+        if (keySpec(key).type === "array") {
+            try {
+                return JSON.parse(v);
+            } catch {
+                return v;
+            }
+        }
+        return v;
+    }
+
+    string(key: ConfigKey): string {
+        const v = this.raw[key];
+        return v === undefined ? String(keySpec(key).default) : v.trim();
+    }
+
+    /** A secret string exactly as set (no trimming: a password's spaces are its own); "" when unset. */
+    secretString(key: ConfigKey): string {
+        return this.raw[key] ?? String(keySpec(key).default);
+    }
+
+    integer(key: ConfigKey, min: number, max = Number.MAX_SAFE_INTEGER): number {
+        const v = this.raw[key];
+        const fallback = keySpec(key).default as number;
         if (v === undefined) {
             return fallback;
         }
@@ -48,22 +86,22 @@ export class Reader {
         return n;
     }
 
-    boolean(key: string): boolean {
+    boolean(key: ConfigKey): boolean {
         const v = this.raw[key];
         if (v === undefined) {
-            return CONFIG_KEYS[key].default as boolean;
+            return keySpec(key).default as boolean;
         }
         if (v !== "true" && v !== "false") {
             this.problem(key, v, "must be true or false");
-            return CONFIG_KEYS[key].default as boolean;
+            return keySpec(key).default as boolean;
         }
         return v === "true";
     }
 
-    stringArray(key: string): string[] {
+    stringArray(key: ConfigKey): string[] {
         const v = this.raw[key];
         if (v === undefined) {
-            return [...(CONFIG_KEYS[key].default as readonly string[])];
+            return [...(keySpec(key).default as readonly string[])];
         }
         let parsed: unknown;
         try {
@@ -78,7 +116,7 @@ export class Reader {
         return parsed.map(x => x.trim());
     }
 
-    oneOf<T extends string>(key: string, value: string, allowed: readonly T[]): T {
+    oneOf<T extends string>(key: ConfigKey, value: string, allowed: readonly T[]): T {
         if (!(allowed as readonly string[]).includes(value)) {
             this.problem(key, value, `must be one of ${allowed.join(", ")}`);
             return allowed[0];
@@ -86,7 +124,7 @@ export class Reader {
         return value as T;
     }
 
-    matching(key: string, value: string, pattern: RegExp, allowed: string): string {
+    matching(key: ConfigKey, value: string, pattern: RegExp, allowed: string): string {
         if (!pattern.test(value)) {
             this.problem(key, value, allowed);
         }

@@ -3,51 +3,59 @@
  * Secret, routing `gateway` (an HTTPRoute on a Gateway the stack creates or
  * a shared one) or `ingress` (an Ingress of a class), where the proxies that
  * forward the traffic run (for the NetworkPolicies), and the canary of a
- * gray stack. Keys that do not fit the mode are rejected.
+ * gray stack. Each mode reads only its own keys: settings/modes.ts refuses
+ * the others.
  */
 import type { IngressSource } from "../components/networkPolicies";
-import type { ClusterProfile, PodSource, Routing } from "./profiles";
+import type { ServiceType } from "../components/workload";
+import type { ClusterProfile, PodSource } from "./profiles";
 import { ROUTINGS } from "./profiles";
 import { Reader } from "./reader";
 import { DNS_LABEL, DNS_SUBDOMAIN, HEADER, HOST, parseLabel, validCidr } from "./validate";
 
-/** Routing gateway: create a Gateway of a class, or attach to a shared one. Exactly one is set. */
-export interface GatewaySettings {
-    /** Create a Gateway of this GatewayClass in the stack's namespace. */
-    readonly className?: string;
-    /** Listener ports of the created Gateway. */
-    readonly ports?: { readonly http: number; readonly https: number };
-    /** Attach to this existing Gateway. */
-    readonly shared?: { readonly name: string; readonly namespace: string };
+/** A Gateway the stack creates, of a class, listening on these ports. */
+export interface CreatedGateway { readonly className: string; readonly ports: { readonly http: number; readonly https: number } }
+/** A Gateway someone else owns that the stack's HTTPRoute attaches to. */
+export interface SharedGateway { readonly shared: { readonly name: string; readonly namespace: string } }
+/** Routing gateway: create a Gateway of a class, or attach to a shared one. */
+export type GatewaySettings = CreatedGateway | SharedGateway;
+
+/** What both routing modes have: where public traffic comes from, and the frontend Service's type. */
+interface CommonRouting {
+    /** Where public traffic to the frontend comes from: the ingress controller's or the gateway data plane's pods, or CIDRs. */
+    readonly ingressSource: IngressSource;
+    /** The frontend Service's type: NodePort only for an out-of-cluster load balancer that cannot reach pod addresses (ALB on Flannel). */
+    readonly frontendServiceType: ServiceType;
+}
+
+/** Routing gateway: an HTTPRoute on a Gateway. */
+export interface GatewayRouting extends CommonRouting {
+    readonly routing: "gateway";
+    readonly gateway: GatewaySettings;
+}
+
+/** Routing ingress: an Ingress of a class. */
+export interface IngressRouting extends CommonRouting {
+    readonly routing: "ingress";
+    readonly ingressClass: string;
 }
 
 /** The routing part of the settings. */
-export interface RoutingSettings {
-    /** How public traffic reaches the frontend: an HTTPRoute on a Gateway, or an Ingress. */
-    readonly routing: Routing;
-    /** Ingress class (routing ingress; with routing gateway the profile's default, unused). */
-    readonly ingressClass: string;
-    /** Routing gateway: the Gateway the HTTPRoute attaches to. */
-    readonly gateway?: GatewaySettings;
-    /** Where public traffic to the frontend comes from: the ingress controller's or the gateway data plane's pods, or CIDRs. */
-    readonly ingressSource: IngressSource;
-    /** Prod, routing gateway: percent of plain requests its HTTPRoute sends to gray's frontend (in grayNamespace); 0: none. */
-    readonly grayWeight: number;
-}
+export type RoutingSettings = GatewayRouting | IngressRouting;
 
-/** Gray: a canary of the stack named by `prodStack`. */
-export interface CanarySettings { readonly prodStack: string; readonly weight: number; readonly header: string }
+/** Gray: a canary of the stack named by `prodStack`; its share of plain requests with routing ingress, and the header that forces it. */
+export interface CanarySettings { readonly prodStack: string; readonly header: string; readonly weight?: number }
 
 /** The public host (none in a canary stack, which serves prod's) and its TLS Secret. */
-export function publicHost(r: Reader, prodStack: string): { readonly host?: string; readonly tlsSecretName: string } {
-    const hostRaw = r.string("host");
+export function publicHost(r: Reader, canary: boolean): { readonly host?: string; readonly tlsSecretName: string } {
     let host: string | undefined;
-    if (hostRaw !== "" && prodStack !== "") {
-        r.problem("host", hostRaw, "does not fit a canary stack (prodStack set): a canary serves prod's host; remove it");
-    } else if (hostRaw !== "") {
-        host = r.matching("host", hostRaw, HOST, "must be a lowercase DNS host name with at least one dot, e.g. sample-app.example.com");
-    } else if (prodStack === "") {
-        r.problem("host", "", "is required (the public host name), e.g. sample-app.dev.local");
+    if (!canary) {
+        const hostRaw = r.string("host");
+        if (hostRaw === "") {
+            r.problem("host", "", "is required (the public host name), e.g. sample-app.dev.local");
+        } else {
+            host = r.matching("host", hostRaw, HOST, "must be a lowercase DNS host name with at least one dot, e.g. sample-app.example.com");
+        }
     }
     const tlsSecretName = r.string("tlsSecretName");
     if (tlsSecretName !== "") {
@@ -58,87 +66,63 @@ export function publicHost(r: Reader, prodStack: string): { readonly host?: stri
 
 /** What routingSettings needs from the rest of the settings. */
 export interface RoutingContext {
-    readonly namespace: string;
     /** The stack is a canary (prodStack set). */
     readonly canary: boolean;
-    readonly tlsSecretName: string;
-    readonly grayNamespace: string;
+    readonly namespace: string;
 }
 
-/** Keys both modes read: each mode uses its own and rejects the other's. */
-interface RoutingKeys {
-    readonly grayWeight: number;
-    readonly httpPort: number;
-    readonly httpsPort: number;
-    readonly podLabels: readonly string[];
-    readonly ingressClass: string;
+/** The routing settings, and what the mode check needs to know of them. */
+export interface RoutingResult {
+    readonly settings: RoutingSettings;
+    readonly gateway?: "created" | "shared";
+    readonly proxy: "in-cluster" | "outside";
 }
 
-/** Where one routing mode takes the traffic: its class or Gateway, and the proxies that forward it. */
+/** Where one routing mode takes the traffic from: the in-cluster proxies' pods, or undefined (outside the cluster). */
 interface Route {
-    readonly ingressClass: string;
-    readonly gateway?: GatewaySettings;
-    /** The in-cluster proxies' pods; undefined: the proxy is outside the cluster (reached from ingressAllowedCidrs). */
+    readonly settings: Omit<GatewayRouting, keyof CommonRouting> | Omit<IngressRouting, keyof CommonRouting>;
+    readonly gateway?: "created" | "shared";
     readonly source?: PodSource;
     /** The proxy, as a problem names it. */
     readonly proxy: string;
 }
 
-/** Keys that only mean something with routing gateway (grayWeight, an integer, is checked apart). */
-const GATEWAY_ONLY_KEYS = ["gatewayClass", "gatewayName", "gatewayNamespace", "gatewayPodNamespace"] as const;
-
 /**
  * The routing mode and everything that depends on it: the Gateway (created or
  * shared) or the ingress class, and where the frontend's public traffic comes
- * from (for the NetworkPolicies). Rejects keys that do not fit the mode.
+ * from (for the NetworkPolicies).
  */
-export function routingSettings(r: Reader, profile: ClusterProfile, ctx: RoutingContext): RoutingSettings {
+export function routingSettings(r: Reader, profile: ClusterProfile, ctx: RoutingContext): RoutingResult {
     const routing = r.oneOf("routing", r.string("routing") || profile.routing, ROUTINGS);
-    const cidrs = r.stringArray("ingressAllowedCidrs");
-    cidrs.filter(c => !validCidr(c)).forEach(c => r.problem("ingressAllowedCidrs", c, "must be IPv4 CIDRs such as 10.0.0.0/8"));
-    const keys: RoutingKeys = {
-        grayWeight: r.integer("grayWeight", 0, 100),
-        httpPort: r.integer("gatewayHttpPort", 0, 65535),
-        httpsPort: r.integer("gatewayHttpsPort", 0, 65535),
-        podLabels: r.stringArray("gatewayPodLabels"),
-        ingressClass: r.string("ingressClass"),
-    };
-    const route = routing === "ingress" ? ingressRoute(r, profile, keys) : gatewayRoute(r, profile, ctx, keys);
-    if (route.source === undefined && cidrs.length === 0) {
-        r.problem("ingressAllowedCidrs", [], `must list the CIDRs ${route.proxy} reaches the pods from (e.g. the vSwitch ranges)`);
+    const route = routing === "ingress" ? ingressRoute(r, profile) : gatewayRoute(r, profile, ctx);
+    let ingressSource: IngressSource;
+    let frontendServiceType: ServiceType = "ClusterIP";
+    if (route.source) {
+        ingressSource = { namespace: route.source.namespace, podSelector: { ...route.source.podSelector } };
+    } else {
+        const cidrs = r.stringArray("ingressAllowedCidrs");
+        cidrs.filter(c => !validCidr(c)).forEach(c => r.problem("ingressAllowedCidrs", c, "must be IPv4 CIDRs such as 10.0.0.0/8"));
+        if (cidrs.length === 0) {
+            r.problem("ingressAllowedCidrs", [], `must list the CIDRs ${route.proxy} reaches the pods from (e.g. the vSwitch ranges)`);
+        }
+        ingressSource = { cidrs };
+        frontendServiceType = r.oneOf<ServiceType>("frontendServiceType", r.string("frontendServiceType"), ["ClusterIP", "NodePort"]);
     }
-    const ingressSource: IngressSource = route.source ? { namespace: route.source.namespace, podSelector: { ...route.source.podSelector } } : { cidrs };
-    return { routing, ingressClass: route.ingressClass, gateway: route.gateway, ingressSource, grayWeight: keys.grayWeight };
+    return {
+        settings: { ...route.settings, ingressSource, frontendServiceType } as RoutingSettings,
+        gateway: route.gateway,
+        proxy: route.source ? "in-cluster" : "outside",
+    };
 }
 
-/** Routing ingress: an Ingress of a class the profile has; every Gateway key is rejected. */
-function ingressRoute(r: Reader, profile: ClusterProfile, keys: RoutingKeys): Route {
-    for (const key of GATEWAY_ONLY_KEYS) {
-        if (r.string(key) !== "") {
-            r.problem(key, r.string(key), "only applies with routing gateway (this stack routes through an Ingress)");
-        }
-    }
-    if (keys.podLabels.length > 0) {
-        r.problem("gatewayPodLabels", keys.podLabels, "only applies with routing gateway (this stack routes through an Ingress)");
-    }
-    if (keys.grayWeight > 0) {
-        r.problem("grayWeight", keys.grayWeight, "only applies with routing gateway; with routing ingress the canary stack's canaryWeight sets gray's share");
-    }
-    for (const [key, value] of [["gatewayHttpPort", keys.httpPort], ["gatewayHttpsPort", keys.httpsPort]] as const) {
-        if (value > 0) {
-            r.problem(key, value, "only applies with routing gateway (this stack routes through an Ingress)");
-        }
-    }
-    const ingressClass = r.oneOf("ingressClass", keys.ingressClass || profile.ingressClasses[0], profile.ingressClasses);
-    return { ingressClass, source: profile.ingressControllers[ingressClass], proxy: `the ${ingressClass} load balancer` };
+/** Routing ingress: an Ingress of a class the profile has. */
+function ingressRoute(r: Reader, profile: ClusterProfile): Route {
+    const ingressClass = r.oneOf("ingressClass", r.string("ingressClass") || profile.ingressClasses[0], profile.ingressClasses);
+    return { settings: { routing: "ingress", ingressClass }, source: profile.ingressControllers[ingressClass], proxy: `the ${ingressClass} load balancer` };
 }
 
 /** Routing gateway: a Gateway the stack creates (of a class) or a shared one it attaches to, and its data plane's pods. */
-function gatewayRoute(r: Reader, profile: ClusterProfile, ctx: RoutingContext, keys: RoutingKeys): Route {
-    const { grayWeight, httpPort, httpsPort, podLabels } = keys;
-    if (keys.ingressClass !== "") {
-        r.problem("ingressClass", keys.ingressClass, "only applies with routing ingress (this stack routes through a Gateway: see gatewayClass, gatewayName)");
-    }
+function gatewayRoute(r: Reader, profile: ClusterProfile, ctx: RoutingContext): Route {
     const name = r.string("gatewayName");
     const namespace = r.string("gatewayNamespace");
     const cls = r.string("gatewayClass");
@@ -163,27 +147,21 @@ function gatewayRoute(r: Reader, profile: ClusterProfile, ctx: RoutingContext, k
         if (shared === undefined) {
             r.problem("gatewayName", name, "is required in a canary stack (prodStack set) with routing gateway: its header route attaches to prod's Gateway; set gatewayName and gatewayNamespace to it");
         }
-        if (ctx.tlsSecretName !== "") {
-            r.problem("tlsSecretName", ctx.tlsSecretName, "does not fit a canary stack with routing gateway: prod's Gateway terminates TLS for prod's host; remove it");
+        if (r.string("tlsSecretName") !== "") {
+            r.problem("tlsSecretName", r.string("tlsSecretName"), "does not fit a canary stack with routing gateway: prod's Gateway terminates TLS for prod's host; remove it");
         }
-        if (grayWeight > 0) {
-            r.problem("grayWeight", grayWeight, "is prod's key (prod's HTTPRoute splits the plain requests); remove it from the canary stack");
-        }
-    } else if (grayWeight > 0 && ctx.grayNamespace === "") {
-        r.problem("grayWeight", grayWeight, "needs grayNamespace: the namespace of gray's frontend Service the share goes to");
     }
     if (shared === undefined && className === undefined && !ctx.canary) {
         r.problem("gatewayName", "", `is required with routing gateway on cluster profile ${profile.name}, which has no default GatewayClass: set gatewayName (and gatewayNamespace) to attach to a shared Gateway, or gatewayClass to create one`);
     }
-    for (const [key, value] of [["gatewayHttpPort", httpPort], ["gatewayHttpsPort", httpsPort]] as const) {
-        if (value > 0 && shared !== undefined) {
-            r.problem(key, value, "only applies to a Gateway the stack creates; the shared Gateway's owner sets its listeners");
-        }
-    }
-    const ports = { http: httpPort || profile.gatewayPorts.http, https: httpsPort || profile.gatewayPorts.https };
-    const gateway = shared ? { shared } : { className, ports };
+    const ports = {
+        http: (shared ? 0 : r.integer("gatewayHttpPort", 0, 65535)) || profile.gatewayPorts.http,
+        https: (shared ? 0 : r.integer("gatewayHttpsPort", 0, 65535)) || profile.gatewayPorts.https,
+    };
+    const gateway: GatewaySettings = shared ? { shared } : { className: className ?? "", ports };
 
     const podNamespace = r.string("gatewayPodNamespace");
+    const podLabels = r.stringArray("gatewayPodLabels");
     const podSelector = labelMap(r, "gatewayPodLabels", podLabels);
     let source: PodSource | undefined;
     if (podNamespace !== "") {
@@ -195,11 +173,11 @@ function gatewayRoute(r: Reader, profile: ClusterProfile, ctx: RoutingContext, k
         }
         source = profile.gatewayDataPlanes[className ?? profile.gatewayClasses[0] ?? ""];
     }
-    return { ingressClass: keys.ingressClass || profile.ingressClasses[0], gateway, source, proxy: "the Gateway's load balancer" };
+    return { settings: { routing: "gateway", gateway }, gateway: shared ? "shared" : "created", source, proxy: "the Gateway's load balancer" };
 }
 
 /** `key=value` label strings as a map; a problem for each malformed one. */
-function labelMap(r: Reader, key: string, items: readonly string[]): Record<string, string> {
+function labelMap(r: Reader, key: "gatewayPodLabels", items: readonly string[]): Record<string, string> {
     const out: Record<string, string> = {};
     for (const item of items) {
         const label = parseLabel(item);
@@ -212,11 +190,23 @@ function labelMap(r: Reader, key: string, items: readonly string[]): Record<stri
     return out;
 }
 
+/** prod's share of plain requests for gray (routing gateway, not a canary); 0 elsewhere. */
+export function grayWeight(r: Reader, routing: RoutingSettings, canary: boolean, grayNamespace: string): number {
+    if (routing.routing !== "gateway" || canary) {
+        return 0;
+    }
+    const weight = r.integer("grayWeight", 0, 100);
+    if (weight > 0 && grayNamespace === "") {
+        r.problem("grayWeight", weight, "needs grayNamespace: the namespace of gray's frontend Service the share goes to");
+    }
+    return weight;
+}
+
 /** Gray: the stack it is a canary of, its share with routing ingress, and the header that forces it. */
-export function canarySettings(r: Reader, prodStack: string): CanarySettings {
+export function canarySettings(r: Reader, prodStack: string, routing: RoutingSettings): CanarySettings {
     return {
         prodStack,
-        weight: r.integer("canaryWeight", 0, 100),
         header: r.matching("canaryHeader", r.string("canaryHeader"), HEADER, "must be an HTTP header name"),
+        ...(routing.routing === "ingress" ? { weight: r.integer("canaryWeight", 0, 100) } : {}),
     };
 }

@@ -21,26 +21,15 @@ export const IMAGE_REF = /^([a-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(
 /** A registry prefix: host[:port] and optional path segments. */
 export const REGISTRY = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$/;
 /** An HTTP header name (an RFC 9110 token). */
-export const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+export const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
 /** A Pulumi stack reference: `<stack>`, `<project>/<stack>` or `<org>/<project>/<stack>`. */
 export const STACK_REF = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
-/** Five cron fields of numbers, `*`, ranges, lists and steps (what a CronJob accepts, without names or macros). */
-export const CRON = /^([0-9*,/-]+\s+){4}[0-9*,/-]+$/;
 
-const QUANTITY = /^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/;
-const LABEL = /^((?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** The name part of a label key (after an optional `prefix/`), and a label value but empty. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
-const SUFFIX: Readonly<Record<string, number>> = {
-    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** A Kubernetes quantity (`20Gi`, `500m`) as a number, or undefined when it is not one. */
-export function parseQuantity(q: string): number | undefined {
-    const m = QUANTITY.exec(q);
-    return m ? Number(m[1]) * SUFFIX[m[3] ?? ""] : undefined;
-}
+export { parseQuantity } from "../components/quantity";
 
 /** Whether `c` is an IPv4 CIDR (`10.0.0.0/8`): four octets up to 255, a prefix up to 32. */
 export function validCidr(c: string): boolean {
@@ -50,9 +39,100 @@ export function validCidr(c: string): boolean {
 
 /** A label written `key=value` (the value may be empty) as its key and value, or undefined when it is not one. */
 export function parseLabel(item: string): { readonly key: string; readonly value: string } | undefined {
-    const m = LABEL.exec(item);
-    return m ? { key: m[1], value: m[4] ?? "" } : undefined;
+    const at = item.indexOf("=");
+    const [key, value] = at < 0 ? [item, undefined] : [item.slice(0, at), item.slice(at + 1)];
+    // A key is a name, or a DNS subdomain prefix (at most 253) and a name: k8s.io/apimachinery's IsQualifiedName.
+    const slash = key.split("/");
+    const validKey = slash.length === 1 ? LABEL_NAME.test(key) : slash.length === 2 && DNS_SUBDOMAIN.test(slash[0]) && LABEL_NAME.test(slash[1]);
+    return value !== undefined && validKey && LABEL_VALUE.test(value) ? { key, value } : undefined;
 }
 
-/** Characters a supplied Redis password may use: it is written into redis.conf lines (`requirepass <password>`). */
-export const PASSWORD = /^[\x21-\x7e]{16,512}$/;
+/**
+ * A supplied Redis password: 16 to 512 printable ASCII characters, spaces and quotes included. The
+ * start scripts quote it for redis.conf and sentinel.conf (test/consumers.spec.ts starts redis-server
+ * and Sentinels with passwords on the edges), the API reads it from a file keeping every character.
+ */
+export const PASSWORD = /^[\x20-\x7e]{16,512}$/;
+
+/** What a schedule may be, as a problem names it. */
+export const CRON_PROBLEM = "must be a five-field cron schedule of numbers, `*`, ranges, lists and steps, such as \"0 3 * * *\" (03:00 every day)";
+
+/** The fields of a standard cron schedule: minute, hour, day of month, month, day of week (0 is Sunday; 7 is not a day). */
+const CRON_FIELDS: readonly { readonly name: string; readonly min: number; readonly max: number }[] = [
+    { name: "minute", min: 0, max: 59 }, { name: "hour", min: 0, max: 23 }, { name: "day of month", min: 1, max: 31 },
+    { name: "month", min: 1, max: 12 }, { name: "day of week", min: 0, max: 6 },
+];
+
+/**
+ * Why a CronJob's schedule is refused, or undefined when it is accepted: the rules of
+ * `cron.ParseStandard` (robfig/cron v3, which the API server validates CronJobs with) for schedules
+ * of digits, `*`, `,`, `/`, `-`, spaces and tabs. Names (`MON`), `?` and macros (`@daily`) are not
+ * taken, though the API server would. test/consumers.spec.ts compares this with robfig/cron itself.
+ */
+export function cronProblem(schedule: string): string | undefined {
+    if (!/^[0-9*,/\- \t]*$/.test(schedule)) {
+        return "only digits, *, ',', '/', '-' and spaces are allowed";
+    }
+    const fields = schedule.split(/[ \t]+/).filter(f => f !== "");
+    if (fields.length !== 5) {
+        return `it has ${fields.length} fields, not 5`;
+    }
+    for (const [i, field] of fields.entries()) {
+        // Go's strings.FieldsFunc: empty items of a list are skipped.
+        for (const item of field.split(",").filter(x => x !== "")) {
+            const problem = cronRangeProblem(item, CRON_FIELDS[i]);
+            if (problem) {
+                return `${CRON_FIELDS[i].name} ${JSON.stringify(item)}: ${problem}`;
+            }
+        }
+    }
+    return undefined;
+}
+
+/** robfig/cron's getRange for one item of a field: `*`, `N`, `N-M`, each with an optional `/step`. */
+function cronRangeProblem(item: string, bounds: { readonly min: number; readonly max: number }): string | undefined {
+    const rangeAndStep = item.split("/");
+    const lowAndHigh = rangeAndStep[0].split("-");
+    // Go's strconv.Atoi: digits within int64.
+    const int = (s: string): number | undefined => (/^[0-9]+$/.test(s) && BigInt(s) <= 9223372036854775807n ? Number(s) : undefined);
+    let start: number | undefined;
+    let end: number | undefined;
+    if (lowAndHigh[0] === "*") {
+        [start, end] = [bounds.min, bounds.max];
+    } else {
+        start = int(lowAndHigh[0]);
+        if (lowAndHigh.length > 2) {
+            return "too many hyphens";
+        }
+        end = lowAndHigh.length === 2 ? int(lowAndHigh[1]) : start;
+    }
+    if (start === undefined || end === undefined) {
+        return "not a number";
+    }
+    if (rangeAndStep.length > 2) {
+        return "too many slashes";
+    }
+    const step = rangeAndStep.length === 2 ? int(rangeAndStep[1]) : 1;
+    if (step === undefined) {
+        return "the step is not a number";
+    }
+    if (rangeAndStep.length === 2 && lowAndHigh.length === 1) {
+        end = bounds.max; // "N/step" means "N-max/step"
+    }
+    if (start < bounds.min) {
+        return `below the minimum ${bounds.min}`;
+    }
+    if (end > bounds.max) {
+        return `above the maximum ${bounds.max}`;
+    }
+    if (start > end) {
+        return "the range starts after it ends";
+    }
+    return step === 0 ? "a step of 0" : undefined;
+}
+
+/**
+ * A label value (empty, or up to 63 of [A-Za-z0-9_.-] beginning and ending with a letter or digit):
+ * every object's `app.kubernetes.io/instance` is the stack's name.
+ */
+export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;

@@ -106,12 +106,15 @@ describe("the packed package, installed outside the repository", function () {
     });
 
     describe("the tarball", () => {
-        it("holds the compiled components with their types and maps, their sources, nginx.conf and the changelog, and nothing else", () => {
+        it("holds the compiled components with their types and maps, their sources, the Redis scripts, nginx.conf and the changelog, and nothing else", () => {
             const sources = fs.readdirSync(path.join(ROOT, "components")).filter(f => f.endsWith(".ts")).sort();
+            const scripts = fs.readdirSync(path.join(ROOT, "components", "scripts")).filter(f => f.endsWith(".sh")).sort();
             const expected = [
                 "CHANGELOG.md", "README.md", "app/web/nginx.conf", "package.json",
-                // npm always packs package.json's `main`: the component-package entry (source-based route).
-                "provider.ts",
+                ...scripts.map(f => `components/scripts/${f}`),
+                // npm always packs package.json's `main`: the component-package entry (source-based route),
+                // and with it the provider it serves (`files`), so its imports resolve.
+                "provider.ts", "componentProvider.ts",
                 ...sources.map(f => `components/${f}`),
                 ...sources.flatMap(f => [".js", ".js.map", ".d.ts", ".d.ts.map"].map(ext => `dist/${f.replace(/\.ts$/, ext)}`)),
             ].sort();
@@ -165,9 +168,9 @@ describe("the packed package, installed outside the repository", function () {
             assert.ok(fs.existsSync(path.join(scratch, "consumer-ts", "bin", "index.js")));
         });
 
-        it("registers every component under its sample-app:components token, with the program's own names", () => {
+        it("registers every component under its sample-app:index token (the component package's too), with the program's own names", () => {
             const components = ts.registered.filter(r => r.type.startsWith("sample-app:")).map(r => r.type).sort();
-            assert.deepStrictEqual(components, COMPONENTS.map(c => `sample-app:components:${c}`));
+            assert.deepStrictEqual(components, COMPONENTS.map(c => `sample-app:index:${c}`));
             assert.deepStrictEqual(ts.outputs, {
                 namespace: "shop",
                 cacheHost: "cache.shop.svc.cluster.local",
@@ -181,6 +184,13 @@ describe("the packed package, installed outside the repository", function () {
             const template = fs.readFileSync(path.join(ROOT, "app", "web", "nginx.conf"), "utf8");
             const conf = one(ts, "ConfigMap", "web-nginx").data["nginx.conf"];
             assert.strictEqual(conf, template.replace("__API_UPSTREAM__", "orders.shop.svc.cluster.local:8080"));
+        });
+
+        it("gets the Redis start scripts from the packaged components/scripts/, byte for byte", () => {
+            const data = one(ts, "ConfigMap", "cache-config").data;
+            for (const f of ["common.sh", "start-redis.sh", "ready.sh"]) {
+                assert.strictEqual(data[f], fs.readFileSync(path.join(ROOT, "components", "scripts", f), "utf8"), f);
+            }
         });
 
         it("wires the generated Redis password into the API from the cache's Secret only, never in plain text", () => {
@@ -207,7 +217,7 @@ describe("the packed package, installed outside the repository", function () {
 
         it("can import the components by name from an ES module", () => {
             const out = JSON.parse(run(process.execPath, ["esm-import.mjs"], path.join(scratch, "consumer-js")));
-            assert.deepStrictEqual(out, { missing: [], token: "sample-app:components:Redis" });
+            assert.deepStrictEqual(out, { missing: [], token: "sample-app:index:Redis" });
         });
 
         it("gets no TypeScript or test tooling installed by the package", () => {

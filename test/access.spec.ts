@@ -1,11 +1,11 @@
 import * as assert from "assert";
-import { KObj, ROUTINGS, STACKS, StackRun } from "./harness";
+import { CLUSTER_SCOPED, KObj, ROUTINGS, STACKS, StackRun } from "./harness";
 import { accessMatrix, identities, kubectlCommand } from "./access-matrix";
 import { can, groupOf, resourceOf } from "./rbac";
 import { stackRun } from "./runs";
 
 /** Kinds only the platform owner changes: the deploy identity may read them (for a refresh), never write. */
-const PLATFORM_KINDS = ["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"];
+const PLATFORM_KINDS = ["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "VolumeSnapshotClass"];
 /** Kinds of network-admin: who may talk to the app, what other namespaces may reference. */
 const NETWORK_KINDS = ["NetworkPolicy", "ReferenceGrant"];
 
@@ -30,7 +30,7 @@ for (const stack of STACKS) {
             }
             assert.ok(objects.some(o => o.kind === "HTTPRoute") && objects.some(o => o.kind === "Ingress"));
             for (const o of objects) {
-                const clusterScoped = o.kind === "Namespace" || o.kind.startsWith("Cluster");
+                const clusterScoped = CLUSTER_SCOPED.includes(o.kind);
                 const base = { group: groupOf(o.apiVersion), resource: resourceOf(o.kind), namespace: clusterScoped ? undefined : o.metadata.namespace, name: o.metadata.name };
                 const readOnly = PLATFORM_KINDS.includes(o.kind) || NETWORK_KINDS.includes(o.kind);
                 if (!can(run.objects, workflow, { ...base, verb: "get" })) {

@@ -41,6 +41,6 @@ describe("the components' versioned contract (test/api-snapshot.json)", () => {
     it("reads the documented defaults it guards (the check can see a changed default)", () => {
         assert.deepStrictEqual(current.fields["RedisArgs.storageSize"], { required: false, default: "`1Gi`" });
         assert.deepStrictEqual(current.fields["RedisArgs.namespace"], { required: true, default: null });
-        assert.ok(current.tokens.includes("sample-app:components:Redis"));
+        assert.ok(current.tokens.includes("sample-app:index:Redis"));
     });
 });

@@ -25,6 +25,8 @@ describe("bench helpers", () => {
             "github.com/redis/go-redis/v9/internal/proto.(*Reader).ReadReply", ...handler]), "Redis client (go-redis, its socket I/O, the batcher)");
         assert.strictEqual(categorize(["sync.(*Mutex).Lock", "github.com/sample-app/sample-app/app/api/internal/users.(*batcher).do",
             "github.com/sample-app/sample-app/app/api/internal/users.(*Store).Get", ...handler]), "Redis client (go-redis, its socket I/O, the batcher)");
+        assert.strictEqual(categorize(["internal/poll.(*FD).Write", "github.com/sample-app/sample-app/app/api/internal/redisha.(*guardedConn).Write",
+            "github.com/sample-app/sample-app/app/api/internal/users.(*Store).Get", ...handler]), "Redis client (go-redis, its socket I/O, the batcher)");
         assert.strictEqual(categorize(["runtime.mallocgc", "encoding/json.Marshal", ...handler]), "JSON");
         assert.strictEqual(categorize(["runtime.scanobject", "runtime.gcDrain", "runtime.gcBgMarkWorker"]), "GC");
         assert.strictEqual(categorize(["internal/poll.(*FD).Read", "net/http.(*connReader).Read", "net/http.(*conn).readRequest", ...http]),
@@ -78,6 +80,10 @@ describe("bench --cluster: per-pod figures from the host's cgroups", () => {
 
         // A pod of a cluster on another machine: no such cgroup here, so the bench falls back to the metrics API.
         assert.strictEqual(locatePod("v1", "00000000-0000-0000-0000-000000000000", "Burstable", statuses, v1.exists), null);
+        // Below a kubelet's cgroupRoot (a node of the local cluster), tried before the hierarchy's root.
+        const under = (p: string) => v1.exists(p.replace("/sample-app-cluster/node-2", ""));
+        assert.deepStrictEqual(locatePod("v1", UID, "Burstable", statuses, under, undefined, ["sample-app-cluster/node-2", ""])?.pod.cpu,
+            `/sys/fs/cgroup/cpu/sample-app-cluster/node-2/kubepods/burstable/pod${UID}`);
         assert.strictEqual(locatePod("v2", UID, "Burstable", statuses, v2.exists), null, "Burstable is not where a Guaranteed pod is");
     });
 

@@ -14,7 +14,11 @@ const TEMPLATE = "events {}\nhttp { upstream api { server __API_UPSTREAM__; } se
 
 describe("each component on its own, with minimal args", () => {
     it("AppNamespace gets restricted Pod Security labels, the default quota and container defaults", async () => {
-        const run = await standalone(() => ({ name: new c.AppNamespace("team-a").name }));
+        // `namespace` (the Namespace object) is a getter: TypeScript programs have it, the component package's schema does not.
+        const run = await standalone(() => {
+            const created = new c.AppNamespace("team-a");
+            return { name: created.name, objectName: created.namespace.metadata.name };
+        });
         const ns = one(run, "Namespace", "team-a");
         assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
         assert.strictEqual(ns.metadata.labels["app.kubernetes.io/instance"], "other");
@@ -23,6 +27,7 @@ describe("each component on its own, with minimal args", () => {
         assert.deepStrictEqual(limits.default, { cpu: "500m", memory: "256Mi", "ephemeral-storage": "256Mi" });
         assert.deepStrictEqual(limits.defaultRequest, { cpu: "50m", memory: "64Mi", "ephemeral-storage": "64Mi" });
         assert.strictEqual(run.outputs.name, "team-a");
+        assert.strictEqual(run.outputs.objectName, "team-a");
     });
 
     it("Redis gets one pod, a 1Gi standard volume, AOF on, a generated secret password and no PDB", async () => {
@@ -44,12 +49,11 @@ describe("each component on its own, with minimal args", () => {
         assert.deepStrictEqual([pod.runAsUser, pod.runAsGroup, pod.fsGroup], [10999, 10999, 10999], "a high UID and GID, and the volume is writable by that group");
         const conf = one(run, "ConfigMap", "cache-config").data["redis.conf"];
         assert.match(conf, /^appendonly yes$/m);
-        assert.match(conf, /^dir \/data$/m);
+        assert.match(one(run, "ConfigMap", "cache-config").data["start-redis.sh"], /echo "dir \$DATA_DIR"/, "the data on the volume");
         assert.ok(!conf.includes(MOCK_PASSWORD));
         const secret = one(run, "Secret", "cache-auth");
         assert.ok(isSecretValue(secret.stringData));
-        assert.strictEqual(reveal(secret.stringData).password, MOCK_PASSWORD);
-        assert.match(reveal(secret.stringData)["auth.conf"], /^requirepass /);
+        assert.deepStrictEqual(reveal(secret.stringData), { password: MOCK_PASSWORD }, "the start script writes it into the runtime config, quoted");
         assert.match(container.livenessProbe.exec.command.join(" "), /REDISCLI_AUTH="\$\(cat \/etc\/redis\/auth\/password\)" redis-cli .*ping/);
         assert.deepStrictEqual(container.readinessProbe.exec.command, ["sh", "/etc/redis/conf/ready.sh"]);
         assert.ok(!(container.env as KObj[]).some(e => e.valueFrom?.secretKeyRef), "no password in the environment: the scripts read the Secret's files");
@@ -161,8 +165,9 @@ describe("each component on its own, with minimal args", () => {
         });
         const conf = one(run, "ConfigMap", "web-nginx").data["nginx.conf"];
         assert.ok(conf.includes("api.team-a.svc.cluster.local:8080"));
+        assert.ok(!conf.includes(c.API_UPSTREAM_PLACEHOLDER), "every placeholder is filled in");
         assert.match(conf, /listen\s+8080/);
-        assert.throws(() => c.renderNginxConf("no placeholder", "a:1"), /exactly once, found 0/);
+        assert.throws(() => c.renderNginxConf("no placeholder", "a:1"), /must contain __API_UPSTREAM__/);
         assert.throws(() => c.renderNginxConf(TEMPLATE, "not a host port"), /host:port/);
     });
 
@@ -299,13 +304,74 @@ describe("each component on its own, with minimal args", () => {
         ]);
     });
 
-    it("registers every component under its sample-app:components type token with children parented", async () => {
+    it("registers every component under its sample-app:index type token with children parented", async () => {
         const run = await standalone(() => {
             const redis = new c.Redis("cache", { namespace: "team-a" });
             new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis });
             return {};
         });
         const tokens = run.resources.filter(r => !r.custom).map(r => r.type).sort();
-        assert.deepStrictEqual(tokens, ["sample-app:components:Redis", "sample-app:components:UserApi"]);
+        assert.deepStrictEqual(tokens, ["sample-app:index:Redis", "sample-app:index:UserApi"]);
     });
+});
+
+describe("component args", () => {
+    it("take resources field by field: each field set replaces its default, each unset one keeps it", async () => {
+        const run = await standalone(() => {
+            const redis = new c.Redis("cache", { namespace: "team-a", resources: { memoryLimit: "512Mi" } });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis, resources: { cpuLimit: "1" } });
+            return {};
+        });
+        assert.deepStrictEqual(one(run, "StatefulSet", "cache").spec.template.spec.containers[0].resources, {
+            requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "32Mi" }, limits: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "128Mi" },
+        });
+        assert.deepStrictEqual(one(run, "Deployment", "users").spec.template.spec.containers[0].resources.limits, { cpu: "1", memory: "128Mi", "ephemeral-storage": "128Mi" });
+    });
+
+    it("give the API's Go runtime a memory limit below the container's: 10 % of it, at least 16Mi", async () => {
+        assert.deepStrictEqual(["128Mi", "64Mi", "256Mi", "1Gi", "32Mi"].map(c.goMemLimit), ["112MiB", "48MiB", "230MiB", "921MiB", "16MiB"]);
+        assert.throws(() => c.goMemLimit("31Mi"), /resources\.memoryLimit 31Mi leaves the API 15MiB .*at least 32Mi/);
+        const run = await standalone(() => {
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis: new c.Redis("cache", { namespace: "team-a" }), resources: { memoryLimit: "256Mi" } });
+            return {};
+        });
+        const env = (one(run, "Deployment", "users").spec.template.spec.containers[0].env as KObj[]).find(e => e.name === "GOMEMLIMIT");
+        assert.deepStrictEqual(env, { name: "GOMEMLIMIT", value: "230MiB" });
+    });
+
+    /** Builds a component with bad args; returns what it threw. */
+    const thrown = (build: () => unknown): unknown => {
+        try {
+            build();
+        } catch (e) {
+            return e;
+        }
+        return assert.fail("the args were accepted");
+    };
+    const ns = "team-a";
+    const badArgs: [string, new (...a: never[]) => pulumi.Resource, () => unknown, RegExp][] = [
+        ["ExternalRedis without a password", c.ExternalRedis, () => new c.ExternalRedis("r", { namespace: ns, host: "h" }), /set exactly one of password and passwordSecret/],
+        ["Redis with Sentinel on two pods", c.Redis, () => new c.Redis("r", { namespace: ns, sentinel: {}, replicas: 2 }), /Sentinel needs replicas >= 3/],
+        ["Redis with a master name of two words", c.Redis, () => new c.Redis("r", { namespace: ns, sentinel: { masterName: "my master" } }), /masterName must be 1 to 64 letters/],
+        ["Redis with a maxmemory Redis cannot read", c.Redis, () => new c.Redis("r", { namespace: ns, maxMemory: "200 MB" }), /maxMemory must be a Redis memory size/],
+        ["Redis on the Sentinels' port", c.Redis, () => new c.Redis("r", { namespace: ns, port: 26379 }), /port must be an integer from 1 to 65535 other than the Sentinels' 26379/],
+        ["Redis with a memory limit that is not a quantity", c.Redis, () => new c.Redis("r", { namespace: ns, resources: { memoryLimit: "lots" } }), /resources\.memoryLimit must be a Kubernetes quantity.*"lots"/],
+        ["UserApi with a request above its limit", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("x", { namespace: ns, host: "h", password: "p" }), resources: { cpuRequest: "2" } }), /resources\.cpuRequest \(2\) must not exceed resources\.cpuLimit \(500m\)/],
+        ["UserApi with no replicas", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("y", { namespace: ns, host: "h", password: "p" }), replicas: 0 }), /replicas must be an integer >= 1/],
+        ["Frontend whose nginx.conf lacks the upstream placeholder", c.Frontend, () => new c.Frontend("f", { namespace: ns, image: "a/b:1", apiUpstream: "api:8080", nginxConfTemplate: "events {}" }), /must contain __API_UPSTREAM__/],
+        ["GatewayRoute with both a class and a parent", c.GatewayRoute, () => new c.GatewayRoute("g", { namespace: ns, host: "a.b", serviceName: "f", gatewayClassName: "x", parentGateway: { name: "p" } }), /set exactly one of gatewayClassName/],
+        ["PublicIngress with a canary weight of 200", c.PublicIngress, () => new c.PublicIngress("i", { namespace: ns, host: "a.b", serviceName: "f", canary: { weight: 200 } }), /canary weight must be an integer from 0 to 100/],
+        ["NetworkPolicies with both ingress sources", c.NetworkPolicies, () => new c.NetworkPolicies("n", { namespace: ns, frontend: { podSelector: {}, port: 1 }, api: { podSelector: {}, port: 2 }, ingressSource: { namespace: "x", cidrs: ["10.0.0.0/8"] } }), /ingressSource must set exactly one of namespace and cidrs/],
+    ];
+    for (const [what, component, build, message] of badArgs) {
+        it(`refuse ${what} with a ResourceError naming the component`, async () => {
+            await runProgram("other", {}, () => {
+                const e = thrown(build);
+                assert.ok(e instanceof pulumi.ResourceError, `${String(e)} is not a ResourceError`);
+                assert.match(e.message, message);
+                assert.ok((e as pulumi.ResourceError & { resource?: unknown }).resource instanceof component, "attached to the component, whose URN the engine prints");
+                return {};
+            });
+        });
+    }
 });

@@ -1,5 +1,9 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { parseArgs } from "../scripts/cluster/deploy";
+import { LockContent, pendingObject, pulumiRuns, stackLocks, staleReason, withoutOrphanedManagers } from "../scripts/engine/recover";
 import { parseCommandLine } from "../scripts/engine/stack";
 import { atLeast } from "../scripts/engine/toolchain";
 import { typedValue, workStackFile } from "../scripts/engine/workspace";
@@ -37,7 +41,7 @@ describe("the local engine's stack config (scripts/engine/workspace.ts)", () => 
 });
 
 describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/deploy.ts) and scripts/engine/stack.ts", () => {
-    it("takes a command, a local stack, key=value overrides and the flags of the command", () => {
+    it("takes a command, any of the four stacks, key=value overrides and the flags of the command", () => {
         const c = parseArgs(["deploy", "dev", "imageTag=0.1.1", "grayWeight=20", "kubernetes:context=x"]);
         assert.strictEqual(c.command, "up", "deploy is pulumi up");
         assert.deepStrictEqual(c.overrides, { imageTag: "0.1.1", grayWeight: "20", "kubernetes:context": "x" });
@@ -50,9 +54,10 @@ describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/dep
 
     it("says what is wrong with bad arguments", () => {
         assert.throws(() => parseArgs(["apply", "dev"]), /unknown command "apply": use one of deploy, preview, refresh, destroy/);
-        assert.throws(() => parseArgs(["deploy"]), /deploy needs a STACK \(dev or test\)/);
+        assert.throws(() => parseArgs(["deploy"]), /deploy needs a STACK \(dev, test, gray or prod\)/);
         assert.throws(() => parseArgs(["deploy", "--event-log=x"]), /deploy needs a STACK/);
-        assert.throws(() => parseArgs(["deploy", "prod"]), /stack "prod" does not run on the local cluster/);
+        assert.strictEqual(parseArgs(["deploy", "prod"]).stack, "prod");
+        assert.throws(() => parseArgs(["deploy", "staging"]), /stack "staging" is not a stack of this repository: dev, test, gray, prod/);
         assert.throws(() => parseArgs(["deploy", "dev", "imageTag"]), /"imageTag": expected a config override key=value, --event-log=FILE, --policy-pack=DIR or --policy-pack-config=FILE$/);
         assert.throws(() => parseArgs(["deploy", "dev", "--expect-no-changes"]), /expected a config override/);
         assert.throws(() => parseArgs(["refresh", "dev", "--policy-pack=policy"]), /key=value, --event-log=FILE or --expect-no-changes$/);
@@ -75,5 +80,53 @@ describe("which Pulumi CLI runs the program (scripts/engine/toolchain.ts)", () =
         assert.ok(!atLeast("v3.269.9", "3.270.0"));
         assert.ok(atLeast("v4.0.0-alpha.1", "3.270.0"));
         assert.ok(!atLeast("not a version", "3.270.0"));
+    });
+});
+
+describe("recovery from a killed run (scripts/engine/recover.ts)", () => {
+    const lock = (over: Partial<LockContent> = {}): LockContent => ({ pid: 4242, username: "root", hostname: "ci-1", timestamp: "2026-12-06T10:00:00Z", ...over });
+
+    it("calls a lock stale only when this machine's process that held it no longer runs a Pulumi CLI", () => {
+        assert.match(staleReason(lock(), "ci-1", () => false) ?? "", /root's pulumi \(pid 4242 on ci-1, since 2026-12-06T10:00:00Z\), a process that no longer runs/);
+        assert.strictEqual(staleReason(lock(), "ci-1", () => true), undefined, "a CLI that still runs holds a live lock");
+        assert.strictEqual(staleReason(lock(), "laptop", () => false), undefined, "another machine's lock is never cleared");
+    });
+
+    it("does not take a pid reused by another program for a Pulumi CLI", () => {
+        assert.strictEqual(pulumiRuns(process.pid), false, "this Node.js process is no pulumi");
+        assert.strictEqual(pulumiRuns(2 ** 22 + 1), false, "no such process");
+    });
+
+    it("releases only what a killed run's kubernetes provider owned of an object it created, so the next run's manager owns it alone", () => {
+        const fields = [
+            { manager: "pulumi-kubernetes-53ddd4f3", operation: "Apply" },
+            { manager: "kube-controller-manager", operation: "Update" },
+            { manager: "pulumi-kubernetes", operation: "Update" },
+            { manager: "kubectl-client-side-apply", operation: "Update" },
+        ];
+        assert.deepStrictEqual(withoutOrphanedManagers(fields).map(f => f.manager), ["kube-controller-manager", "kubectl-client-side-apply"]);
+        assert.deepStrictEqual(withoutOrphanedManagers([]), []);
+    });
+
+    it("reads the Kubernetes object a pending create names from its inputs, and nothing from another provider's", () => {
+        const op = (type: string, inputs: Record<string, unknown>) => ({ type: "creating", resource: { urn: "urn:x", type, inputs } });
+        assert.deepStrictEqual(pendingObject(op("kubernetes:apps/v1:Deployment", { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api", namespace: "ns" } })),
+            { apiVersion: "apps/v1", kind: "Deployment", name: "api", namespace: "ns" });
+        assert.deepStrictEqual(pendingObject(op("kubernetes:core/v1:Namespace", { apiVersion: "v1", kind: "Namespace", metadata: { name: "ns" } })), { apiVersion: "v1", kind: "Namespace", name: "ns" });
+        assert.strictEqual(pendingObject(op("random:index/randomPassword:RandomPassword", { length: 24 })), undefined);
+    });
+
+    it("finds a stack's locks where the file backend writes them", () => {
+        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "locks-"));
+        try {
+            const dir = path.join(backend, ".pulumi", "locks", "organization", "sample-app", "dev");
+            fs.mkdirSync(dir, { recursive: true });
+            fs.writeFileSync(path.join(dir, "0b8c.json"), JSON.stringify(lock()));
+            const found = stackLocks(backend, "organization/sample-app/dev");
+            assert.deepStrictEqual(found.map(l => [path.basename(l.file), l.content.pid]), [["0b8c.json", 4242]]);
+            assert.deepStrictEqual(stackLocks(backend, "organization/sample-app/test"), []);
+        } finally {
+            fs.rmSync(backend, { recursive: true, force: true });
+        }
     });
 });

@@ -131,12 +131,15 @@ describe("the flow table", () => {
         }
     });
 
-    it("uses the local cluster's node address and API server port from scripts/cluster/lib.sh", () => {
+    it("uses the local cluster's control plane address, API server port and first node's address from scripts/cluster/lib.sh", () => {
         const lib = fs.readFileSync(path.join(CLUSTER_DIR, "lib.sh"), "utf8");
         const value = (name: string) => new RegExp(`^${name}=(\\S+)$`, "m").exec(lib)?.[1];
-        assert.strictEqual(value("NODE_IP"), LOCAL_CLUSTER.nodeIp);
+        assert.strictEqual(value("CP_IP"), LOCAL_CLUSTER.controlPlaneIp);
         assert.strictEqual(value("API_PORT"), String(LOCAL_CLUSTER.apiPort));
-        assert.match(fs.readFileSync(path.join(CLUSTER_DIR, "cluster.sh"), "utf8"), /^address: \$NODE_IP$/m, "the kubelet listens on NODE_IP");
+        const nodeIp = /^node_ip\(\) \{ echo "10\.77\.0\.\$\(\(([0-9]+) \+ \$1\)\)"; \}$/m.exec(lib);
+        assert.ok(nodeIp, "lib.sh's node_ip is not 10.77.0.$((N + $1))");
+        assert.strictEqual(`10.77.0.${Number(nodeIp[1]) + 1}`, LOCAL_CLUSTER.nodeIp);
+        assert.match(fs.readFileSync(path.join(CLUSTER_DIR, "node.sh"), "utf8"), /^address: \$ip$/m, "the kubelet listens on the node's address");
     });
 
     describe("against the local cluster's addons (scripts/cluster/addons.yaml)", () => {
@@ -144,14 +147,14 @@ describe("the flow table", () => {
         const fill: Record<string, string> = { HTTP_PORT: "18080" };
         const text = fs.readFileSync(path.join(CLUSTER_DIR, "addons.yaml"), "utf8").replace(/@([A-Z_]+)@/g, (_, k: string) => fill[k] ?? "1");
         const docs = yaml.loadAll(text).filter((d): d is KObj => typeof d === "object" && d !== null);
-        const deployment = (namespace: string, name: string) => {
-            const d = docs.find(x => x.kind === "Deployment" && x.metadata.namespace === namespace && x.metadata.name === name);
-            assert.ok(d, `addons.yaml has no Deployment ${namespace}/${name}`);
+        const deployment = (namespace: string, name: string, kind = "Deployment") => {
+            const d = docs.find(x => x.kind === kind && x.metadata.namespace === namespace && x.metadata.name === name);
+            assert.ok(d, `addons.yaml has no ${kind} ${namespace}/${name}`);
             return d;
         };
 
-        it("runs the DNS pods the rows name, listening on 53 in the pod as on minikube and ACK (policies admit the pod's port, after the Service's DNAT)", () => {
-            const coredns = deployment(DNS.namespace, "coredns");
+        it("runs the DNS pods the rows name, one per node answering that node's pods, listening on 53 in the pod as on minikube and ACK (policies admit the pod's port, after the Service's DNAT)", () => {
+            const coredns = deployment(DNS.namespace, "coredns", "DaemonSet");
             assert.ok(subsetOf(DNS.labels, coredns.spec.template.metadata.labels));
             const ports = (coredns.spec.template.spec.containers[0].ports as KObj[]).map(p => `${p.containerPort}/${p.protocol}`).sort();
             assert.deepStrictEqual(ports, ["53/TCP", "53/UDP"]);
@@ -159,20 +162,22 @@ describe("the flow table", () => {
             assert.match(corefile, /^\.:53 \{/m);
             const svc = docs.find(x => x.kind === "Service" && x.metadata.name === "kube-dns")!;
             assert.deepStrictEqual((svc.spec.ports as KObj[]).map(p => [p.port, p.targetPort]), [[53, 53], [53, 53]]);
+            assert.strictEqual(svc.spec.internalTrafficPolicy, "Local", "a node's pods ask their own node's CoreDNS (ACK's NodeLocal DNSCache)");
             // A non-root process binds 53 only where its network namespace lowers the unprivileged port start.
             assert.deepStrictEqual(coredns.spec.template.spec.securityContext.sysctls, [{ name: "net.ipv4.ip_unprivileged_port_start", value: "53" }]);
         });
 
-        it("runs the gateway as a pod the rows and the local profile name, not on the host network (a host-network pod is no NetworkPolicy peer)", () => {
+        it("runs the gateway as a pod the rows and the minikube profile name, not on the host network (a host-network pod is no NetworkPolicy peer), with the Helm chart's entryPoints", () => {
             const traefik = deployment(GATEWAY.namespace, "traefik");
             assert.ok(subsetOf(GATEWAY.labels, traefik.spec.template.metadata.labels));
             assert.notStrictEqual(traefik.spec.template.spec.hostNetwork, true);
-            const web = (traefik.spec.template.spec.containers[0].ports as KObj[]).find(p => p.name === "web");
-            assert.deepStrictEqual(web && { hostIP: web.hostIP, hostPort: web.hostPort, containerPort: web.containerPort }, { hostIP: "127.0.0.1", hostPort: 18080, containerPort: 18080 },
-                "published on loopback only, at HTTP_PORT");
-            const profile = PROFILES.local;
+            const ports = (traefik.spec.template.spec.containers[0].ports as KObj[]);
+            assert.ok(ports.every(p => p.hostPort === undefined), "no hostPort: this machine's loopback port leads to the Service");
+            // dev and test, as written, make a Gateway of class traefik listening on the profile's ports: Traefik's entryPoints must be those.
+            const profile = PROFILES.minikube;
+            const args = traefik.spec.template.spec.containers[0].args as string[];
+            assert.ok(args.includes(`--entryPoints.web.address=:${profile.gatewayPorts.http}`) && args.includes(`--entryPoints.websecure.address=:${profile.gatewayPorts.https}`), args.join(" "));
             assert.deepStrictEqual(profile.gatewayDataPlanes.traefik, { namespace: GATEWAY.namespace, podSelector: GATEWAY.labels });
-            assert.deepStrictEqual(profile.ingressControllers.traefik, { namespace: GATEWAY.namespace, podSelector: GATEWAY.labels });
         });
     });
 });

@@ -76,11 +76,13 @@ export interface FlowScenario {
 
 /** The local cluster's addresses (scripts/cluster/lib.sh; test/flows.spec.ts keeps them equal). */
 export const LOCAL_CLUSTER = {
-    /** NODE_IP: the node's address on a bridge of its own; the API server and the kubelet listen there. */
-    nodeIp: "10.77.0.1",
-    /** API_PORT: the API server's port on the node (the `kubernetes` Service's 443 is DNATed to it). */
+    /** CP_IP: the control plane's address on the cluster's bridge, outside the pod network; the API server listens there. */
+    controlPlaneIp: "10.77.0.1",
+    /** API_PORT: the API server's port (the `kubernetes` Service's 443 is DNATed to it). */
     apiPort: 6443,
-    /** The kubelet's port on NODE_IP: outside the pod network, admitted by no policy. */
+    /** The first node's address (node_ip 1): its kubelet listens there, outside the pod network. */
+    nodeIp: "10.77.0.11",
+    /** The kubelet's port on a node's address: admitted by no policy. */
     kubeletPort: 10250,
 } as const;
 
@@ -93,10 +95,10 @@ export const STRANGER_NAMESPACE = "netpol-stranger";
 /** The Prometheus namespace the dev stack admits to the API's /metrics in the flow scenarios. */
 export const METRICS_NAMESPACE = "monitoring";
 
-/** What makes a stack run on the local cluster (as scripts/cluster/deploy.ts sets it). */
-function local(stack: string): Record<string, string> {
-    return { clusterProfile: "local", kubeContext: "sample-app-local", host: `sample-app.${stack}.localhost` };
-}
+/** What makes test the canary (gray) of dev: prodStack, no host of its own, and dev's Gateway to attach to. */
+export const CANARY_OF_DEV: Readonly<Record<string, string | undefined>> = {
+    prodStack: "dev", host: undefined, gatewayName: "sample-app", gatewayNamespace: "sample-app-dev",
+};
 
 /** Namespace of a stack (the `namespace` key's default). */
 export function namespaceOf(stack: string): string {
@@ -119,7 +121,7 @@ const redis = (stack: string) => workload(stack, "redis", "database");
 const redisPod = (stack: string, i: number) => workload(stack, "redis", "database", { "statefulset.kubernetes.io/pod-name": `redis-${i}` });
 const backup = (stack: string) => workload(stack, "redis-backup", "backup");
 const unlabelled = (namespace: string): PodsEnd => ({ namespace, labels: {} });
-const apiServer: AddressEnd = { address: LOCAL_CLUSTER.nodeIp, what: "the Kubernetes API server" };
+const apiServer: AddressEnd = { address: LOCAL_CLUSTER.controlPlaneIp, what: "the Kubernetes API server" };
 
 function tcp(name: string, from: PodsEnd, to: FlowEnd, port: number, verdict: Verdict): Flow {
     return { name, from, to, port, protocol: "TCP", verdict };
@@ -131,11 +133,14 @@ function dns(pods: [string, PodsEnd][]): Flow[] {
         ({ name: `${who} -> cluster DNS ${protocol} 53`, from, to: DNS, port: 53, protocol, verdict: "allowed" as const })));
 }
 
-/** The flow scenarios: three the local cluster runs, one of the ACK stacks for `npm test` only. */
+/**
+ * The flow scenarios: three the local cluster runs (dev and test as their stack files say, which
+ * scripts/cluster/deploy.ts deploys as they are), one of the ACK stacks for `npm test` only.
+ */
 export const FLOW_SCENARIOS: readonly FlowScenario[] = [
     {
         name: "dev alone (one Redis pod), with a metrics namespace",
-        stacks: [{ stack: "dev", config: { ...local("dev"), metricsNamespace: METRICS_NAMESPACE } }],
+        stacks: [{ stack: "dev", config: { metricsNamespace: METRICS_NAMESPACE } }],
         probeNamespaces: [METRICS_NAMESPACE, STRANGER_NAMESPACE],
         onLocalCluster: true,
         flows: [
@@ -166,7 +171,7 @@ export const FLOW_SCENARIOS: readonly FlowScenario[] = [
     },
     {
         name: "test with Redis in Sentinel mode (three pods, a Sentinel in each)",
-        stacks: [{ stack: "test", config: { ...local("test"), redisMode: "sentinel" } }],
+        stacks: [{ stack: "test", config: { redisMode: "sentinel" } }],
         probeNamespaces: [STRANGER_NAMESPACE],
         onLocalCluster: true,
         flows: [
@@ -186,8 +191,9 @@ export const FLOW_SCENARIOS: readonly FlowScenario[] = [
     {
         name: "test as the canary (gray) of dev: test's API on dev's Redis across namespaces",
         stacks: [
-            { stack: "dev", config: { ...local("dev"), grayNamespace: namespaceOf("test"), grayWeight: 20 } },
-            { stack: "test", config: { ...local("test"), prodStack: "dev", host: undefined }, readsOutputsOf: "dev" },
+            { stack: "dev", config: { grayNamespace: namespaceOf("test"), grayWeight: 20 } },
+            // A canary's header route attaches to prod's Gateway: dev's own, of class traefik.
+            { stack: "test", config: CANARY_OF_DEV, readsOutputsOf: "dev" },
         ],
         probeNamespaces: [STRANGER_NAMESPACE],
         onLocalCluster: true,
@@ -213,9 +219,10 @@ export const FLOW_SCENARIOS: readonly FlowScenario[] = [
             tcp("gray's user-api -> prod's Sentinel", api("gray"), redis("prod"), 26379, "allowed"),
             tcp("backup Job -> redis", backup("prod"), redis("prod"), 6379, "allowed"),
             tcp("backup Job -> Sentinel", backup("prod"), redis("prod"), 26379, "allowed"),
-            // Without kubeApiServerCidrs the API server may be at any address: 443 and 6443 anywhere, from the backup pod only.
+            // Without kubeApiServerCidrs the API server may be at any address, on the port it listens on (ACK: 6443), from the
+            // backup pod only. A NetworkPolicy sees the port after the `kubernetes` Service's DNAT: the Service's 443 is not it.
             tcp("backup Job -> API server", backup("prod"), apiServer, 6443, "allowed"),
-            tcp("backup Job -> API server (443)", backup("prod"), apiServer, 443, "allowed"),
+            tcp("backup Job -> API server (443, the Service's port before DNAT)", backup("prod"), apiServer, 443, "denied"),
             ...dns([["backup Job", backup("prod")]]),
             tcp("user-api -> API server", api("prod"), apiServer, 6443, "denied"),
             tcp("redis -> API server", redis("prod"), apiServer, 6443, "denied"),

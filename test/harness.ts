@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { AliasSpec, EngineResource, engineResources, Registration } from "./urns";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are checked structurally here. */
 export type KObj = Record<string, any>;
@@ -41,11 +42,15 @@ export interface Registered {
     /** Whether the resource was registered with `protect` (set or inherited from its parent). */
     readonly protect: boolean;
     readonly inputs: KObj;
+    /** The ID of an existing object the program reads (`X.get`), not one it manages. */
+    readonly readId?: string;
 }
 
 export interface StackRun {
     readonly stack: string;
     readonly resources: Registered[];
+    /** Every resource as the engine names it: URN, alias URNs, dependencies (test/urns.ts). */
+    readonly engine: EngineResource[];
     readonly outputs: Record<string, unknown>;
     readonly secretOutputs: Set<string>;
     /** Kubernetes objects only (custom resources of the kubernetes package), with apiVersion/kind. */
@@ -92,7 +97,7 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
 
 function kubernetesObject(r: Registered): KObj | undefined {
     const m = /^kubernetes:([a-z0-9.]*)\/(v[0-9a-z]+):([A-Za-z]+)$/.exec(r.type);
-    if (!m || !r.custom) {
+    if (!m || !r.custom || r.readId !== undefined) {
         return undefined;
     }
     const group = m[1] === "core" ? "" : m[1];
@@ -107,7 +112,26 @@ async function settle(value: unknown): Promise<{ value: unknown; secret: boolean
     return { value, secret: false };
 }
 
-interface RegisterRequest { getType(): string; getName(): string; getProtect(): boolean }
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+interface RegisterRequest {
+    getType(): string; getName(): string; getProtect(): boolean; getParent(): string;
+    getAliasesList(): AliasMessage[]; getAliasurnsList(): string[]; getDependenciesList(): string[];
+}
+interface RegisterResponse { getUrn(): string }
+
+function aliasSpec(a: AliasMessage): AliasSpec {
+    const spec = a.getSpec();
+    if (!spec) {
+        return { urn: a.getUrn() };
+    }
+    return {
+        name: spec.getName(), type: spec.getType(), stack: spec.getStack(), project: spec.getProject(),
+        parentUrn: spec.getParenturn() || undefined, noParent: spec.getNoparent(),
+    };
+}
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs, getMonitor }: { waitForRPCs(): Promise<void>; getMonitor(): unknown } = require("@pulumi/pulumi/runtime/settings");
 
@@ -117,17 +141,29 @@ export interface MockOptions {
     readonly randomPassword?: (resourceName: string) => string;
     /** Outputs of the stack a StackReference names (gray's prod). Default: PROD_OUTPUTS. */
     readonly stackOutputs?: Record<string, unknown>;
+    /** Whether the cluster lacks an object the program reads (`X.get` of this type and ID): the read fails as the provider's would. */
+    readonly missing?: (type: string, id: string) => boolean;
 }
 
 /** Installs mocks and config for `stack`; returns the list the mocks record into. */
-async function mockRuntime(stack: string, config: Record<string, string>, options: MockOptions = {}): Promise<Registered[]> {
+/** Reads that failed in the current run (options.missing). */
+const failedReads: string[] = [];
+
+async function mockRuntime(stack: string, config: Record<string, string>, options: MockOptions = {}): Promise<{ resources: Registered[]; registrations: Registration[] }> {
     const resources: Registered[] = [];
+    const registrations: Registration[] = [];
+    failedReads.length = 0;
     const protectedUrns = new Set<string>();
     pulumi.runtime.setAllConfig(config, []);
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             const protect = protectedUrns.has(`${args.type}::${args.name}`);
-            resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, provider: args.provider ?? "", protect, inputs: args.inputs });
+            if (args.id && options.missing?.(args.type, args.id)) {
+                // The engine fails the whole preview on a failed read; the mocks only drop its outputs, so note it.
+                failedReads.push(`reading ${args.type} ${args.id}: resource '${args.id}' does not exist`);
+                throw new Error(failedReads[failedReads.length - 1]);
+            }
+            resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, provider: args.provider ?? "", protect, inputs: args.inputs, ...(args.id ? { readId: args.id } : {}) });
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 return { id: `${args.name}-id`, state: { ...args.inputs, result: options.randomPassword?.(args.name) ?? MOCK_PASSWORD } };
             }
@@ -140,16 +176,28 @@ async function mockRuntime(stack: string, config: Record<string, string>, option
             return args.inputs;
         },
     }, "sample-app", stack, false);
-    // The mocks do not see resource options: note `protect` from the registration request itself.
-    const monitor = getMonitor() as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+    // The mocks do not see resource options: note `protect`, the parent, aliases and dependencies from the request itself.
+    type Callback = (err: unknown, resp?: RegisterResponse) => void;
+    const monitor = getMonitor() as { registerResource(req: RegisterRequest, cb: Callback): unknown };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
         if (req.getProtect()) {
             protectedUrns.add(`${req.getType()}::${req.getName()}`);
         }
-        return register(req, cb);
+        const at = registrations.length;
+        registrations.push({
+            type: req.getType(), name: req.getName(), parent: req.getParent(), mockUrn: "",
+            aliases: [...req.getAliasesList().map(aliasSpec), ...req.getAliasurnsList().map(urn => ({ urn }))],
+            dependencies: req.getDependenciesList(),
+        });
+        return register(req, (err, resp) => {
+            if (resp) {
+                registrations[at] = { ...registrations[at], mockUrn: resp.getUrn() };
+            }
+            cb(err, resp);
+        });
     };
-    return resources;
+    return { resources, registrations };
 }
 
 /**
@@ -162,7 +210,7 @@ export async function runProgram(
     program: () => Promise<Record<string, unknown>> | Record<string, unknown>,
     options: MockOptions = {},
 ): Promise<StackRun> {
-    const resources = await mockRuntime(stack, config, options);
+    const { resources, registrations } = await mockRuntime(stack, config, options);
     const exported = await program();
     const outputs: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
@@ -174,8 +222,14 @@ export async function runProgram(
         }
     }
     await waitForRPCs();
+    if (failedReads.length > 0) {
+        throw new Error(failedReads.join("\n"));
+    }
     const objects = resources.map(kubernetesObject).filter((o): o is KObj => o !== undefined);
-    return { stack, resources, outputs, secretOutputs, objects };
+    // The root stack resource registers itself before mocks are in place: its children name it as their parent.
+    const root = `urn:pulumi:${stack}::sample-app::pulumi:pulumi:Stack::sample-app-${stack}`;
+    const engine = engineResources(stack, "sample-app", registrations.map(r => (r.parent === root ? { ...r, parent: "" } : r)));
+    return { stack, resources, engine, outputs, secretOutputs, objects };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -187,11 +241,31 @@ export type RoutingMode = (typeof ROUTINGS)[number];
 /** Keys only routing gateway takes: a stack file written for gateway mode carries some of them. */
 const GATEWAY_KEYS = ["gatewayClass", "gatewayName", "gatewayNamespace", "gatewayPodNamespace", "gatewayPodLabels", "gatewayHttpPort", "gatewayHttpsPort", "grayWeight"];
 
-/** Config overrides that put any stack in `mode`, dropping the other mode's keys from its stack file. */
+/**
+ * Config overrides that put any stack in `mode`, dropping the other mode's keys from its stack file.
+ * Routing ingress is through the profile's default class, whose controller runs in the cluster: the
+ * CIDRs an out-of-cluster ALB reaches the pods from go too.
+ */
 export function routingOverrides(mode: RoutingMode): Record<string, unknown> {
     return mode === "ingress"
-        ? { routing: "ingress", ...Object.fromEntries(GATEWAY_KEYS.map(k => [k, undefined])) }
+        ? { routing: "ingress", ingressAllowedCidrs: undefined, ...Object.fromEntries(GATEWAY_KEYS.map(k => [k, undefined])) }
         : { routing: "gateway", ingressClass: undefined };
+}
+
+/** Keys of a Redis the stack runs, and of its backups: a stack file written for one carries some of them. */
+const OWN_REDIS_KEYS = [
+    "redisImage", "kubectlImage", "redisStorageClass", "redisStorageSize", "redisReplicas", "redisSentinelQuorum", "redisSnapshotClass",
+    "redisCreateSnapshotClass", "redisSnapshotSchedule", "redisRestoreFromSnapshot", "redisSentinelPassword", "kubeApiServerCidrs", "kubeApiServerPort",
+];
+
+/** Config overrides that put a stack's Redis in `mode`, dropping the keys of its stack file that do nothing there. */
+export function redisModeOverrides(stack: string, mode: "statefulset" | "sentinel" | "managed"): Record<string, unknown> {
+    const file = stackConfig(stack);
+    const drop = (keys: string[]) => Object.fromEntries(keys.filter(k => `sample-app:${k}` in file).map(k => [k, undefined]));
+    if (mode === "managed") {
+        return { redisMode: mode, ...drop(OWN_REDIS_KEYS) };
+    }
+    return { redisMode: mode, ...(mode === "statefulset" ? drop(["redisSentinelQuorum", "redisSentinelPassword"]) : {}) };
 }
 
 /** Runs index.ts for `stack` under mocks, with its Pulumi.<stack>.yaml and `overrides`. */
@@ -213,7 +287,7 @@ export function plain(v: unknown): unknown {
 
 /** Runs index.ts expecting it to fail; returns the error and how many resources were registered first. */
 export async function failStack(stack: string, overrides: Record<string, unknown>): Promise<{ message: string; registered: number }> {
-    const resources = await mockRuntime(stack, stackConfig(stack, overrides));
+    const { resources } = await mockRuntime(stack, stackConfig(stack, overrides));
     try {
         await indexProgram();
     } catch (e) {
@@ -222,6 +296,24 @@ export async function failStack(stack: string, overrides: Record<string, unknown
     }
     throw new Error(`stack ${stack} with ${JSON.stringify(overrides)} was expected to fail but succeeded`);
 }
+
+/**
+ * Runs index.ts expecting it to fail after settings (gray reading prod's outputs): the error and how
+ * many resources but the StackReference it read were registered first.
+ */
+export async function failStackWith(stack: string, overrides: Record<string, unknown>, options: MockOptions): Promise<{ message: string; objects: number }> {
+    const { resources } = await mockRuntime(stack, stackConfig(stack, overrides), options);
+    try {
+        await indexProgram();
+    } catch (e) {
+        await waitForRPCs();
+        return { message: (e as Error).message, objects: resources.filter(r => r.type !== "pulumi:pulumi:StackReference").length };
+    }
+    throw new Error(`stack ${stack} with ${JSON.stringify(overrides)} was expected to fail but succeeded`);
+}
+
+/** Kinds of the cluster-scoped objects the program registers. */
+export const CLUSTER_SCOPED: readonly string[] = ["Namespace", "ClusterRole", "ClusterRoleBinding", "VolumeSnapshotClass"];
 
 /** Objects of one kind. */
 export function ofKind(run: StackRun, kind: string): KObj[] {

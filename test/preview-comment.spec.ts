@@ -5,7 +5,7 @@ import { changes, parseEvents, pathSegments, renderComment } from "../scripts/pr
 const SIG = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "[secret]" };
 let seq = 0;
 function step(op: string, type: string, name: string, old: Record<string, unknown> | undefined, next: Record<string, unknown> | undefined, detailedDiff: Record<string, { diffKind: string; inputDiff: boolean }> = {}): EngineEvent {
-    const urn = `urn:pulumi:prod::sample-app::sample-app:components:X$${type}::${name}`;
+    const urn = `urn:pulumi:prod::sample-app::sample-app:index:X$${type}::${name}`;
     const state = (inputs: Record<string, unknown>) => ({ type, urn, custom: true, id: name, parent: "", inputs, outputs: {}, provider: "" });
     return { sequence: seq++, timestamp: 0, resourcePreEvent: { metadata: {
         op, urn, type, provider: "", detailedDiff, diffs: Object.keys(detailedDiff),

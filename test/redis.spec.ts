@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as c from "../components";
-import { KObj, MOCK_PASSWORD, one, ofKind, PROD_OUTPUTS, reveal, runProgram, runStack, StackRun } from "./harness";
+import { failStackWith, KObj, MOCK_PASSWORD, one, ofKind, PROD_OUTPUTS, redisModeOverrides, reveal, runProgram, runStack, StackRun } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
 
 /** Runs `build` as a stand-alone program of another project's stack named `other`. */
@@ -32,6 +32,14 @@ describe("Redis in Sentinel mode", () => {
             ["kubernetes.io/hostname", "ScheduleAnyway"], ["topology.kubernetes.io/zone", "DoNotSchedule"],
         ], "strictly one zone per pod while zones last; nodes when possible");
         assert.deepStrictEqual(one(run, "Service", "cache-headless").spec.ports.map((p: KObj) => p.port), [6379, 26379]);
+    });
+
+    it("starts and replaces its pods in parallel, so one that cannot be scheduled (a lost zone) never holds the others back", () => {
+        const sts = one(run, "StatefulSet", "cache");
+        assert.strictEqual(sts.spec.podManagementPolicy, "Parallel");
+        const sentinel = (sts.spec.template.spec.containers as KObj[]).find(x => x.name === "sentinel");
+        const window = sentinel?.startupProbe.periodSeconds * sentinel?.startupProbe.failureThreshold;
+        assert.ok(window >= 300, `a Sentinel may wait for pod 0's DNS record for minutes without being restarted (startup window ${window}s)`);
     });
 
     it("has no Service that points at one pod: clients get the Sentinels' addresses through the headless Service", () => {
@@ -65,10 +73,10 @@ describe("Redis in Sentinel mode", () => {
             assert.ok(!literal.includes(MOCK_PASSWORD), `${container.name} has a password in its command or env`);
             assert.ok(!(container.env as KObj[]).some(e => e.valueFrom?.secretKeyRef), `${container.name} reads passwords from files, not env`);
         }
-        // The Sentinel's config, which it rewrites, is written from the Secret's files into an emptyDir.
-        assert.match(config["start-sentinel.sh"], /printf 'requirepass %s\\n' "\$\(sentinel_password\)"/);
-        assert.match(config["start-sentinel.sh"], /printf 'sentinel auth-pass %s %s\\n' mymaster "\$\(redis_password\)"/);
-        assert.match(config["common.sh"], /sentinel_password\(\) \{ cat \/etc\/redis\/auth\/sentinel-password; \}/);
+        // The Sentinel's config, which it rewrites, is written from the Secret's files into an emptyDir, each password quoted.
+        assert.match(config["start-sentinel.sh"], /printf 'requirepass %s\\n' "\$\(conf_quote "\$\(sentinel_password\)"\)"/);
+        assert.match(config["start-sentinel.sh"], /printf 'sentinel auth-pass %s %s\\n' "\$SENTINEL_MASTER" "\$\(conf_quote "\$\(redis_password\)"\)"/);
+        assert.match(config["common.sh"], /sentinel_password\(\) \{ cat "\$AUTH_DIR\/sentinel-password"; \}/);
     });
 
     it("announces hostnames through the headless Service, so addresses survive pod restarts", () => {
@@ -78,7 +86,7 @@ describe("Redis in Sentinel mode", () => {
             assert.ok(config["start-sentinel.sh"].includes(line), line);
         }
         assert.ok(config["start-sentinel.sh"].indexOf("resolve-hostnames") < config["start-sentinel.sh"].indexOf("sentinel monitor"), "hostnames resolve before monitor names one");
-        assert.match(config["start-sentinel.sh"], /until getent hosts "\$primary_host"/, "waits for the primary's DNS record");
+        assert.match(config["start-sentinel.sh"], /if getent hosts "\$primary_host" >\/dev\/null; then break; fi/, "waits for the primary's DNS record");
         assert.match(config["common.sh"], /self="\$POD_NAME\.\$HEADLESS"/);
         const env = envMap(one(run, "StatefulSet", "cache").spec.template.spec.containers[0]);
         assert.strictEqual(env.HEADLESS, "cache-headless.team-a.svc.cluster.local");
@@ -86,9 +94,10 @@ describe("Redis in Sentinel mode", () => {
 
     it("starts a pod as a replica of whatever primary the Sentinels name, falling back to pod 0 on a fresh cluster", () => {
         const common = one(run, "ConfigMap", "cache-config").data["common.sh"];
-        assert.match(common, /sentinel get-master-addr-by-name mymaster/);
+        assert.match(common, /sentinel get-master-addr-by-name "\$SENTINEL_MASTER"/);
         assert.match(common, /echo "\$first"/);
-        assert.match(one(run, "ConfigMap", "cache-config").data["start-redis.sh"], /if \[ "\$primary_host" != "\$self" \]; then echo "replicaof \$primary_host 6379"; fi/);
+        assert.match(one(run, "ConfigMap", "cache-config").data["topology.sh"], /^SENTINEL_MASTER='mymaster'$/m);
+        assert.match(one(run, "ConfigMap", "cache-config").data["start-redis.sh"], /if \[ "\$primary_host" != "\$self" \]; then echo "replicaof \$primary_host \$REDIS_PORT"; fi/);
     });
 
     it("tells a replica from a primary: a replica is ready only once synced, and a stopping primary hands over first", () => {
@@ -98,7 +107,7 @@ describe("Redis in Sentinel mode", () => {
         const redis = one(run, "StatefulSet", "cache").spec.template.spec.containers[0];
         assert.deepStrictEqual(redis.readinessProbe.exec.command, ["sh", "/etc/redis/conf/ready.sh"]);
         assert.deepStrictEqual(redis.lifecycle.preStop.exec.command, ["sh", "/etc/redis/conf/pre-stop.sh"]);
-        assert.match(config["pre-stop.sh"], /sentinel failover mymaster/);
+        assert.match(config["pre-stop.sh"], /sentinel failover "\$SENTINEL_MASTER"/);
         assert.ok(one(run, "StatefulSet", "cache").spec.template.spec.terminationGracePeriodSeconds > 20, "room for the handover");
     });
 
@@ -107,8 +116,8 @@ describe("Redis in Sentinel mode", () => {
         const sentinel = one(run, "StatefulSet", "cache").spec.template.spec.containers[1];
         assert.strictEqual(sentinel.name, "sentinel");
         assert.deepStrictEqual(sentinel.readinessProbe.exec.command, ["sh", "/etc/redis/conf/sentinel-ready.sh"]);
-        assert.match(config["sentinel-ready.sh"], /local_sentinel --raw sentinel get-master-addr-by-name mymaster/);
-        assert.match(config["sentinel-ready.sh"], /""\|\*" "\*\) echo "not ready: no primary known for mymaster/, "an empty answer or an error is not ready");
+        assert.match(config["sentinel-ready.sh"], /local_sentinel --raw sentinel get-master-addr-by-name "\$SENTINEL_MASTER"/);
+        assert.match(config["sentinel-ready.sh"], /"" \| \*" "\*\) echo "not ready: no primary known for \$SENTINEL_MASTER/, "an empty answer or an error is not ready");
         assert.match(sentinel.livenessProbe.exec.command.join(" "), /redis-cli -p 26379 ping \| grep -q PONG/);
         assert.notDeepStrictEqual(sentinel.livenessProbe, sentinel.readinessProbe);
     });
@@ -203,7 +212,7 @@ describe("Redis backups (RedisBackup)", () => {
 
     it("rewrites the primary's AOF and waits for it before snapshotting the primary's volume, then waits until the snapshot is ready", () => {
         const script = one(run, "ConfigMap", "cache-backup").data["prepare.sh"];
-        const order = ["host=\"$(primary)\"", "cli bgrewriteaof", "aof_rewrite_in_progress:0", "aof_last_bgrewrite_status:ok", "kind: VolumeSnapshot"];
+        const order = ["host=\"$(named_primary)\"", "cli bgrewriteaof", "aof_rewrite_in_progress:0", "aof_last_bgrewrite_status:ok", "kind: VolumeSnapshot"];
         const at = order.map(s => script.indexOf(s));
         assert.ok(at.every((x, i) => x >= 0 && (i === 0 || x > at[i - 1])), `steps out of order: ${JSON.stringify(at)}`);
         assert.match(script, /volumeSnapshotClassName: csi-hostpath-snapclass/);
@@ -278,12 +287,11 @@ describe("NetworkPolicies for Sentinel, replication and backups", () => {
 });
 
 describe("every Redis mode in every stack that runs its own", () => {
-    const managed = { redisMode: "managed", redisHost: "r-bp1xxxx.redis.rds.aliyuncs.com", redisPasswordSecret: "tair-auth", redisCidrs: ["10.0.8.0/24"] };
-    const modes: Record<string, Record<string, unknown>> = { statefulset: { redisMode: "statefulset" }, sentinel: { redisMode: "sentinel" }, managed };
+    const managed = { redisHost: "r-bp1xxxx.redis.rds.aliyuncs.com", redisPasswordSecret: "tair-auth", redisCidrs: ["10.0.8.0/24"] };
     for (const stack of ["dev", "test", "prod"]) {
-        for (const [mode, overrides] of Object.entries(modes)) {
+        for (const mode of ["statefulset", "sentinel", "managed"] as const) {
             it(`${stack} with redisMode ${mode} wires the API to its Redis the way the mode says`, async () => {
-                const run = await runStack(stack, { ...overrides, ...(stack === "prod" && mode === "statefulset" ? { redisSnapshotSchedule: "0 3 * * *" } : {}) });
+                const run = await runStack(stack, { ...redisModeOverrides(stack, mode), ...(mode === "managed" ? managed : {}) });
                 const env = envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]);
                 const sts = ofKind(run, "StatefulSet").filter(s => s.metadata.name === "redis");
                 if (mode === "managed") {
@@ -307,11 +315,50 @@ describe("gray over a prod whose Redis has no Sentinels", () => {
         const run = await runStack("gray", {}, { stackOutputs: { ...plain, redisHost: "redis.sample-app-prod.svc.cluster.local" } });
         const env = envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]);
         assert.strictEqual(env.REDIS_ADDR, "redis.sample-app-prod.svc.cluster.local:6379");
-        assert.strictEqual(env.REDIS_SENTINEL_ADDRS, "");
-        assert.strictEqual(env.REDIS_SENTINEL_PASSWORD_FILE, "", "no Sentinel password file to read");
+        assert.deepStrictEqual(Object.keys(env).filter(k => k.startsWith("REDIS_SENTINEL")), [], "no Sentinels to ask");
         assert.strictEqual(env.REDIS_WAIT_REPLICAS, "0");
-        const secret = reveal(one(run, "Secret", "redis-auth").stringData);
-        assert.strictEqual(secret["sentinel-password"], "", "the key the API's volume names exists, empty");
+        assert.deepStrictEqual(Object.keys(reveal(one(run, "Secret", "redis-auth").stringData)), ["password"]);
+        const egress = one(run, "NetworkPolicy", "sample-app-api").spec.egress;
+        assert.deepStrictEqual(egress[0].ports, [{ protocol: "TCP", port: 6379 }], "prod's Redis pods on its port, and no Sentinel port");
+    });
+});
+
+describe("gray over a prod whose Redis is managed (ApsaraDB for Redis / Tair)", () => {
+    /** What a 0.6.0 prod with redisMode managed exports. */
+    const managedProd = {
+        ...Object.fromEntries(Object.entries(PROD_OUTPUTS).filter(([k]) => !k.startsWith("redisSentinel"))),
+        redisMode: "managed", redisHost: "r-bp1xxxx.redis.rds.aliyuncs.com", redisPort: 6380, redisTls: true, redisCidrs: ["10.0.8.0/24"],
+        redisPasswordSecret: "", redisWaitReplicas: 0, redisSentinelAddrs: "", redisSentinelMaster: "", redisSentinelPassword: "",
+    };
+
+    it("reaches the managed endpoint with TLS and prod's password, its egress going to the endpoint's CIDRs, not prod's pods", async () => {
+        const run = await runStack("gray", {}, { stackOutputs: managedProd });
+        const env = envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]);
+        assert.strictEqual(env.REDIS_ADDR, "r-bp1xxxx.redis.rds.aliyuncs.com:6380");
+        assert.strictEqual(env.REDIS_TLS, "true");
+        assert.strictEqual(reveal(one(run, "Secret", "redis-auth").stringData).password, MOCK_PASSWORD);
+        const flows = allowedFlows(ofKind(run, "NetworkPolicy"), [
+            { id: "api", namespace: "sample-app-gray", labels: one(run, "Deployment", "user-api").spec.selector.matchLabels },
+            { id: "tair", namespace: "", labels: {}, ip: "10.0.8.5" },
+            { id: "prod-redis", namespace: "sample-app-prod", labels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "database" } },
+        ], [6379, 6380, 26379].map(port => ({ port, protocol: "TCP" as const })), "sample-app-gray");
+        assert.deepStrictEqual(flows, ["api -> tair:6380/TCP"]);
+        assert.strictEqual(run.outputs.redisMode, "managed", "gray passes prod's description on");
+    });
+
+    it("refuses, before any object, a prod whose password lives in its own Secret unless gray names a Secret of its own", async () => {
+        const { message, objects } = await failStackWith("gray", {}, { stackOutputs: { ...managedProd, redisPassword: "", redisPasswordSecret: "tair-auth" } });
+        assert.match(message, /sample-app:redisPasswordSecret = "": prod \(organization\/sample-app\/prod\) keeps its managed Redis's password in its Secret tair-auth, which gray's pods cannot mount/);
+        assert.strictEqual(objects, 0, "nothing but the StackReference is registered, not even the provider");
+        const run = await runStack("gray", { redisPasswordSecret: "tair-auth-gray" }, { stackOutputs: { ...managedProd, redisPassword: "", redisPasswordSecret: "tair-auth" } });
+        const auth = (one(run, "Deployment", "user-api").spec.template.spec.volumes as KObj[]).find(v => v.secret);
+        assert.strictEqual(auth?.secret.secretName, "tair-auth-gray");
+        assert.deepStrictEqual(ofKind(run, "Secret"), [], "gray creates no Secret: it mounts its own");
+    });
+
+    it("refuses a Secret of gray's own where prod exports its password", async () => {
+        const { message } = await failStackWith("gray", { redisPasswordSecret: "tair-auth-gray" }, { stackOutputs: managedProd });
+        assert.match(message, /sample-app:redisPasswordSecret = "tair-auth-gray": does nothing in this stack: prod \(organization\/sample-app\/prod\) exports its Redis password/);
     });
 });
 
@@ -325,7 +372,6 @@ describe("Redis passwords supplied as secret config instead of generated", () =>
             assert.deepStrictEqual(run.resources.filter(r => r.type.startsWith("random:")).map(r => r.name), []);
             const secret = reveal(one(run, "Secret", "redis-auth").stringData);
             assert.strictEqual(secret.password, supplied);
-            assert.strictEqual(secret["auth.conf"], `requirepass ${supplied}\nmasterauth ${supplied}\n`);
             if (mode === "sentinel") {
                 assert.strictEqual(secret["sentinel-password"], sentinel);
             }
@@ -356,5 +402,46 @@ describe("Redis passwords supplied as secret config instead of generated", () =>
         assert.strictEqual(run.outputs.password, supplied);
         assert.ok(run.secretOutputs.has("password"));
         assert.deepStrictEqual(run.resources.filter(r => r.type.startsWith("random:")), []);
+    });
+});
+
+describe("the VolumeSnapshotClass of the backups", () => {
+    it("is created for ACK's disk driver where the stack asks (prod), retained with the snapshots it took", async () => {
+        const run = await runStack("prod");
+        const cls = one(run, "VolumeSnapshotClass", "alicloud-disk-snapshot");
+        assert.strictEqual(cls.driver, "diskplugin.csi.alibabacloud.com");
+        assert.strictEqual(cls.deletionPolicy, "Retain", "deleting a VolumeSnapshot, or the namespace, keeps the cloud snapshot");
+        assert.strictEqual(cls.metadata.namespace, undefined, "cluster-scoped");
+        assert.match(one(run, "CronJob", "redis-backup").spec.jobTemplate.spec.template.spec.initContainers[0].command.join(" "), /prepare/);
+        assert.deepStrictEqual(run.resources.filter(r => r.readId !== undefined).map(r => r.readId), [], "nothing to read: the stack owns the class");
+    });
+
+    it("is read at preview where the stack does not create it, so a cluster without it fails naming the class", async () => {
+        const run = await runStack("prod", { redisCreateSnapshotClass: false });
+        assert.deepStrictEqual(ofKind(run, "VolumeSnapshotClass"), []);
+        assert.deepStrictEqual(run.resources.filter(r => r.readId !== undefined).map(r => [r.type, r.readId]), [["kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshotClass", "alicloud-disk-snapshot"]]);
+        await assert.rejects(
+            runStack("prod", { redisCreateSnapshotClass: false }, { missing: (type, id) => type.endsWith(":VolumeSnapshotClass") && id === "alicloud-disk-snapshot" }),
+            /alicloud-disk-snapshot/,
+        );
+    });
+
+    it("may be read by whoever deploys: the deployer's ClusterRole gets exactly that class", async () => {
+        const run = await runStack("prod");
+        const reader = one(run, "ClusterRole", "sample-app-prod-namespace-reader");
+        assert.deepStrictEqual(reader.rules.at(-1), { apiGroups: ["snapshot.storage.k8s.io"], resources: ["volumesnapshotclasses"], resourceNames: ["alicloud-disk-snapshot"], verbs: ["get"] });
+    });
+});
+
+describe("a Redis the stack runs on another port", () => {
+    it("serves, replicates, is reached and is admitted on redisPort", async () => {
+        const run = await runStack("dev", { redisPort: 6380 });
+        const sts = one(run, "StatefulSet", "redis");
+        assert.strictEqual(sts.spec.template.spec.containers[0].ports[0].containerPort, 6380);
+        assert.deepStrictEqual(one(run, "Service", "redis").spec.ports.map((p: KObj) => p.port), [6380]);
+        assert.match(one(run, "ConfigMap", "redis-config").data["redis.conf"], /^port 6380$/m);
+        assert.strictEqual(envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]).REDIS_ADDR, "redis.sample-app-dev.svc.cluster.local:6380");
+        assert.deepStrictEqual(one(run, "NetworkPolicy", "sample-app-api").spec.egress[0].ports, [{ protocol: "TCP", port: 6380 }]);
+        assert.strictEqual(run.outputs.redisPort, 6380, "gray follows prod's port");
     });
 });

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { KObj, PROD_OUTPUTS, routingOverrides, ROUTINGS, runStack, STACKS, StackRun } from "./harness";
+import { KObj, one as oneNamed, PROD_OUTPUTS, routingOverrides, ROUTINGS, runStack, STACKS, StackRun } from "./harness";
 import { attachedRoutes, conflicts, GatewayId, route, Shares, withinTolerance } from "./httproute";
 import { stackRun } from "./runs";
 
@@ -224,3 +224,12 @@ function one(run: StackRun, kind: string): KObj {
     assert.strictEqual(found.length, 1, `${run.stack}: expected one ${kind}, found ${found.length}`);
     return found[0];
 }
+
+describe("ALB on a Flannel cluster", () => {
+    it("gets a NodePort frontend Service, which ALB can reach where it cannot reach pod addresses; ClusterIP otherwise", async () => {
+        const run = await runStack("prod", { frontendServiceType: "NodePort" });
+        assert.strictEqual(oneNamed(run, "Service", "frontend").spec.type, "NodePort");
+        assert.strictEqual(oneNamed(run, "Service", "user-api").spec.type, "ClusterIP", "only what ALB reaches");
+        assert.strictEqual(oneNamed(await runStack("prod"), "Service", "frontend").spec.type, "ClusterIP");
+    });
+});

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { isSecretValue, KObj, one, reveal, ofKind, PROD_OUTPUTS, runStack, STACKS, StackRun, workloads, MOCK_PASSWORD } from "./harness";
+import { isSecretValue, KObj, one, reveal, ofKind, PROD_OUTPUTS, routingOverrides, runStack, STACKS, StackRun, workloads, MOCK_PASSWORD } from "./harness";
 import { parseQuantity } from "../settings";
 import { stackRun } from "./runs";
 
@@ -107,7 +107,7 @@ describe("the environment matrix", () => {
 
         it("has no Redis of its own", () => {
             assert.deepStrictEqual(ofKind(run, "StatefulSet"), []);
-            assert.ok(!run.resources.some(r => r.type === "sample-app:components:Redis"));
+            assert.ok(!run.resources.some(r => r.type === "sample-app:index:Redis"));
             assert.ok(!ofKind(run, "Service").some(s => s.metadata.name.startsWith("redis")));
         });
 
@@ -132,9 +132,9 @@ describe("the environment matrix", () => {
             assert.ok(run.secretOutputs.has("redisPassword"));
         });
 
-        it("autoscales frontend and api from 1 to 3 with PDBs", () => {
+        it("autoscales frontend and api from 2 to 3 with PDBs, so a drain never takes gray's only pod", () => {
             for (const name of ["frontend", "user-api"]) {
-                assert.strictEqual(hpaOf(run, name)?.spec.minReplicas, 1);
+                assert.strictEqual(hpaOf(run, name)?.spec.minReplicas, 2);
                 assert.strictEqual(hpaOf(run, name)?.spec.maxReplicas, 3);
             }
             assert.strictEqual(ofKind(run, "PodDisruptionBudget").length, 2);
@@ -158,7 +158,7 @@ describe("the environment matrix", () => {
         });
 
         it("publishes a weighted, header-forced canary Ingress on prod's host with routing ingress", async () => {
-            const ingressRun = await stackRun("gray", "ingress");
+            const ingressRun = await runStack("gray", { ...routingOverrides("ingress"), canaryWeight: 10 });
             const ing = one(ingressRun, "Ingress", "sample-app-canary");
             assert.strictEqual(ing.spec.rules[0].host, PROD_OUTPUTS.host);
             assert.strictEqual(ing.metadata.namespace, "sample-app-gray");
@@ -228,10 +228,12 @@ describe("the environment matrix", () => {
             ], "from the stack's registry, by digest");
         });
 
-        it("lets the backup Job reach only the API server given in kubeApiServerCidrs", async () => {
+        it("lets the backup Job reach only the API server given in kubeApiServerCidrs, on the port ACK's API server listens on (after the Service's DNAT)", async () => {
             const pinned = await runStack("prod", { kubeApiServerCidrs: ["192.168.0.10/32"] });
             const egress = one(pinned, "NetworkPolicy", "sample-app-redis-backup").spec.egress;
-            assert.deepStrictEqual(egress[1], { to: [{ ipBlock: { cidr: "192.168.0.10/32" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] });
+            assert.deepStrictEqual(egress[1], { to: [{ ipBlock: { cidr: "192.168.0.10/32" } }], ports: [{ protocol: "TCP", port: 6443 }] });
+            const moved = await runStack("prod", { kubeApiServerPort: 9443 });
+            assert.deepStrictEqual(one(moved, "NetworkPolicy", "sample-app-redis-backup").spec.egress[1].ports, [{ protocol: "TCP", port: 9443 }], "kubeApiServerPort overrides the profile's");
         });
 
         it("runs every image by digest, Redis's included, from the registry", () => {
@@ -301,8 +303,8 @@ describe("the environment matrix", () => {
         for (const stack of STACKS) {
             const run = await stackRun(stack);
             assert.deepStrictEqual(Object.keys(run.outputs).sort(), [
-                "apiUrl", "host", "namespace", "publicUrl", "redisHost", "redisPassword", "redisPort",
-                "redisSentinelAddrs", "redisSentinelMaster", "redisSentinelPassword", "redisWaitReplicas",
+                "apiUrl", "host", "namespace", "publicUrl", "redisCidrs", "redisHost", "redisMode", "redisPassword", "redisPasswordSecret", "redisPort",
+                "redisSentinelAddrs", "redisSentinelMaster", "redisSentinelPassword", "redisTls", "redisWaitReplicas",
             ]);
             assert.strictEqual(run.outputs.namespace, `sample-app-${stack}`);
             assert.strictEqual(run.outputs.apiUrl, `http://user-api.sample-app-${stack}.svc.cluster.local:8080`);

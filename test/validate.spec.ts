@@ -4,7 +4,8 @@
  */
 import * as assert from "assert";
 import {
-    CRON, DIGEST, DNS_LABEL, DNS_SUBDOMAIN, HEADER, HOST, IMAGE_REF, IMAGE_TAG, NETWORK_HOST, parseLabel, parseQuantity, REGISTRY, STACK_REF, validCidr,
+    cronProblem, DIGEST, DNS_LABEL, DNS_SUBDOMAIN, HEADER, HOST, IMAGE_REF, IMAGE_TAG, LABEL_VALUE, NETWORK_HOST, parseLabel, parseQuantity, PASSWORD, REGISTRY,
+    STACK_REF, validCidr,
 } from "../settings/validate";
 
 const HEX64 = "0123456789abcdef".repeat(4);
@@ -23,9 +24,14 @@ const PATTERNS: { name: string; pattern: RegExp; accepts: string[]; rejects: str
         rejects: ["", "Redis:7", "redis:", "redis@sha256:abc", "/redis:7", "redis:7 "],
     },
     { name: "REGISTRY", pattern: REGISTRY, accepts: ["registry.cn-hangzhou.aliyuncs.com/my-team", "localhost:5000", "reg.example.com/a/b_c"], rejects: ["", "https://reg.example.com", "Reg.example.com", "reg.example.com/"] },
-    { name: "HEADER", pattern: HEADER, accepts: ["X-Canary", "x_canary", "A1"], rejects: ["", "X Canary", "X:Canary", "X-Canäry"] },
+    { name: "HEADER", pattern: HEADER, accepts: ["X-Canary", "x_canary", "A1", "A".repeat(256)], rejects: ["", "X Canary", "X:Canary", "X-Canäry", "A".repeat(257)] },
     { name: "STACK_REF", pattern: STACK_REF, accepts: ["prod", "sample-app/prod", "organization/sample-app/prod"], rejects: ["", "a/b/c/d", "/prod", "prod/", "my stack"] },
-    { name: "CRON", pattern: CRON, accepts: ["0 3 * * *", "*/15 * * * *", "0 0-6/2 1,15 * 1-5"], rejects: ["", "daily", "@daily", "0 3 * *", "0 3 * * MON"] },
+    { name: "LABEL_VALUE", pattern: LABEL_VALUE, accepts: ["", "prod", "my_stack.v2", "a".repeat(63)], rejects: ["_a", "a.", "a b", "a".repeat(64), "ünicode"] },
+    {
+        name: "PASSWORD", pattern: PASSWORD,
+        accepts: ["a".repeat(16), " leading and trailing ", "q\"u'o`t\\e#$%; and more", "~".repeat(512)],
+        rejects: ["a".repeat(15), "a".repeat(513), "tab\there-sixteen-chars", "new\nline-sixteen-chars", "ünicode-sixteen-chars"],
+    },
 ];
 
 describe("settings validators", () => {
@@ -39,6 +45,21 @@ describe("settings validators", () => {
             }
         });
     }
+
+    it("takes a cron schedule the API server takes (robfig/cron's rules) and refuses one it refuses, saying why", () => {
+        for (const ok of ["0 3 * * *", "*/15 * * * *", "0 0-6/2 1,15 * 1-5", "59 23 31 12 6", "0 3 * * 0", "5/10 * * * *", "1,,2 * * * *", "0\t3 * * *"]) {
+            assert.strictEqual(cronProblem(ok), undefined, ok);
+        }
+        const refused: [string, RegExp][] = [
+            ["daily", /only digits/], ["@daily", /only digits/], ["0 3 * *", /4 fields/], ["0 3 * * MON", /only digits/], ["0 3 * * 7", /day of week "7": above the maximum 6/],
+            ["60 * * * *", /minute "60": above the maximum 59/], ["0 24 * * *", /hour/], ["0 0 0 * *", /day of month "0": below the minimum 1/],
+            ["*/0 * * * *", /a step of 0/], ["5-1 * * * *", /starts after it ends/], ["1-2-3 * * * *", /too many hyphens/], ["*/2/3 * * * *", /too many slashes/],
+            ["- * * * *", /not a number/],
+        ];
+        for (const [schedule, why] of refused) {
+            assert.match(cronProblem(schedule) ?? "accepted", why, schedule);
+        }
+    });
 
     it("parseQuantity reads every suffix, decimal and binary, and nothing else", () => {
         const cases: [string, number][] = [

@@ -12,7 +12,9 @@
  *  - every repository variable and secret they read in the table of docs/ci-cd.md.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { ROOT, projectConfigSchema } from "./harness";
@@ -147,6 +149,62 @@ describe("the workflows' actions", () => {
         }
         for (const [action, versions] of pins) {
             assert.strictEqual(versions.size, 1, `${action} is pinned to ${[...versions].join(" and ")}`);
+        }
+    });
+});
+
+describe("the deploy workflow on ACK", () => {
+    const deploy = () => parsed("deploy-stack.yml").jobs.up.steps as any[];
+    const CHECK = "scripts/check-netpol-enforcement.sh";
+
+    it("checks, for an ack stack and before pulumi up, that the cluster enforces NetworkPolicies", () => {
+        const steps = deploy();
+        const at = steps.findIndex(s => typeof s.run === "string" && s.run.includes(CHECK));
+        const up = steps.findIndex(s => String(s.uses ?? "").startsWith("pulumi/actions@"));
+        assert.ok(at >= 0 && at < up, "the check runs before pulumi up");
+        assert.strictEqual(steps[at].if, "inputs.profile == 'ack'");
+        assert.strictEqual(steps[at].env.CONTEXT, "${{ inputs.context }}");
+    });
+
+    /** Runs the check against a kubectl stand-in that answers as a cluster with `terway` DaemonSets and `disabled` would. */
+    function check(daemonsets: string[], disabled: string | undefined): { status: number | null; output: string } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-kubectl-"));
+        try {
+            fs.writeFileSync(path.join(dir, "kubectl"), [
+                "#!/bin/sh",
+                'case "$*" in',
+                ...daemonsets.map(d => `  *"get daemonset ${d} "*) echo daemonset.apps/${d}; exit 0 ;;`),
+                '  *"get daemonset "*) echo "Error from server (NotFound)" >&2; exit 1 ;;',
+                `  *"get daemonsets"*) ${daemonsets.map(d => `echo daemonset.apps/${d}`).join("; ") || "true"}; exit 0 ;;`,
+                `  *"get configmap eni-config"*) ${disabled === undefined ? 'echo "Error from server (NotFound)" >&2; exit 1' : `printf %s '${disabled}'; exit 0`} ;;`,
+                "esac",
+                "exit 2",
+                "",
+            ].join("\n"), { mode: 0o755 });
+            const r = spawnSync("bash", [path.join(ROOT, CHECK), "ack-prod"], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
+            return { status: r.status, output: `${r.stdout}${r.stderr}` };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("passes a cluster with Terway in shared-ENI mode and NetworkPolicy support on", () => {
+        const ok = check(["terway-eniip"], "false");
+        assert.strictEqual(ok.status, 0, ok.output);
+        assert.match(ok.output, /NetworkPolicies are enforced on ack-prod/);
+    });
+
+    it("refuses a cluster whose Terway has NetworkPolicy support off", () => {
+        const off = check(["terway-eniip"], "true");
+        assert.strictEqual(off.status, 1);
+        assert.match(off.output, /^::error::Cluster ack-prod has NetworkPolicy support off \(kube-system\/eni-config disable_network_policy: "true"\)/m);
+    });
+
+    it("refuses a Flannel cluster and a Terway in exclusive-ENI mode", () => {
+        for (const daemonsets of [["kube-flannel-ds"], ["terway-eni"]]) {
+            const r = check(daemonsets, "false");
+            assert.strictEqual(r.status, 1, r.output);
+            assert.match(r.output, new RegExp(`^::error::Cluster ack-prod has no Terway in shared-ENI mode .*found: daemonset.apps/${daemonsets[0]}`, "m"));
         }
     });
 });

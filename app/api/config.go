@@ -37,7 +37,25 @@ type config struct {
 	// durability is how many replicas must confirm each write, and for how
 	// long to wait for them.
 	durability users.Durability
+	// retryTimeout bounds how long a request keeps retrying Redis commands
+	// that did not run, or reads that got no answer (see users.Options).
+	retryTimeout time.Duration
 }
+
+// defaultSentinelRetryTimeout is REDIS_RETRY_TIMEOUT's default with
+// Sentinels: about the longest a Sentinel failover keeps writes from a
+// primary. prod's Sentinels deem a primary down after 5s
+// (down-after-milliseconds 5000); their vote, the promotion and
+// +switch-master take another 1 to 3s (the local cluster measured 6 to 9s
+// from a primary's loss to the first write after it). 10s covers that with a
+// margin, and is well under nginx's proxy_read_timeout and the server's
+// write timeout (30s), so a request that rides out a failover still gets its
+// answer. A planned handover takes about a second.
+const defaultSentinelRetryTimeout = 10 * time.Second
+
+// maxRetryTimeout is the longest REDIS_RETRY_TIMEOUT: under the server's
+// write timeout, so that the answer can still be written.
+const maxRetryTimeout = writeTimeout - 5*time.Second
 
 // logLevels are the allowed values of LOG_LEVEL.
 var logLevels = map[string]slog.Level{
@@ -76,6 +94,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if cfg.durability.Timeout >= redisTimeout {
 		e.fail("REDIS_WAIT_TIMEOUT (%s) must be shorter than the Redis read timeout (%s)", cfg.durability.Timeout, redisTimeout)
+	}
+	// Without Sentinels there is no failover to wait for: a Redis that is down
+	// is restarting, which takes longer than a request should wait.
+	var defaultRetry time.Duration
+	if cfg.sentinelAddrs != "" {
+		defaultRetry = defaultSentinelRetryTimeout
+	}
+	cfg.retryTimeout = e.duration("REDIS_RETRY_TIMEOUT", defaultRetry, true)
+	if cfg.retryTimeout > maxRetryTimeout {
+		e.fail("REDIS_RETRY_TIMEOUT (%s) must be at most %s, under the server's write timeout (%s)", cfg.retryTimeout, maxRetryTimeout, writeTimeout)
 	}
 	if cfg.sentinelAddrs != "" && getenv("REDIS_ADDR") != "" {
 		e.fail("REDIS_ADDR and REDIS_SENTINEL_ADDRS are both set: set REDIS_ADDR for one Redis, or REDIS_SENTINEL_ADDRS to follow the primary through Sentinel")

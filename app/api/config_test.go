@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sample-app/sample-app/app/api/internal/users"
 )
 
@@ -100,6 +98,23 @@ func TestSentinelsAreReadFromTheEnvironmentWithTheirPasswordFromAFile(t *testing
 	}
 }
 
+func TestRequestsRideOutAFailoverOnlyWithSentinelsUnlessConfigured(t *testing.T) {
+	sentinels := map[string]string{"REDIS_SENTINEL_ADDRS": "redis-0.redis:26379"}
+	for _, tt := range []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, 0},
+		{sentinels, defaultSentinelRetryTimeout},
+		{map[string]string{"REDIS_RETRY_TIMEOUT": "3s"}, 3 * time.Second},
+		{map[string]string{"REDIS_SENTINEL_ADDRS": "redis-0.redis:26379", "REDIS_RETRY_TIMEOUT": "0s"}, 0},
+	} {
+		if cfg, err := loadConfig(envOf(tt.env)); err != nil || cfg.retryTimeout != tt.want {
+			t.Errorf("loadConfig(%v): retry timeout %s, error %v; want %s", tt.env, cfg.retryTimeout, err, tt.want)
+		}
+	}
+}
+
 func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")
@@ -136,6 +151,8 @@ func TestInvalidConfigNamesTheVariableTheValueAndWhatIsAllowed(t *testing.T) {
 		{map[string]string{"REDIS_WAIT_REPLICAS": "6"}, []string{`REDIS_WAIT_REPLICAS="6"`, "integer from 0 to 5"}},
 		{map[string]string{"REDIS_WAIT_TIMEOUT": "0s"}, []string{`REDIS_WAIT_TIMEOUT="0s"`, "positive Go duration"}},
 		{map[string]string{"REDIS_WAIT_TIMEOUT": "3s"}, []string{"REDIS_WAIT_TIMEOUT (3s) must be shorter than the Redis read timeout (2s)"}},
+		{map[string]string{"REDIS_RETRY_TIMEOUT": "-1s"}, []string{`REDIS_RETRY_TIMEOUT="-1s"`, "Go duration"}},
+		{map[string]string{"REDIS_RETRY_TIMEOUT": "30s"}, []string{"REDIS_RETRY_TIMEOUT (30s) must be at most 25s"}},
 		{map[string]string{"PPROF_ADDR": ":6060"}, []string{`PPROF_ADDR=":6060"`, "loopback host:port"}},
 		{map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, []string{`PPROF_ADDR="0.0.0.0:6060"`}},
 		{map[string]string{"PPROF_ADDR": "[::]:6060"}, []string{`PPROF_ADDR="[::]:6060"`}},
@@ -185,12 +202,12 @@ func TestTheRedisPoolHoldsAConnectionPerRequestInFlightWhateverGOMAXPROCS(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := newRedisClient(cfg)
+	clients, err := newRedisClients(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rdb.Close()
-	if got := rdb.(*redis.Client).Options().PoolSize; got != redisPoolSize {
+	defer clients.Close()
+	if got := clients.primary.Options().PoolSize; got != redisPoolSize {
 		t.Errorf("PoolSize %d; want %d", got, redisPoolSize)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"log/slog"
 	"strings"
 	"sync"
@@ -67,5 +68,22 @@ func TestConcurrentLoggersNeverInterleaveLines(t *testing.T) {
 		if !strings.HasPrefix(l, "{") || !strings.HasSuffix(l, "}") || strings.Count(l, `"msg"`) != 1 {
 			t.Fatalf("mangled line %q", l)
 		}
+	}
+}
+
+func TestGoRedisLogsEachLineAtMostOncePerIntervalWithItsRepeats(t *testing.T) {
+	var buf bytes.Buffer
+	l := newRedisLogger(slog.New(slog.NewJSONHandler(&buf, nil)), 100*time.Millisecond)
+	for range 50 {
+		l.Printf(t.Context(), "dial tcp %s: connection refused", "10.78.1.6:26379")
+	}
+	l.Printf(t.Context(), "dial tcp %s: connection refused", "10.78.1.7:26379")
+	if n := strings.Count(buf.String(), "\n"); n != 2 {
+		t.Fatalf("%d lines for 50 of one line and 1 of another; want 2:\n%s", n, buf.String())
+	}
+	time.Sleep(150 * time.Millisecond)
+	l.Printf(t.Context(), "dial tcp %s: connection refused", "10.78.1.6:26379")
+	if last := strings.Split(strings.TrimSpace(buf.String()), "\n")[2]; !strings.Contains(last, `"repeats":49`) {
+		t.Errorf("the line logged again after the interval is %s; want it to count the 49 repeats left out", last)
 	}
 }

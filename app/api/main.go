@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,16 +24,35 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sample-app/sample-app/app/api/internal/httpapi"
+	"github.com/sample-app/sample-app/app/api/internal/redisha"
 	"github.com/sample-app/sample-app/app/api/internal/users"
 )
 
-// Timeouts of connections to clients and to Redis.
+// Timeouts of connections to clients.
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
-	redisTimeout      = 2 * time.Second
+)
+
+// Timeouts of connections to Redis and to the Sentinels.
+const (
+	// redisTimeout bounds the reply to a Redis command, which must leave room
+	// for a write's WAIT (REDIS_WAIT_TIMEOUT), and a new connection to the
+	// primary: asking the Sentinels where it is, then redisDialTimeout.
+	redisTimeout = 2 * time.Second
+	// redisDialTimeout bounds making one connection to a server or a
+	// Sentinel: TCP, TLS, and a PING answered (see redisha.Dialer). A
+	// connection inside a cluster takes about a millisecond, and Linux sends
+	// a lost SYN again only after 1s, so a longer wait is a wait for an
+	// address that is gone or hangs; half a second leaves room for a TLS
+	// handshake on a throttled CPU.
+	redisDialTimeout = 500 * time.Millisecond
+	// sentinelTimeout bounds a Sentinel's answer. The Sentinels are asked
+	// together, and the first majority to answer is enough, so a Sentinel
+	// that hangs costs this only if a majority hangs.
+	sentinelTimeout = 500 * time.Millisecond
 )
 
 // redisPoolSize is how many connections to Redis the API keeps open at most.
@@ -63,13 +83,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	logOut, closeLog := newLogWriter(stdout, logFlushInterval)
 	defer closeLog()
 	logger := slog.New(flushingHandler{slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel}), logOut})
-	redis.SetLogger(redisLogger{logger})
+	redis.SetLogger(newRedisLogger(logger, redisLogEvery))
 
-	rdb, err := newRedisClient(cfg)
+	clients, err := newRedisClients(cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer clients.Close()
 
 	if cfg.pprofAddr != "" {
 		pprofCtx, stopPprof := context.WithCancel(ctx)
@@ -87,14 +107,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen on %q (from LISTEN_HOST and PORT): %w", cfg.listenAddr, err)
 	}
-	srv := newServer(ctx, logger, rdb, cfg.durability)
+	opts := users.Options{Durability: cfg.durability, RetryTimeout: cfg.retryTimeout, PrimaryFailed: clients.primaryFailed}
+	if clients.replicas != nil {
+		opts.Replicas = clients.replicas
+	}
+	store := users.NewStore(clients.primary, opts)
+	srv := newServer(ctx, logger, store)
 	logger.Info("listening", "addr", ln.Addr().String(), "redis", cfg.redisTarget())
 	return serve(ctx, srv, ln, cfg, logger)
 }
 
-// newRedisClient returns a client of the Redis that cfg names: one address,
-// or the primary that the Sentinels name, followed through failovers.
-func newRedisClient(cfg config) (redis.UniversalClient, error) {
+// redisClients are the API's clients of Redis.
+type redisClients struct {
+	// primary is a client of the primary; replicas, with Sentinels, one of
+	// its replicas (nil without Sentinels).
+	primary, replicas *redis.Client
+	// primaryFailed is told of the primary's failures (users.Options).
+	primaryFailed func(error)
+	// resolver finds the primary and replicas the Sentinels name; nil
+	// without Sentinels.
+	resolver *redisha.Resolver
+}
+
+// Close closes every client.
+func (c *redisClients) Close() error {
+	errs := []error{c.primary.Close()}
+	if c.replicas != nil {
+		errs = append(errs, c.replicas.Close())
+	}
+	if c.resolver != nil {
+		errs = append(errs, c.resolver.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// newRedisClients returns clients of the Redis that cfg names: one address,
+// or the primary that the Sentinels name, followed through failovers, and
+// its replicas.
+func newRedisClients(cfg config, logger *slog.Logger) (*redisClients, error) {
 	var tlsConfig *tls.Config
 	if cfg.redisTLS {
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -109,53 +159,73 @@ func newRedisClient(cfg config) (redis.UniversalClient, error) {
 			}
 		}
 	}
-	// With a master name this is go-redis's failover client: a dial asks a
-	// Sentinel for the primary's address first, so a new connection after a
-	// failover finds the new one; without, a client of the one address.
-	opts := &redis.UniversalOptions{
-		Addrs:     []string{cfg.redisAddr},
-		Password:  cfg.redisPassword,
-		DB:        cfg.redisDB,
-		TLSConfig: tlsConfig,
-		// Dial once per attempt: while Redis is down, requests fail fast with
-		// 503, and command retries (MaxRetries) still ride out blips.
-		DialerRetries: 1,
-		// Reads and plain writes share at most a few round trips (the
-		// Store's batcher), but each write that waits for replicas holds a
-		// connection through its WAIT: room for as many of those as requests
-		// in flight under load (nginx keeps up to 64 idle per worker), not
-		// go-redis's 10 per GOMAXPROCS, which is 10 under a one-core limit.
-		PoolSize:              redisPoolSize,
-		DialTimeout:           redisTimeout,
-		ReadTimeout:           redisTimeout,
-		WriteTimeout:          redisTimeout,
-		ContextTimeoutEnabled: true,
+	dialer := redisha.Dialer{Timeout: redisDialTimeout, TLS: tlsConfig}
+	options := func(addr string, dial func(context.Context, string, string) (net.Conn, error)) *redis.Options {
+		return &redis.Options{
+			Addr:     addr, // for go-redis's logs: dial connects where the Sentinels say
+			Dialer:   dial, // TLS too
+			Password: cfg.redisPassword,
+			DB:       cfg.redisDB,
+			// No retries by go-redis, which would send a write again after a
+			// timeout or a lost connection, when it may have run: the Store
+			// retries what did not run, and reads.
+			MaxRetries:    -1,
+			DialerRetries: 1,
+			// Reads and plain writes share at most a few round trips (the
+			// Store's batcher), but each write that waits for replicas holds a
+			// connection through its WAIT: room for as many of those as
+			// requests in flight under load (nginx keeps up to 64 idle per
+			// worker), not go-redis's 10 per GOMAXPROCS, which is 10 under a
+			// one-core limit.
+			PoolSize:              redisPoolSize,
+			DialTimeout:           redisTimeout,
+			ReadTimeout:           redisTimeout,
+			WriteTimeout:          redisTimeout,
+			ContextTimeoutEnabled: true,
+		}
 	}
-	if sentinels := cfg.sentinels(); sentinels != nil {
-		opts.Addrs, opts.MasterName, opts.SentinelPassword = sentinels, cfg.sentinelMaster, cfg.sentinelPassword
+	sentinels := cfg.sentinels()
+	if sentinels == nil {
+		primary := redisha.NewPrimary(dialer, cfg.redisAddr)
+		return &redisClients{primary: redis.NewClient(options(cfg.redisAddr, primary.Dial)), primaryFailed: primary.Failed}, nil
 	}
-	return redis.NewUniversalClient(opts), nil
+	resolver := redisha.NewResolver(redisha.ResolverOptions{
+		Sentinels: sentinels,
+		Master:    cfg.sentinelMaster,
+		Password:  cfg.sentinelPassword,
+		Dialer:    dialer,
+		Timeout:   sentinelTimeout,
+		Logger:    logger,
+	})
+	primary := redisha.NewSentinelPrimary(dialer, resolver)
+	return &redisClients{
+		primary:       redis.NewClient(options("primary of "+cfg.sentinelMaster, primary.Dial)),
+		replicas:      redis.NewClient(options("replica of "+cfg.sentinelMaster, resolver.ReplicaDialer(dialer))),
+		primaryFailed: primary.Failed,
+		resolver:      resolver,
+	}, nil
 }
 
 // newServer returns the HTTP server of the API. Requests keep the values of
 // ctx but not its cancellation, so that shutting down lets them finish; /readyz
 // fails as soon as ctx is done.
-func newServer(ctx context.Context, logger *slog.Logger, rdb redis.UniversalClient, durability users.Durability) *http.Server {
+func newServer(ctx context.Context, logger *slog.Logger, store *users.Store) *http.Server {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	store := users.NewStore(rdb, durability)
 	ready := func(pingCtx context.Context) error {
 		if ctx.Err() != nil {
 			return errors.New("shutting down")
 		}
-		// A write, not a PING: a replica, or a primary whose replicas cannot
-		// confirm writes, answers PING but cannot take the API's writes.
-		if err := store.Writable(pingCtx); err != nil {
-			logger.WarnContext(pingCtx, "redis does not take writes", "err", err)
-			return errors.New("redis does not take writes")
+		// Any Redis that answers, not one that takes writes: a failover, or a
+		// primary whose replicas cannot confirm writes, is the same moment for
+		// every instance of the API, and failing them all at once would leave
+		// nginx nothing to send even the reads to, and block drains.
+		if err := store.Reachable(pingCtx); err != nil {
+			logger.WarnContext(pingCtx, "redis does not answer", "err", err)
+			return errors.New("redis does not answer")
 		}
 		return nil
 	}
@@ -204,10 +274,59 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, cfg config, l
 	return nil
 }
 
-// redisLogger passes the log lines of go-redis, which are about connection
-// trouble, to slog at warn level. go-redis has one logger per process.
-type redisLogger struct{ logger *slog.Logger }
+// redisLogEvery is how often go-redis may log one same line. While a server
+// or a Sentinel is down, go-redis logs each failed dial, and a subscription
+// to a Sentinel that is gone retries ten times a second.
+const redisLogEvery = 10 * time.Second
 
-func (l redisLogger) Printf(ctx context.Context, format string, args ...any) {
-	l.logger.WarnContext(ctx, fmt.Sprintf(format, args...), "source", "go-redis")
+// redisLogger passes the log lines of go-redis, which are about connection
+// trouble, to slog at warn level: each distinct line at most once per
+// interval, with the number of repeats left out since. go-redis has one
+// logger per process.
+type redisLogger struct {
+	logger   *slog.Logger
+	interval time.Duration
+
+	mu   sync.Mutex
+	seen map[string]*logged
+}
+
+// logged is when a line was last logged, and how often it came since.
+type logged struct {
+	at      time.Time
+	repeats int
+}
+
+func newRedisLogger(logger *slog.Logger, interval time.Duration) *redisLogger {
+	return &redisLogger{logger: logger, interval: interval, seen: map[string]*logged{}}
+}
+
+func (l *redisLogger) Printf(ctx context.Context, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	now := time.Now()
+	l.mu.Lock()
+	e := l.seen[msg]
+	if e != nil && now.Sub(e.at) < l.interval {
+		e.repeats++
+		l.mu.Unlock()
+		return
+	}
+	var repeats int
+	if e != nil {
+		repeats = e.repeats
+	}
+	if len(l.seen) > 1000 {
+		for m, e := range l.seen {
+			if now.Sub(e.at) >= l.interval {
+				delete(l.seen, m)
+			}
+		}
+	}
+	l.seen[msg] = &logged{at: now}
+	l.mu.Unlock()
+	attrs := []any{"source", "go-redis"}
+	if repeats > 0 {
+		attrs = append(attrs, "repeats", repeats)
+	}
+	l.logger.WarnContext(ctx, msg, attrs...)
 }

@@ -32,7 +32,8 @@ export = () => {
         storageClassName: config.get("storageClass") ?? "standard",
         storageSize: "256Mi",
         maxMemory: "48mb",
-        resources: { cpuRequest: "50m", memoryRequest: "64Mi", cpuLimit: "250m", memoryLimit: "96Mi" },
+        // Only what differs from the component's defaults: the CPU request and local disk keep theirs.
+        resources: { memoryRequest: "64Mi", cpuLimit: "250m", memoryLimit: "96Mi" },
         ...identity,
     }, opts);
 

@@ -173,3 +173,15 @@ describe("the preview and deploy workflows", () => {
         }
     });
 });
+
+describe("the pack's own description", () => {
+    it("cites only documents the repository has", () => {
+        for (const file of ["index.ts", "PulumiPolicy.yaml", "README.md", "package.json", "policies.ts"]) {
+            const text = fs.readFileSync(path.join(ROOT, "policy", file), "utf8");
+            for (const doc of text.match(/[\w./-]+\.md\b/g) ?? []) {
+                const where = [path.join(ROOT, "policy", doc), path.join(ROOT, doc)];
+                assert.ok(where.some(p => fs.existsSync(p)), `policy/${file} cites ${doc}, which is not in the repository`);
+            }
+        }
+    });
+});

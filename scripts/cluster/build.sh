@@ -6,7 +6,7 @@
 #
 #   scripts/cluster/build.sh            build everything that is missing
 #   scripts/cluster/build.sh kubernetes build one group: kubernetes etcd coredns metrics-server
-#                                       traefik local-path kube-router pause
+#                                       traefik local-path kube-router pause registry snapshot-controller
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=versions.sh
@@ -124,6 +124,23 @@ build_kube_router() {
     "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01T00:00:00Z"
 }
 
+# `up --like ack`: the OCI registry (distribution, what ACR speaks) the nodes pull the app's images from.
+build_registry() {
+  have registry "$DISTRIBUTION_VERSION" && return 0
+  wrapper_module "$src/registry-$DISTRIBUTION_VERSION" github.com/distribution/distribution/v3 "v$DISTRIBUTION_VERSION"
+  build_into "$src/registry-$DISTRIBUTION_VERSION" registry "$DISTRIBUTION_VERSION" \
+    github.com/distribution/distribution/v3/cmd/registry \
+    "-X github.com/distribution/distribution/v3/version.version=v$DISTRIBUTION_VERSION"
+}
+
+# `up --like ack`: the VolumeSnapshot controller (external-snapshotter), as ACK's csi-provisioner runs it.
+build_snapshot_controller() {
+  have snapshot-controller "$SNAPSHOTTER_VERSION" && return 0
+  wrapper_module "$src/snapshot-controller-$SNAPSHOTTER_VERSION" github.com/kubernetes-csi/external-snapshotter/v8 "v$SNAPSHOTTER_VERSION"
+  build_into "$src/snapshot-controller-$SNAPSHOTTER_VERSION" snapshot-controller "$SNAPSHOTTER_VERSION" \
+    github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller "-X main.version=v$SNAPSHOTTER_VERSION"
+}
+
 # The pod sandbox ("pause") from Kubernetes' own pause.c, linked statically.
 build_pause() {
   have pause "$K8S_VERSION" && return 0
@@ -136,7 +153,7 @@ build_pause() {
 }
 
 groups=("$@")
-[[ ${#groups[@]} -gt 0 ]] || groups=(pause kubernetes etcd coredns metrics-server traefik local-path kube-router)
+[[ ${#groups[@]} -gt 0 ]] || groups=(pause kubernetes etcd coredns metrics-server traefik local-path kube-router registry snapshot-controller)
 start=$(date +%s)
 for g in "${groups[@]}"; do
   case "$g" in
@@ -148,7 +165,9 @@ for g in "${groups[@]}"; do
     local-path) build_local_path ;;
     kube-router) build_kube_router ;;
     pause) build_pause ;;
-    *) echo "build.sh: unknown group '$g' (kubernetes etcd coredns metrics-server traefik local-path kube-router pause)" >&2; exit 2 ;;
+    registry) build_registry ;;
+    snapshot-controller) build_snapshot_controller ;;
+    *) echo "build.sh: unknown group '$g' (kubernetes etcd coredns metrics-server traefik local-path kube-router pause registry snapshot-controller)" >&2; exit 2 ;;
   esac
 done
 log "all binaries present in $bin ($(( $(date +%s) - start ))s)"

@@ -2,34 +2,36 @@
  * `pulumi up`, `preview`, `refresh` and `destroy` of a stack on the local cluster, on the real
  * Pulumi engine (scripts/engine): the program is index.ts as an Automation API inline program, the
  * state is a file backend in the cluster's state directory, secrets are encrypted with a passphrase
- * kept there. Run by `cluster.sh deploy|preview|refresh|destroy`, and by the cluster test.
+ * kept there. Run by `cluster.sh deploy|preview|refresh|destroy`, and by the cluster suite.
  *
- * The stack's own Pulumi.<stack>.yaml is used, with the settings a user would `pulumi config set`
- * for this cluster: clusterProfile local, its kube context, the host <name>.<stack>.localhost (curl
- * and Chromium resolve it to loopback, where the gateway serves it), and Redis passwords set once
- * as secret config (so the random provider, which the registries here do not serve, is not needed).
+ * Each stack runs as its own Pulumi.<stack>.yaml says, with only what a user changes for a new cluster
+ * (stackOverrides): dev and test as written (the cluster's kubeconfig has their `minikube` context,
+ * and Traefik listens where their own Gateway does); gray and prod (on `up --like ack`) with the
+ * images this cluster's registry holds by digest, a host, the range the ALB stand-in comes from, and
+ * gray's prodStack as written. Redis passwords are set once as secret config (the random provider is
+ * not served here). A lock left by a run that was killed is cleared, and its pending operations
+ * resolved, before anything else (scripts/engine/recover.ts).
  *
  *   ts-node scripts/cluster/deploy.ts deploy|preview|refresh|destroy STACK [--expect-no-changes] [--event-log=FILE]
  *       [--policy-pack=DIR --policy-pack-config=FILE] [key=value ...]
- *
- * --event-log=FILE writes the engine's events as JSON lines, as `pulumi preview --event-log` does
- * (scripts/preview-comment.ts turns a preview's into a pull-request comment).
  */
 import * as crypto from "crypto";
+import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import * as fs from "fs";
 import { DestroyResult, OpMap, PreviewResult, Stack } from "@pulumi/pulumi/automation";
 import {
     CommandLine, destroy as destroyStack, engineMessage, parseCommandLine, preview as previewStack, refresh as refreshStack, RunOptions,
     runCommandLine, StackObject, stackObjects, up, UpDone,
 } from "../engine/stack";
+import { ManagedFieldsEntry, PendingObject, recoverStack, withoutOrphanedManagers } from "../engine/recover";
 import { engine, Engine } from "../engine/toolchain";
 import { openStack, WorkspacePlace } from "../engine/workspace";
-import { HTTP_PORT, REPO_ROOT, STATE, stackHost } from "./env";
+import { clusterShape, kubectl, kubectlResult, REPO_ROOT, STACKS_KUBECONFIG, STATE, stackEndpoint } from "./env";
 
-/** Stacks that run on the local cluster: gray and prod target ACK (test plays gray of dev in the cluster test). */
-export const LOCAL_STACKS = ["dev", "test"] as const;
+/** The stacks of this repository; gray and prod need a cluster made with `up --like ack`. */
+export const CLUSTER_STACKS = ["dev", "test", "gray", "prod"] as const;
+const ACK_STACKS: readonly string[] = ["gray", "prod"];
 
 /** Where the engine keeps the local cluster's stacks: backend, work copies of the stack files, passphrase, plugin home. */
 export const ENGINE_STATE = path.join(STATE, "engine");
@@ -40,9 +42,37 @@ export const PLACE: WorkspacePlace = {
     pulumiHome: path.join(ENGINE_STATE, "home"),
 };
 
-/** The config a user sets to point a stack at the local cluster. */
-export function localOverrides(stack: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-    return { clusterProfile: "local", kubeContext: "sample-app-local", host: stackHost(stack), ...extra };
+/**
+ * The images of `tag` in the cluster's registry, as stack config (imageRegistry, imageTag, the
+ * digests): the `key=value` lines of the file registry.sh writes when it pushes them.
+ */
+export function registryImages(tag = "0.1.0"): Record<string, string> {
+    const file = path.join(STATE, "registry", `digests-${tag}.env`);
+    if (!fs.existsSync(file)) {
+        throw new Error(`no ${file}: the images of ${tag} are pushed to the cluster's registry by \`npm run cluster -- up --like ack\` (0.1.0), or \`IMAGE_TAG=${tag} npm run cluster -- images\``);
+    }
+    return Object.fromEntries(fs.readFileSync(file, "utf8").split("\n").map(l => /^([A-Za-z]+)=(.+)$/.exec(l)).filter(m => m !== null).map(m => [m[1], m[2]]));
+}
+
+/**
+ * What a user changes in a stack file for this cluster: nothing for dev and test; for gray and prod
+ * the registry and digests of the images pushed here (as the deploy workflow sets them), the host,
+ * and the range ALB reaches the pods from (the nodes' range, where the ALB stand-in is).
+ */
+export function stackOverrides(stack: string): Record<string, string> {
+    if (!ACK_STACKS.includes(stack)) {
+        return {};
+    }
+    const shape = clusterShape();
+    if (shape.like !== "ack") {
+        throw new Error(`${stack} runs on ACK: bring the cluster up like it (npm run cluster -- down; npm run cluster -- up --nodes 3 --like ack)`);
+    }
+    const images = registryImages();
+    const own: Record<string, string> = stack === "prod" ? { redisImage: images.redisImage, kubectlImage: images.kubectlImage, host: stackEndpoint("prod").host } : {};
+    return {
+        imageRegistry: images.imageRegistry, imageTag: images.imageTag, apiImageDigest: images.apiImageDigest, webImageDigest: images.webImageDigest,
+        ingressAllowedCidrs: JSON.stringify([shape.nodeSubnet]), ...own,
+    };
 }
 
 /** The Redis mode a stack runs with these overrides: the Sentinel password is set only where Sentinels run. */
@@ -54,12 +84,21 @@ function redisMode(stack: string, overrides: Record<string, string | undefined>)
     return String(file?.config?.["sample-app:redisMode"] ?? "statefulset");
 }
 
+/** Whether the stack file (with the overrides) makes this a canary of another stack. */
+function isCanary(stack: string, overrides: Record<string, string | undefined>): boolean {
+    if ("prodStack" in overrides) {
+        return (overrides.prodStack ?? "") !== "";
+    }
+    const file = yaml.load(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
+    return String(file?.config?.["sample-app:prodStack"] ?? "") !== "";
+}
+
 /** Generated once per stack and kept in the stack's config as secrets (encrypted, as `pulumi config set --secret` does). */
 function passwordSecrets(stack: string, overrides: Record<string, string | undefined>): Record<string, () => string> {
     const make = () => crypto.randomBytes(24).toString("base64url");
     const mode = redisMode(stack, overrides);
     // A canary uses prod's Redis and password; a managed Redis has its own.
-    if (overrides.prodStack || mode === "managed") {
+    if (isCanary(stack, overrides) || mode === "managed") {
         return {};
     }
     return { redisPassword: make, ...(mode === "sentinel" ? { redisSentinelPassword: make } : {}) };
@@ -72,10 +111,34 @@ export function localEngine(): Engine {
     return cachedEngine;
 }
 
-/** The stack on the local cluster with these overrides, its config written. */
-export function localStack(stack: string, extra: Record<string, string | undefined> = {}): Promise<Stack> {
-    const overrides = localOverrides(stack, extra);
-    return openStack({ stack, place: PLACE, engine: localEngine(), overrides, secrets: passwordSecrets(stack, overrides) });
+/** The stack on the local cluster with its overrides and these, its config written, any stale lock of a killed run cleared. */
+export async function localStack(stack: string, extra: Record<string, string | undefined> = {}): Promise<Stack> {
+    const overrides = { ...stackOverrides(stack), ...extra };
+    const s = await openStack({
+        stack, place: PLACE, engine: localEngine(), overrides, secrets: passwordSecrets(stack, overrides),
+        // The contexts the stack files pin (minikube, ack-prod) lead to this cluster, from a kubeconfig of its own.
+        env: { KUBECONFIG: STACKS_KUBECONFIG },
+    });
+    await recoverStack(s, { backendDir: path.join(ENGINE_STATE, "backend"), releaseOrphan, log: m => process.stderr.write(`${m}\n`) });
+    return s;
+}
+
+/** Releases what a killed run's field manager owns of an object it created (recover.ts withoutOrphanedManagers). */
+function releaseOrphan(o: PendingObject): string | undefined {
+    const group = o.apiVersion.includes("/") ? `.${o.apiVersion.split("/")[0]}` : "";
+    const ref = [...(o.namespace ? ["-n", o.namespace] : []), `${o.kind}${group}/${o.name}`];
+    const got = kubectlResult(["get", ...ref, "-o", "json", "--show-managed-fields"]);
+    if (got.status !== 0) {
+        return undefined;
+    }
+    const fields = ((JSON.parse(got.stdout) as { metadata: { managedFields?: ManagedFieldsEntry[] } }).metadata.managedFields ?? []);
+    const kept = withoutOrphanedManagers(fields);
+    if (kept.length === fields.length) {
+        return undefined;
+    }
+    // An empty list leaves managedFields as they are: one empty entry clears them (Kubernetes' documented way).
+    kubectl(["patch", ...ref, "--type=merge", "-p", JSON.stringify({ metadata: { managedFields: kept.length > 0 ? kept : [{}] } })]);
+    return `released the fields the killed run's ${fields.filter(f => !kept.includes(f)).map(f => f.manager).join(", ")} owned of ${o.kind} ${o.name}`;
 }
 
 /** What an `up` did. */
@@ -84,18 +147,16 @@ export interface Deployed extends UpDone {
     readonly objects: StackObject[];
     /** Seconds `pulumi up` took: the provider waits for every Deployment, StatefulSet and Service to be ready. */
     readonly readySeconds: number;
-    readonly url: string;
 }
 
-/** `pulumi up` of a local stack; resolves when the engine has waited for every object to be ready. */
+/** `pulumi up` of a stack on the cluster; resolves when the engine has waited for every object to be ready. */
 export async function deploy(stack: string, extra: Record<string, string | undefined> = {}, run: RunOptions = {}): Promise<Deployed> {
     const s = await localStack(stack, extra);
     const d = await up(s, run);
-    const url = `http://${String(d.outputs.host ?? stackHost(stack))}:${HTTP_PORT}/`;
-    return { ...d, objects: await stackObjects(s), readySeconds: d.seconds, url };
+    return { ...d, objects: await stackObjects(s), readySeconds: d.seconds };
 }
 
-/** `pulumi preview --diff` of a local stack with these overrides (nothing is changed). */
+/** `pulumi preview --diff` of a stack with these overrides (nothing is changed). */
 export async function preview(stack: string, extra: Record<string, string | undefined> = {}, run: RunOptions = {}): Promise<PreviewResult> {
     return previewStack(await localStack(stack, extra), run);
 }
@@ -116,8 +177,8 @@ const LOCAL_COMMANDS = { deploy: "up", preview: "preview", refresh: "refresh", d
 /** The command line of `npm run cluster -- deploy|preview|refresh|destroy`; throws a message that says what is wrong. */
 export function parseArgs(argv: readonly string[]): CommandLine {
     return parseCommandLine(argv, {
-        stacks: LOCAL_STACKS, names: LOCAL_COMMANDS,
-        stackHint: `does not run on the local cluster; local stacks: ${LOCAL_STACKS.join(", ")} (gray and prod target ACK)`,
+        stacks: CLUSTER_STACKS, names: LOCAL_COMMANDS,
+        stackHint: `is not a stack of this repository: ${CLUSTER_STACKS.join(", ")}`,
     });
 }
 
@@ -126,7 +187,8 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${argv[0]} ${c.stack} with ${localEngine().describe}\n`);
     await runCommandLine(c, () => localStack(c.stack, c.overrides));
     if (c.command === "up") {
-        process.stdout.write(`${c.stack}: UI at http://${stackHost(c.stack)}:${HTTP_PORT}/\n`);
+        const e = stackEndpoint(c.stack, c.overrides.host);
+        process.stdout.write(`${c.stack}: UI at ${e.url} (${e.howToReach})\n`);
     }
 }
 

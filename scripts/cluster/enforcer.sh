@@ -1,12 +1,13 @@
 # shellcheck shell=bash
-# The local cluster's NetworkPolicy enforcer: kube-router's firewall controller alone, as a process of
-# this machine like the kubelet (iptables and ipset in the host's network namespace). Sourced, never run.
+# The local cluster's NetworkPolicy enforcer: kube-router's firewall controller alone, one per node, as a
+# process of the node like its kubelet (iptables and ipset in the node's network namespace, which
+# `down` deletes with everything kube-router wrote there). Sourced, never run.
 #
 # kube-router v2.1.0 is the enforcer of this isolated, loopback-only test cluster and nothing else:
 # security flaws are reported for it (see versions.sh). Never recommend it to users; minikube
 # `--cni=calico` and ACK (Terway) enforce the same policies there.
 #
-# Why a host process and not a pod: kube-router's firewall needs the host's network namespace and
+# Why a node process and not a pod: kube-router's firewall needs the node's network namespace and
 # NET_ADMIN (its own DaemonSet is privileged, on the host network), and the API server here runs with
 # --allow-privileged=false. Why not sigs.k8s.io/kube-network-policies (v0.7.0, v0.8.0): every rule it
 # writes sends packets to user space with an nftables `queue` expression, which needs CONFIG_NFT_QUEUE;
@@ -14,16 +15,10 @@
 # while iptables' NFQUEUE target works), and neither version has a flag, build tag or iptables mode
 # that avoids it (--fail-open only adds `bypass` to the same expression).
 #
-# Wiring, in cluster.sh (after `source pki.sh` and this file; needs cluster.sh's start/stop/running):
-#   up:     after start_node (kube-router finds its Node by name) and before start_addons, so every pod
-#           is under policy from its start:          enforcer_start
-#   down:   first, before the processes stop (it needs no API server; it removes what it added either
-#           way, also after a crash):               enforcer_stop
-#   status and leftovers: add kube-router to PROCESSES; leftovers also prints `enforcer_leftovers`.
-#   install-deps.sh: the `ipset` package (kube-router runs the ipset command).
-#   flow checks: `enforcer_covers NAMESPACE POD` before trying a probe pod's connections.
-# From lib.sh: BIN, KUBE_ROUTER_VERSION (versions.sh), PKI, LOGS, RUN_DIR, NODE_NAME, SERVICE_CIDR,
-# POD_BRIDGE, log, die, kc, wait_for; from pki.sh: cert, kubeconfig.
+# Wiring: node.sh's node_join runs `enforcer_start I` once node I is Ready (kube-router finds its Node
+# by name) and before the addons, so every pod is under policy from its start; node_down runs
+# `enforcer_stop I` first. Flow checks run `enforcer_covers I NAMESPACE POD` before a probe pod's
+# connections. install-deps.sh installs `ipset` (kube-router runs the ipset command).
 #
 # What kube-router v2.1.0 enforces of networking.k8s.io/v1 NetworkPolicy (read in its source,
 # pkg/controllers/netpol), and where it differs from Calico and Terway:
@@ -41,7 +36,8 @@
 #   kernel's per-host ICMP rate limit suppresses most answers); the flow check accepts both.
 #   Invalid conntrack state is dropped.
 # - Traffic from the node itself to its pods (the kubelet's probes) is always accepted, before any
-#   policy; Calico also lets the host reach its local pods. Pods on the host network are never a
+#   policy; Calico also lets the host reach its local pods. Traffic from another node, the control
+#   plane or the ALB stand-in is subject to the policies like any other. Pods on the host network are never a
 #   policy's target or peer (so the gateway must be a pod, as addons.yaml runs Traefik).
 # - Logging: every rejected packet goes to NFLOG group 100, rate-limited to 10 a minute per pod,
 #   with no per-policy switch; nothing reads the group here (read it with `tcpdump -i nflog:100`).
@@ -49,11 +45,7 @@
 # - AdminNetworkPolicy and BaselineAdminNetworkPolicy: not in v2.1.0.
 # - `kube-router --cleanup-config` is not used: in v2.1.0 its firewall part acts on an empty
 #   controller (nothing to clean), and its service-proxy and routing parts would flush IPVS and
-#   routes of this machine. enforcer_stop removes kube-router's chains and sets by name instead.
-
-# Chains kube-router creates in the filter table, and its ipsets (IPv4; "inet6:" names for IPv6).
-ENFORCER_CHAINS='^(KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)|KUBE-NWPLCY-[A-Z0-9]+|KUBE-POD-FW-[A-Z0-9]+)$'
-ENFORCER_SETS='^(inet6:)?(KUBE-SRC-|KUBE-DST-|TMP-)[A-Z0-9]+$'
+#   routes. Its chains and ipsets live in the node's network namespace and go with it.
 
 # The RBAC kube-router's informers need (it watches Services, Endpoints and EndpointSlices too, even
 # with only the firewall on), for the client certificate's user.
@@ -75,102 +67,34 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:kube
 EOF
 }
 
-# kube-router accepts what a policy allows with an ACCEPT in the filter table's FORWARD chain, at
-# position 1, which it puts back there on every sync: SAMPLE-APP-ISOLATION (network_up) would no
-# longer see those packets. The same isolation in the mangle table's FORWARD chain, which runs first,
-# keeps pods from being forwarded to any other interface of this machine whatever the filter table says.
-enforcer_isolation() {
-  iptables -t mangle -N SAMPLE-APP-ISOLATION 2>/dev/null || iptables -t mangle -F SAMPLE-APP-ISOLATION
-  iptables -t mangle -A SAMPLE-APP-ISOLATION -i "$POD_BRIDGE" -o "$POD_BRIDGE" -j RETURN
-  iptables -t mangle -A SAMPLE-APP-ISOLATION -i "$POD_BRIDGE" -j DROP
-  iptables -t mangle -A SAMPLE-APP-ISOLATION -o "$POD_BRIDGE" -j DROP
-  iptables -t mangle -C FORWARD -j SAMPLE-APP-ISOLATION 2>/dev/null || iptables -t mangle -I FORWARD 1 -j SAMPLE-APP-ISOLATION
-  # A pod's connection to a Service with no endpoints is not DNATed: kube-proxy REJECTs it in the
-  # filter table, but the mangle copy above drops it first on its way to the default route (found on
-  # the real node: nginx's request to a scaled-down API waited 5 s instead of failing at once). A
-  # routing rule answers it at once ("prohibited") before any chain, and never routes it off the machine.
-  enforcer_service_rule del
-  ip rule add iif "$POD_BRIDGE" to "$SERVICE_CIDR" prohibit priority "$ENFORCER_RULE_PRIORITY"
-}
-
-# enforcer_service_rule del|show: the routing rule of enforcer_isolation (del: every copy of it).
-ENFORCER_RULE_PRIORITY=1077
-enforcer_service_rule() {
-  if [[ "$1" == show ]]; then
-    ip rule show priority "$ENFORCER_RULE_PRIORITY" 2>/dev/null || true
-  else
-    while ip rule del priority "$ENFORCER_RULE_PRIORITY" 2>/dev/null; do :; done
-  fi
-}
-
-# Whether kube-router has hooked its chains in and written its default chain (its first full sync).
+# enforcer_synced I: kube-router of node I has hooked its chains in and written its default chain (its first full sync).
 enforcer_synced() {
-  iptables -S FORWARD | grep -q -- '-j KUBE-ROUTER-FORWARD' && iptables -S KUBE-NWPLCY-DEFAULT >/dev/null 2>&1
+  in_node "$1" iptables -S FORWARD | grep -q -- '-j KUBE-ROUTER-FORWARD' && in_node "$1" iptables -S KUBE-NWPLCY-DEFAULT >/dev/null 2>&1
 }
 
-# enforcer_start: runs kube-router's firewall controller and waits for its first sync.
+# enforcer_start I: runs kube-router's firewall controller in node I and waits for its first sync.
 enforcer_start() {
-  local bin="$BIN/kube-router-$KUBE_ROUTER_VERSION"
+  local i=$1 bin="$BIN/kube-router-$KUBE_ROUTER_VERSION" name
+  name=$(node_name "$i")
   [[ -x "$bin" ]] || die "no $bin: scripts/cluster/build.sh kube-router"
   command -v ipset >/dev/null || die "kube-router needs the ipset command: scripts/cluster/install-deps.sh"
-  # Bridged pod-to-pod packets pass iptables only with this on (lib.sh's SYSCTLS records and restores it).
-  sysctl -q -w net.bridge.bridge-nf-call-iptables=1
-  enforcer_isolation
   cert kube-router system:kube-router
   kubeconfig kube-router
   enforcer_rbac
-  # No health or metrics listener (they would bind every address of this machine), no routes, no
-  # service proxy (kube-proxy is the proxy), no CNI config of its own; IPv4 only, like the cluster.
-  start kube-router "$bin" --kubeconfig "$PKI/kube-router.kubeconfig" --hostname-override "$NODE_NAME" \
+  # No health or metrics listener, no routes, no service proxy (kube-proxy is the proxy), no CNI
+  # config of its own; IPv4 only, like the cluster.
+  node_start "$i" kube-router "$bin" --kubeconfig "$PKI/kube-router.kubeconfig" --hostname-override "$name" \
     --run-firewall=true --run-router=false --run-service-proxy=false --run-loadbalancer=false \
     --enable-cni=false --enable-ipv4=true --enable-ipv6=false \
     --service-cluster-ip-range "$SERVICE_CIDR" --health-port 0 --metrics-port 0 \
     --iptables-sync-period 30s --v 1
-  wait_for 60 "kube-router's first policy sync" enforcer_synced || {
-    running kube-router || log "kube-router exited: $(tail -n 5 "$LOGS/kube-router.log" 2>/dev/null)"
-    die "the NetworkPolicy enforcer did not start (log: $LOGS/kube-router.log)"
-  }
-  log "NetworkPolicies enforced by kube-router $KUBE_ROUTER_VERSION (firewall only)"
+  wait_running 60 "kube-router@$name" "kube-router's first policy sync on $name" enforcer_synced "$i" ||
+    die "the NetworkPolicy enforcer of $name did not start (log: $LOGS/kube-router@$name.log)"
 }
 
-# enforcer_covers NAMESPACE POD: kube-router has written the pod's firewall (a new pod is not under
-# policy until kube-router's next sync, about a second): what a flow check waits for before it connects.
-enforcer_covers() { iptables -S KUBE-ROUTER-FORWARD 2>/dev/null | grep -qF "POD name:$2 namespace: $1 to chain"; }
+# enforcer_covers I NAMESPACE POD: node I's kube-router has written the pod's firewall (a new pod is not
+# under policy until kube-router's next sync, about a second): what a flow check waits for before it connects.
+enforcer_covers() { in_node "$1" iptables -S KUBE-ROUTER-FORWARD 2>/dev/null | grep -qF "POD name:$3 namespace: $2 to chain"; }
 
-# Filter-table chains of kube-router that exist now.
-enforcer_chains() { iptables -S 2>/dev/null | awk '$1 == "-N" { print $2 }' | grep -E "$ENFORCER_CHAINS" || true; }
-
-# ipsets of kube-router that exist now.
-enforcer_sets() { { ipset list -n 2>/dev/null || true; } | grep -E "$ENFORCER_SETS" || true; }
-
-# enforcer_stop: stops kube-router, then removes its jumps, chains and ipsets and the mangle isolation
-# copy, in that order (a set cannot go while a rule refers to it). Safe to run when nothing is there.
-enforcer_stop() {
-  stop kube-router
-  local builtin rule chain set
-  for builtin in INPUT FORWARD OUTPUT; do
-    while read -r rule; do
-      [[ -z "$rule" ]] || eval "iptables -D ${rule#-A }" 2>/dev/null || true
-    done < <(iptables -S "$builtin" 2>/dev/null | grep -E -- "-j KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)( |$)" || true)
-  done
-  # Flush every chain first: kube-router's chains jump to each other.
-  for chain in $(enforcer_chains); do iptables -F "$chain" 2>/dev/null || true; done
-  for chain in $(enforcer_chains); do iptables -X "$chain" 2>/dev/null || true; done
-  for set in $(enforcer_sets); do ipset destroy "$set" 2>/dev/null || true; done
-  while iptables -t mangle -D FORWARD -j SAMPLE-APP-ISOLATION 2>/dev/null; do :; done
-  iptables -t mangle -F SAMPLE-APP-ISOLATION 2>/dev/null || true
-  iptables -t mangle -X SAMPLE-APP-ISOLATION 2>/dev/null || true
-  enforcer_service_rule del
-}
-
-# What of the enforcer is left (for cluster.sh's leftovers); empty when nothing is.
-enforcer_leftovers() {
-  local n
-  n=$(enforcer_chains | wc -l)
-  (( n == 0 )) || echo "$n iptables chains of kube-router (KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*)"
-  n=$(enforcer_sets | wc -l)
-  (( n == 0 )) || echo "$n ipsets of kube-router (KUBE-SRC-*, KUBE-DST-*)"
-  iptables -t mangle -S SAMPLE-APP-ISOLATION >/dev/null 2>&1 && echo "the mangle table's SAMPLE-APP-ISOLATION chain"
-  [[ -z "$(enforcer_service_rule show)" ]] || echo "the routing rule $(enforcer_service_rule show)"
-  true
-}
+# enforcer_stop I: stops node I's kube-router; its chains and ipsets go with the node's namespace.
+enforcer_stop() { stop "kube-router@$(node_name "$1")"; }

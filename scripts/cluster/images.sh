@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds every image the stacks run, without a registry, and imports them into the local
-# cluster's containerd (namespace k8s.io) under the names the stacks use.
+# cluster's nodes' containerd (namespace k8s.io) under the names the stacks use.
 #
 # The base images the Dockerfiles name (golang, distroless, nginx-unprivileged, redis) and the
 # pod sandbox (pause) cannot be pulled here, so local stand-ins are built under those exact names
@@ -8,7 +8,7 @@
 # then built from their own Dockerfiles with buildah, --pull=never. Stand-in root filesystems are
 # cached under $HOME/.cache/sample-app-cluster/images keyed by name and Debian suite.
 #
-#   scripts/cluster/images.sh [--import SOCKET] [--tag TAG]
+#   scripts/cluster/images.sh [--import SOCKET]... [--tag TAG]     one --import per node
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -18,11 +18,11 @@ source "$here/versions.sh"
 cache="${SAMPLE_APP_CLUSTER_CACHE:-$HOME/.cache/sample-app-cluster}"
 imgcache="$cache/images"
 mkdir -p "$imgcache"
-socket=""
+sockets=()
 tag="${IMAGE_TAG:-0.1.0}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --import) socket=${2:?--import needs the containerd socket}; shift 2 ;;
+    --import) sockets+=("${2:?--import needs the containerd socket}"); shift 2 ;;
     --tag) tag=${2:?--tag needs a tag}; shift 2 ;;
     *) echo "images.sh: unknown argument '$1' (--import SOCKET, --tag TAG)" >&2; exit 2 ;;
   esac
@@ -154,12 +154,13 @@ context_hash() {
 app_image() {
   local image="docker.io/sample-app/$1:$tag" hash
   hash=$(context_hash "$root/app/$1")
-  if [[ "$(bud inspect --format '{{index .OCIv1.Config.Labels "org.sample-app.context"}}' "$image" 2>/dev/null)" == "$hash" ]]; then
+  if [[ "$(bud inspect --format '{{index .OCIv1.Config.Labels "org.sample-app.context"}} {{index .OCIv1.Config.Labels "org.opencontainers.image.version"}}' "$image" 2>/dev/null)" == "$hash $tag" ]]; then
     return 0
   fi
   log "$image from app/$1/Dockerfile"
+  # The version label makes each tag's image (and its digest) its own, as a release's is.
   bud bud --quiet --pull=never --isolation chroot --network host --layers \
-    --label "org.sample-app.context=$hash" -t "$image" "$root/app/$1" >/dev/null
+    --label "org.sample-app.context=$hash" --label "org.opencontainers.image.version=$tag" -t "$image" "$root/app/$1" >/dev/null
 }
 
 app_images() {
@@ -183,30 +184,50 @@ addon_image() { # addon_image NAME VERSION
 ADDONS=("coredns:$COREDNS_VERSION" "metrics-server:$METRICS_SERVER_VERSION"
   "local-path-provisioner:$LOCAL_PATH_VERSION" "traefik:$TRAEFIK_VERSION")
 
+# kubectl at /bin/kubectl on the distroless stand-in: the backup Job's image (registry.k8s.io/kubectl's
+# layout), of the version the cluster runs.
+KUBECTL_IMAGE="localhost/sample-app-cluster/kubectl:$K8S_VERSION"
+kubectl_image() {
+  have_image "$KUBECTL_IMAGE" && return 0
+  log "image $KUBECTL_IMAGE"
+  local dir
+  dir=$(mktemp -d)
+  mkdir -p "$dir/bin"
+  cp "$cache/bin/kubectl-$K8S_VERSION" "$dir/bin/kubectl"
+  tar -C "$dir" -cf "$dir.tar" bin
+  from_tar "$KUBECTL_IMAGE" "$dir.tar" --entrypoint '["/bin/kubectl"]' --user 65532:65532
+  rm -rf "$dir" "$dir.tar"
+}
+
 addon_images() {
   local a
   for a in "${ADDONS[@]}"; do addon_image "${a%%:*}" "${a#*:}"; done
+  kubectl_image
   # local-path-provisioner's helper pods need a shell, mkdir and rm: Debian minbase (the redis stand-in).
   have_image "$HELPER_IMAGE" || bud tag "$REDIS_IMAGE" "$HELPER_IMAGE"
 }
 
-# Imports each image into containerd unless the same build is there already.
+# Imports each image into each node's containerd unless that containerd has the same build already
+# (a stamp per containerd root and image records the build it has).
 import_all() {
-  local img out id stamp
+  local img out id stamp socket key
   out=$(mktemp -d)
   mkdir -p "$imgcache/imported"
   for img in "$PAUSE_IMAGE" "$REDIS_IMAGE" "$NGINX_IMAGE" "$HELPER_IMAGE" "${ADDONS[@]/#/localhost/sample-app-cluster/}" \
     "docker.io/sample-app/api:$tag" "docker.io/sample-app/web:$tag"; do
     id=$(bud inspect --format '{{.FromImageID}}' "$img")
-    stamp="$imgcache/imported/$(printf '%s' "$img" | tr '/:' '__')"
-    if [[ "$(cat "$stamp" 2>/dev/null)" == "$id" ]] && ctr --address "$socket" -n k8s.io images ls -q | grep -qxF "$img"; then
-      continue
-    fi
-    log "import $img"
-    bud push --quiet "$img" "docker-archive:$out/image.tar:$img"
-    ctr --address "$socket" -n k8s.io images import "$out/image.tar" >/dev/null
     rm -f "$out/image.tar"
-    printf '%s' "$id" >"$stamp"
+    for socket in "${sockets[@]}"; do
+      key=$(printf '%s %s' "$socket" "$img" | sha256sum | cut -c1-16)
+      stamp="$imgcache/imported/$key"
+      if [[ "$(cat "$stamp" 2>/dev/null)" == "$id" ]] && ctr --address "$socket" -n k8s.io images ls -q | grep -qxF "$img"; then
+        continue
+      fi
+      [[ -f "$out/image.tar" ]] || bud push --quiet "$img" "docker-archive:$out/image.tar:$img"
+      log "import $img into $(basename "$(dirname "$socket")")"
+      ctr --address "$socket" -n k8s.io images import "$out/image.tar" >/dev/null
+      printf '%s' "$id" >"$stamp"
+    done
   done
   rm -rf "$out"
 }
@@ -219,5 +240,5 @@ standin_nginx
 standin_redis
 app_images
 addon_images
-[[ -z "$socket" ]] || import_all
+[[ ${#sockets[@]} -eq 0 ]] || import_all
 log "images ready ($(( $(date +%s) - start ))s)"

@@ -1,6 +1,8 @@
 # shellcheck shell=bash
-# Certificates and kubeconfigs of the local cluster, made with openssl on this machine.
-# Sourced by cluster.sh after lib.sh. Existing files are kept, so a restart keeps its identities.
+# Certificates of the local cluster, made with openssl on this machine: a CA, the API server's serving
+# certificate, a client certificate per component and per node, each node's kubelet serving
+# certificate, and the registry's. Sourced by cluster.sh after lib.sh, never run. Existing files are
+# kept, so a restart keeps its identities.
 
 # cert NAME CN [O] [SANS]: a key and a certificate signed by the cluster CA.
 cert() {
@@ -32,45 +34,31 @@ ca() { # ca NAME CN
     -subj "/CN=$2" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 }
 
-# context_entry FILE USER CERT: cluster, user USER (CERT's client identity) and context $CONTEXT in
-# the kubeconfig FILE, certificates embedded; other entries of FILE are kept.
-context_entry() {
-  local file=$1 user=$2 cert=$3 k="$BIN/kubectl-$K8S_VERSION"
-  "$k" config set-cluster "$CONTEXT" --kubeconfig "$file" --server "$API_SERVER" \
-    --certificate-authority "$PKI/ca.crt" --embed-certs >/dev/null
-  "$k" config set-credentials "$user" --kubeconfig "$file" --client-certificate "$PKI/$cert.crt" \
-    --client-key "$PKI/$cert.key" --embed-certs >/dev/null
-  "$k" config set-context "$CONTEXT" --kubeconfig "$file" --cluster "$CONTEXT" --user "$user" >/dev/null
-}
-
-# kubeconfig NAME: a kubeconfig of its own for component NAME, with NAME's client certificate.
-kubeconfig() {
-  local file="$PKI/$1.kubeconfig"
-  [[ -s "$file" ]] && return 0
-  context_entry "$file" "$1" "$1"
-  "$BIN/kubectl-$K8S_VERSION" config use-context "$CONTEXT" --kubeconfig "$file" >/dev/null
-}
-
 make_pki() {
   mkdir -p "$PKI"
   chmod 700 "$PKI"
   ca ca "sample-app-local-ca"
   ca front-proxy-ca "sample-app-local-front-proxy-ca"
   local api_sans="DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-  api_sans+=",DNS:localhost,IP:127.0.0.1,IP:$NODE_IP,IP:$KUBERNETES_SERVICE_IP"
+  api_sans+=",DNS:localhost,IP:127.0.0.1,IP:$CP_IP,IP:$KUBERNETES_SERVICE_IP"
   cert apiserver kube-apiserver "" "$api_sans"
   cert apiserver-kubelet-client kube-apiserver-kubelet-client
   cert admin sample-app-local-admin system:masters
   cert controller-manager system:kube-controller-manager
   cert scheduler system:kube-scheduler
   cert kube-proxy system:kube-proxy
-  cert kubelet "system:node:$NODE_NAME" system:nodes
-  cert kubelet-serving "system:node:$NODE_NAME" system:nodes "DNS:$NODE_NAME,IP:$NODE_IP"
+  local i name
+  for ((i = 1; i <= NODES; i++)); do
+    name=$(node_name "$i")
+    cert "kubelet-$name" "system:node:$name" system:nodes
+    cert "kubelet-serving-$name" "system:node:$name" system:nodes "DNS:$name,IP:$(node_ip "$i")"
+  done
   CA_NAME=front-proxy-ca cert front-proxy-client front-proxy-client
   [[ -s "$PKI/sa.key" ]] || {
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
     openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   }
   local who
-  for who in admin controller-manager scheduler kube-proxy kubelet; do kubeconfig "$who"; done
+  for who in admin controller-manager scheduler kube-proxy; do kubeconfig "$who"; done
+  for ((i = 1; i <= NODES; i++)); do kubeconfig "kubelet-$(node_name "$i")"; done
 }

@@ -13,10 +13,14 @@ LOCAL_PATH_VERSION=0.0.30     # github.com/rancher/local-path-provisioner: Stora
 # reported for v2.1.0, the only version the Go module proxy serves here. Never recommend it to users.
 KUBE_ROUTER_VERSION=2.1.0     # github.com/cloudnativelabs/kube-router/v2: NetworkPolicy enforcer (iptables + ipset)
 GATEWAY_API_VERSION=1.4.0     # sigs.k8s.io/gateway-api: standard-channel CRDs
+# `up --like ack`: what an ACK cluster has that a laptop's does not.
+DISTRIBUTION_VERSION=3.0.0    # github.com/distribution/distribution/v3: the OCI registry the nodes pull from (what ACR speaks)
+SNAPSHOTTER_VERSION=8.7.0     # github.com/kubernetes-csi/external-snapshotter: snapshot-controller and the VolumeSnapshot CRDs
 DEBIAN_SUITE=bookworm         # base image stand-ins are built from this Debian suite
 
 # The Pulumi engine (scripts/engine): the CLI and the kubernetes provider, built from Go modules.
 PULUMI_VERSION=3.274.1        # github.com/pulumi/pulumi/pkg/v3: the CLI (`pulumi`), >= the Node.js SDK in package.json
+PULUMI_YAML_VERSION=1.25.0    # github.com/pulumi/pulumi-yaml: Pulumi YAML's language host (`pulumi-language-yaml`), for examples/reuse-yaml
 # github.com/pulumi/pulumi-kubernetes/provider/v4 at a pseudo-version: the commit of 2026-01-15,
 # after the v4.24.0 tag and 1.6 days before v4.25.0. Labelled as a 4.25.0 pre-release, never as a release.
 PULUMI_K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Pulumi engine this project's local-cluster deploys run on, from the Go module proxy:
-# the CLI (`pulumi`) and the kubernetes provider (`pulumi-resource-kubernetes`), at the versions in
+# the CLI (`pulumi`), the kubernetes provider (`pulumi-resource-kubernetes`) and Pulumi YAML's
+# language host (`pulumi-language-yaml`, which runs examples/reuse-yaml), at the versions in
 # scripts/cluster/versions.sh, stripped, into $HOME/.cache/sample-app-engine/bin/<name>-<version>.
 # A binary already there is not built again, so a warm run costs nothing; a cold run on 2 idle
 # cores takes about 15 minutes (the provider is the long pole). Prints progress as it goes.
@@ -8,6 +9,7 @@
 #   scripts/engine/build.sh            build what is missing, print nothing else on stdout
 #   scripts/engine/build.sh cli        only the CLI
 #   scripts/engine/build.sh provider   only the kubernetes provider
+#   scripts/engine/build.sh yaml       only the YAML language host
 #
 # Nothing here downloads a Pulumi plugin or a release binary: every byte comes from Go modules.
 set -euo pipefail
@@ -122,14 +124,37 @@ EOF
   build "$dir" "$out" . "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v"
 }
 
+# Pulumi YAML's language host, for the YAML program in examples/reuse-yaml. Users get it with their
+# Pulumi CLI; these machines build it, like the CLI, because no release binary is downloaded here.
+# It builds in a module of its own, so every dependency is at the version pulumi-yaml's go.mod names
+# (its pulumi/pkg is older than the CLI's); that go.mod has no replace directives to repeat.
+build_yaml() {
+  local v=$PULUMI_YAML_VERSION out dir
+  out="$bin/pulumi-language-yaml-$v"
+  [[ -x "$out" ]] && return 0
+  dir="$src/pulumi-yaml-$v"
+  mkdir -p "$dir"
+  cat >"$dir/go.mod" <<EOF
+module sample-app.local/engine/pulumi-language-yaml
+
+$GO_LINE
+
+require github.com/pulumi/pulumi-yaml v$v
+EOF
+  : >"$dir/go.sum"
+  build "$dir" "$out" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml \
+    "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$v"
+}
+
 what=("$@")
-[[ ${#what[@]} -gt 0 ]] || what=(cli provider)
+[[ ${#what[@]} -gt 0 ]] || what=(cli provider yaml)
 start=$(date +%s)
 for w in "${what[@]}"; do
   case "$w" in
     cli) build_cli ;;
     provider) build_provider ;;
-    *) echo "engine/build.sh: unknown part '$w' (cli provider)" >&2; exit 2 ;;
+    yaml) build_yaml ;;
+    *) echo "engine/build.sh: unknown part '$w' (cli provider yaml)" >&2; exit 2 ;;
   esac
 done
 log "engine binaries present in $bin ($(( $(date +%s) - start ))s)"

@@ -128,7 +128,7 @@ export function parseCommandLine(
         throw new Error(`unknown command ${JSON.stringify(word ?? "")}: use one of ${Object.keys(names).join(", ")}`);
     }
     if (stack === undefined || stack.startsWith("-")) {
-        throw new Error(`${word} needs a STACK${o.stacks ? ` (${o.stacks.join(" or ")})` : ""}`);
+        throw new Error(`${word} needs a STACK${o.stacks ? ` (${o.stacks.join(", ").replace(/, ([^,]*)$/, " or $1")})` : ""}`);
     }
     if (o.stacks && !o.stacks.includes(stack)) {
         throw new Error(`stack ${JSON.stringify(stack)} ${o.stackHint ?? `is not one of ${o.stacks.join(", ")}`}`);

@@ -47,6 +47,8 @@ export interface OpenOptions {
     readonly secrets?: Readonly<Record<string, () => string>>;
     /** The inline program. Default: this repository's index.ts. */
     readonly program?: PulumiFn;
+    /** More environment for every CLI call and the plugins it starts (e.g. KUBECONFIG for the kubernetes provider). */
+    readonly env?: Readonly<Record<string, string>>;
 }
 
 /** `config:` of a Pulumi.yaml: each key's declared type. */
@@ -160,7 +162,7 @@ export async function openStack(o: OpenOptions): Promise<Stack> {
         workDir: place.workDir,
         pulumiHome: o.engine.source === "built" ? place.pulumiHome : undefined,
         pulumiCommand: await PulumiCommand.get({ root: o.engine.root }),
-        envVars: workspaceEnv(place, o.engine),
+        envVars: { ...workspaceEnv(place, o.engine), ...(o.env ?? {}) },
         program: o.program ?? repositoryProgram,
     });
     const exists = (await ws.listStacks()).some(s => s.name === stack || s.name.endsWith(`/${stack}`));

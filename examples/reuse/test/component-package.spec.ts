@@ -30,7 +30,7 @@ const pulumi = fromRoot("@pulumi/pulumi");
 const PACKAGE = "sample-app";
 const rootPackage = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 
-/** Every component the package serves: what provider.ts passes to componentProviderHost. */
+/** Every component the package serves: what componentProvider.ts passes to its ComponentProvider. */
 const COMPONENTS = ["AccessControl", "AppNamespace", "ExternalRedis", "Frontend", "GatewayRoute", "NetworkPolicies", "PublicIngress", "Redis", "RedisBackup", "UserApi"];
 
 /**
@@ -141,12 +141,11 @@ describe("sample-app as a component package (other languages)", function () {
         assert.deepStrictEqual(required("ExternalRedis"), ["host", "namespace"]);
         assert.deepStrictEqual(required("RedisBackup"), ["namespace", "redis", "snapshotClass"]);
         assert.deepStrictEqual(schema.types["sample-app:index:RedisConnection"].required, ["host", "passwordSecretKey", "passwordSecretName", "port"]);
-        assert.deepStrictEqual(analysis.dependencies.map(d => `${d.name}@${d.version}`), ["kubernetes@4.34.2"]);
+        // No other package: AppNamespace.namespace (a kubernetes Namespace) is a getter, TypeScript's only.
+        assert.deepStrictEqual(analysis.dependencies.map(d => `${d.name}@${d.version}`), []);
     });
 
     it("gives `pulumi package get-schema` a schema (ComponentProvider.getSchema), or fails on the first unsupported type", async () => {
-        const components = require(path.join(ROOT, "components"));
-        components.useComponentPackageTokens(); // what provider.ts does before serving
         const provider = new ComponentProvider({ name: PACKAGE, dirname: ROOT, components: getPulumiComponents(require(path.join(ROOT, "components"))) });
         if (Object.keys(UNSUPPORTED_TODAY).length > 0) {
             await assert.rejects(provider.getSchema(), (e: Error) => Object.values(UNSUPPORTED_TODAY).some(p => p.test(e.message)));
@@ -172,8 +171,6 @@ describe("sample-app as a component package (other languages)", function () {
             },
             call: (args: any) => args.inputs,
         }, "polyglot", "dev", false);
-        const components = require(path.join(ROOT, "components"));
-        components.useComponentPackageTokens(); // what provider.ts does before serving
         const provider = new ComponentProvider({ name: PACKAGE, dirname: ROOT, components: getPulumiComponents(require(path.join(ROOT, "components"))) });
         const redis = await provider.construct("cache", "sample-app:index:Redis", { namespace: "team-b" }, {});
         const redisState = Object.fromEntries(await Promise.all(Object.entries<any>(redis.state).map(async ([k, v]) => [k, pulumi.Output.isInstance(v) ? await v.promise() : v])));
@@ -191,7 +188,6 @@ describe("sample-app as a component package (other languages)", function () {
         const auth = deploy!.inputs.spec.template.spec.volumes.find((v: any) => v.secret);
         assert.deepStrictEqual(auth.secret.items, [{ key: "password", path: "password" }]);
         assert.strictEqual(auth.secret.secretName, "cache-auth");
-        components.useComponentPackageTokens(false);
     });
 });
 
@@ -202,11 +198,13 @@ describe("the package's entry points", () => {
 
     it("package.json sends the plugin runner to provider.ts (sources, no build needed) and programs to the compiled dist/", () => {
         // `pulumi package add <repo>` installs with the repository's .npmrc (ignore-scripts): nothing builds dist/ there,
-        // so the plugin must run from source; the analyzer then finds components/ through provider.ts's import.
+        // so the plugin must run from source; the analyzer then finds components/ through provider.ts's import of
+        // componentProvider.ts, which imports them.
         assert.strictEqual(rootPackage.main, "provider.ts", "run-plugin requires the package directory, i.e. package.json main");
         assert.deepStrictEqual(rootPackage.exports?.["."], { types: "./dist/index.d.ts", default: "./dist/index.js" });
         assert.strictEqual(rootPackage.types, "dist/index.d.ts");
-        assert.match(fs.readFileSync(path.join(ROOT, "provider.ts"), "utf8"), /from "\.\/components"/, "provider.ts serves the sources");
+        assert.match(fs.readFileSync(path.join(ROOT, "provider.ts"), "utf8"), /from "\.\/componentProvider"/, "provider.ts serves componentProvider.ts");
+        assert.match(fs.readFileSync(path.join(ROOT, "componentProvider.ts"), "utf8"), /from "\.\/components"/, "componentProvider.ts serves the sources");
     });
 
     it("Pulumi.yaml keeps index.ts as the program (else `pulumi up` would run the provider entry and delete everything)", () => {

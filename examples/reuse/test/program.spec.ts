@@ -108,6 +108,7 @@ describe("reuse-example", () => {
         assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "256Mi");
         assert.strictEqual(sts.spec.template.spec.containers[0].image, "redis:7.4.2-alpine");
         assert.deepStrictEqual(sts.spec.template.spec.containers[0].resources.limits, { cpu: "250m", memory: "96Mi", "ephemeral-storage": "128Mi" }, "its own CPU and memory, the component's local disk default");
+        assert.deepStrictEqual(sts.spec.template.spec.containers[0].resources.requests, { cpu: "100m", memory: "64Mi", "ephemeral-storage": "32Mi" }, "the CPU request it left unset keeps the component's default");
         assert.match(one(dev, "ConfigMap", "orders-cache-config").data["redis.conf"], /^maxmemory 48mb$/m);
         const deploy = one(dev, "Deployment", "orders-api");
         assert.strictEqual(deploy.spec.replicas, 2);

@@ -614,6 +614,16 @@ func TestCancelInterruptsTheProgram(t *testing.T) {
 	}
 }
 
+// Older engines (Pulumi YAML 1.25's host, on the SDK of 3.206) start the host with -root=DIR
+// before the engine's address: it must still serve.
+func TestHostTakesTheRootFlagOfOlderEngines(t *testing.T) {
+	engine, _ := fakeEngine(t)
+	h := startHost(t, engine, nil, "-root="+t.TempDir())
+	if _, err := h.client.GetPluginInfo(testContext(t), &emptypb.Empty{}); err != nil {
+		t.Fatalf("GetPluginInfo: %v; stderr:\n%s", err, h.stderr)
+	}
+}
+
 func TestHostExitsWhenTheEngineIsGone(t *testing.T) {
 	engine, stop := fakeEngine(t)
 	h := startHost(t, engine, nil, "--engine-check", "100ms")

@@ -30,7 +30,7 @@
 //
 // Usage (the engine's own command line for language plugins):
 //
-//	pulumi-language-nodejs [--logtostderr] [-v=N] [--tracing URL] [--engine-check 5s] [ENGINE_ADDRESS]
+//	pulumi-language-nodejs [--logtostderr] [-v=N] [--tracing URL] [--engine-check 5s] [-root DIR] [ENGINE_ADDRESS]
 package main
 
 import (
@@ -60,6 +60,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tracing := fs.String("tracing", "", "Zipkin-compatible tracing endpoint, passed on to the program")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	engineCheck := fs.Duration("engine-check", defaultEngineCheck, "how often to check that the engine is still there")
+	// Engines built on the Pulumi SDK before 3.207 (Pulumi YAML 1.25's language host, which starts
+	// component providers itself) pass the project root as a flag; every request carries the
+	// program's directories, so it is accepted and ignored, as Pulumi's own host does.
+	_ = fs.String("root", "", "[deprecated] the project root; requests carry the program's directories")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -32,7 +32,7 @@ func newTestServer(t *testing.T) *testServer {
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, Password: rs.Password, DialerRetries: 1})
 	t.Cleanup(func() { _ = rdb.Close() })
 	handler := httpapi.New(httpapi.Options{
-		Store:    users.NewStore(rdb, users.Durability{}),
+		Store:    users.NewStore(rdb, users.Options{}),
 		Ready:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Logger:   slog.New(slog.NewTextHandler(t.Output(), nil)),
 		Registry: prometheus.NewRegistry(),

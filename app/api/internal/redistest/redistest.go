@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ type Server struct {
 	args func(port string) []string
 	// tls is how clients reach a TLS server; nil for plain text.
 	tls *tls.Config
+	// frozen is set between Freeze and Thaw.
+	frozen bool
 }
 
 // Start runs a redis-server for the test on a free 127.0.0.1 port, with a
@@ -121,8 +124,31 @@ func (s *Server) Kill() {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.exited
-	s.cmd = nil
+	s.cmd, s.frozen = nil, false
 }
+
+// Freeze stops the server's process (SIGSTOP) without a word to its peers,
+// as a node that hangs: the kernel still completes TCP connections to its
+// port, but nothing answers on them. Thaw resumes it; Kill still works.
+func (s *Server) Freeze() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("freeze %s: %v", s.Addr, err)
+	}
+	s.frozen = true
+}
+
+// Thaw resumes a server that Freeze stopped (SIGCONT).
+func (s *Server) Thaw() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("thaw %s: %v", s.Addr, err)
+	}
+	s.frozen = false
+}
+
+// Frozen reports whether the server is stopped by Freeze.
+func (s *Server) Frozen() bool { return s.frozen }
 
 // Client returns a client of the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {

@@ -277,7 +277,7 @@ func TestReadsFailWithErrUnavailableWhenRedisIsGoneAndNoneIsLeftWaiting(t *testi
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := NewStore(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second}), Durability{})
+	s := NewStore(redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second}), Options{})
 	var wg sync.WaitGroup
 	errs := make([]error, 50)
 	for i := range errs {

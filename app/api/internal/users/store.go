@@ -5,8 +5,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,46 +66,119 @@ type Durability struct {
 	Timeout time.Duration
 }
 
-// readyKey is the key that Writable writes, and readyTTL how long it lives.
-const (
-	readyKey = "api:writable"
-	readyTTL = time.Minute
-)
+// Options shape a Store.
+type Options struct {
+	// Durability is what a write needs before it counts as done.
+	Durability Durability
+	// Replicas, if not nil, is a client of the primary's replicas. A read
+	// that the primary cannot answer (it is unreachable, hangs, or is being
+	// handed over) is sent there: the answer is then a replica's copy, which
+	// may lag the primary by a moment.
+	Replicas redis.UniversalClient
+	// RetryTimeout bounds how long a call keeps sending again a command that
+	// did not run, or a read that got no answer, from its first failure: a
+	// failover in progress. 0 tries each client once.
+	RetryTimeout time.Duration
+	// PrimaryFailed, if not nil, is told of each failure of a command to the
+	// primary that is not an answer about the data: the connection, a
+	// refusal such as READONLY, or a write that no replica confirmed.
+	PrimaryFailed func(error)
+}
 
 // Store keeps users in Redis. Its methods expect inputs that passed
 // validation; every Redis failure is returned wrapped in ErrUnavailable.
+//
+// A write is sent again, with backoff, within Options.RetryTimeout, only
+// when its failure proves it did not run: no connection could be made,
+// none was free, the connection refused to send it (the primary moved), or
+// Redis refused it (READONLY, LOADING, MASTERDOWN, NOREPLICAS). A write that
+// may have run (a timeout or a lost connection after it was sent, a WAIT
+// that too few replicas answered) fails at once, so no write is applied
+// twice.
 type Store struct {
-	rdb        redis.UniversalClient
-	batch      *batcher
-	durability Durability
+	// rdb and batch are the primary's client and its batcher.
+	rdb   redis.UniversalClient
+	batch *batcher
+	// replicas are the replicas' client and batcher; nil without replicas.
+	replicas *node
+
+	durability    Durability
+	retryTimeout  time.Duration
+	primaryFailed func(error)
+	// troubleAt is when a command to the primary last failed, in Unix
+	// nanoseconds; for replicaFirstFor after it, reads go to a replica
+	// first.
+	troubleAt atomic.Int64
+	// noReadOnlyScripts is set once Redis has said it has no EVALSHA_RO
+	// (before 7.0); scripts that read then run as EVALSHA.
+	noReadOnlyScripts atomic.Bool
 }
 
-// NewStore returns a Store over rdb whose writes meet d. The reads and
+// node is a client and its batcher.
+type node struct {
+	rdb   redis.UniversalClient
+	batch *batcher
+}
+
+// replicaFirstFor is how long after a failure of the primary reads go to a
+// replica first: long enough that while a primary hangs, each read does not
+// wait for the read timeout again, short enough that reads return to the
+// primary, which has every write, soon after it recovers.
+const replicaFirstFor = 2 * time.Second
+
+// Backoff between two rounds of retries: from minBackoff, doubling, up to
+// maxBackoff, each with random jitter down to half of it so that waiting
+// requests do not retry in step. maxBackoff is also about how late a write
+// notices that a new primary is ready.
+const (
+	minBackoff = 25 * time.Millisecond
+	maxBackoff = 250 * time.Millisecond
+)
+
+// NewStore returns a Store over the primary's client rdb. The reads and
 // writes of concurrent calls share pipelines (see batcher), except writes
 // that wait for replicas, which need a connection of their own for WAIT.
-func NewStore(rdb redis.UniversalClient, d Durability) *Store {
-	return &Store{rdb: rdb, batch: newBatcher(rdb, defaultMaxInFlight), durability: d}
+func NewStore(rdb redis.UniversalClient, opts Options) *Store {
+	s := &Store{
+		rdb:           rdb,
+		batch:         newBatcher(rdb, defaultMaxInFlight),
+		durability:    opts.Durability,
+		retryTimeout:  opts.RetryTimeout,
+		primaryFailed: opts.PrimaryFailed,
+	}
+	if opts.Replicas != nil {
+		s.replicas = &node{rdb: opts.Replicas, batch: newBatcher(opts.Replicas, defaultMaxInFlight)}
+	}
+	return s
 }
 
-// Writable returns nil if the store can take a write now, with the
-// durability it was made with: it writes a short-lived key. A replica, or a
-// primary without the replicas to confirm writes, answers PING but fails this.
-func (s *Store) Writable(ctx context.Context) error {
-	var acked *redis.Cmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, readyKey, formatTime(timestamp()), readyTTL)
-		if s.durability.Replicas > 0 {
-			acked = s.wait(ctx, p)
+// primary returns the primary's client and batcher.
+func (s *Store) primary() *node { return &node{rdb: s.rdb, batch: s.batch} }
+
+// Reachable returns nil if the primary or a replica answers PING: the store
+// can serve reads, if not writes. It says nothing of writes on purpose: a
+// primary that is being replaced is a moment every instance of the API
+// shares, and no reason to stop sending it the requests that replicas can
+// answer. Both are asked at once, so a primary that hangs does not use up
+// ctx before a replica is asked.
+func (s *Store) Reachable(ctx context.Context) error {
+	clients := []redis.UniversalClient{s.rdb}
+	if s.replicas != nil {
+		clients = append(clients, s.replicas.rdb)
+	}
+	errs := make(chan error, len(clients))
+	for _, c := range clients {
+		go func() { errs <- c.Ping(ctx).Err() }()
+	}
+	var failures []error
+	for range clients {
+		err := <-errs
+		if err == nil {
+			return nil
 		}
-		return nil
-	})
-	if err == nil && acked != nil {
-		err = s.confirmed(acked)
+		failures = append(failures, err)
 	}
-	if err != nil {
-		return unavailable(err)
-	}
-	return nil
+	return unavailable(errors.Join(failures...))
 }
 
 // Create stores a new user with a fresh id. It returns ErrEmailTaken if
@@ -123,7 +199,7 @@ func (s *Store) Create(ctx context.Context, in Input) (User, error) {
 
 // Get returns the user with the id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (User, error) {
-	r, err := s.get(ctx, id)
+	r, err := s.get(ctx, id, true)
 	return r.User, err
 }
 
@@ -138,7 +214,12 @@ func (s *Store) List(ctx context.Context, after string, limit int) (page []User,
 	if after != "" {
 		start = "(" + after
 	}
-	reply, err := s.script(ctx, pageScript, []string{listKey}, start, limit, userKey("")).StringSlice()
+	var reply []string
+	err = s.read(ctx, true, func(n *node) error {
+		var err error
+		reply, err = s.readScript(ctx, n, pageScript, []string{listKey}, start, limit, userKey("")).StringSlice()
+		return err
+	})
 	if err != nil {
 		return nil, "", unavailable(err)
 	}
@@ -170,7 +251,7 @@ func parsePage(reply []string) (page []User, next string, err error) {
 // concurrently.
 func (s *Store) Update(ctx context.Context, id string, p Patch) (User, error) {
 	for range maxAttempts {
-		cur, err := s.get(ctx, id)
+		cur, err := s.get(ctx, id, false)
 		if err != nil {
 			return User{}, err
 		}
@@ -191,7 +272,7 @@ func (s *Store) Update(ctx context.Context, id string, p Patch) (User, error) {
 // if the user kept changing concurrently.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	for range maxAttempts {
-		cur, err := s.get(ctx, id)
+		cur, err := s.get(ctx, id, false)
 		if err != nil {
 			return err
 		}
@@ -210,14 +291,21 @@ type record struct {
 	rev string
 }
 
-// get reads the user with the id; an id the store cannot have made is not found.
-func (s *Store) get(ctx context.Context, id string) (record, error) {
+// get reads the user with the id; an id the store cannot have made is not
+// found. Update and Delete read from the primary only (fromReplica false):
+// the revision they compare must be the latest.
+func (s *Store) get(ctx context.Context, id string, fromReplica bool) (record, error) {
 	if !ValidID(id) {
 		return record{}, ErrNotFound
 	}
-	cmd := redis.NewMapStringStringCmd(ctx, "hgetall", userKey(id))
-	_ = s.batch.do(ctx, cmd)
-	fields, err := cmd.Result()
+	var fields map[string]string
+	err := s.read(ctx, fromReplica, func(n *node) error {
+		cmd := redis.NewMapStringStringCmd(ctx, "hgetall", userKey(id))
+		_ = n.batch.do(ctx, cmd)
+		var err error
+		fields, err = cmd.Result()
+		return err
+	})
 	if err != nil {
 		return record{}, unavailable(err)
 	}
@@ -243,9 +331,19 @@ func parseUser(id, name, email, createdAt, updatedAt string) (User, error) {
 	return User{ID: id, Name: name, Email: email, CreatedAt: created, UpdatedAt: updated}, nil
 }
 
-// eval runs one of the write scripts and turns its status reply into an error.
+// eval runs one of the write scripts and turns its status reply into an
+// error. It sends the script again while it fails in a way that proves it
+// did not run (see Store).
 func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, args ...any) error {
-	status, err := s.run(ctx, script, keys, args...)
+	var status string
+	err := s.retry(ctx, func() error {
+		var err error
+		status, err = s.run(ctx, script, keys, args...)
+		if err != nil {
+			s.failed(ctx, err)
+		}
+		return err
+	}, notRun)
 	if err != nil {
 		return unavailable(err)
 	}
@@ -267,7 +365,7 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, a
 // many replicas have the write.
 func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args ...any) (string, error) {
 	if s.durability.Replicas == 0 {
-		return s.script(ctx, script, keys, args...).Text()
+		return s.script(ctx, s.primary(), script, false, keys, args...).Text()
 	}
 	// WAIT counts replicas that have everything the connection wrote, so it
 	// must follow the script on the same connection: one pipeline.
@@ -294,21 +392,144 @@ func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, ar
 	return text, s.confirmed(acked)
 }
 
-// script runs script as EVALSHA through the batcher. A Redis that does not
-// have the script cached (after a restart or a failover) answers NOSCRIPT;
-// then the script goes again, alone, as EVAL with its source, which caches it.
-func (s *Store) script(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+// readScript runs script, which only reads, on n: as EVALSHA_RO, which a
+// replica runs and a primary runs even while its writes are paused (CLIENT
+// PAUSE WRITE, as in a handover), or as EVALSHA on a Redis older than 7.0.
+func (s *Store) readScript(ctx context.Context, n *node, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	if !s.noReadOnlyScripts.Load() {
+		cmd := s.script(ctx, n, script, true, keys, args...)
+		if !redis.HasErrorPrefix(cmd.Err(), "unknown command") {
+			return cmd
+		}
+		s.noReadOnlyScripts.Store(true)
+	}
+	return s.script(ctx, n, script, false, keys, args...)
+}
+
+// script runs script on n as EVALSHA (EVALSHA_RO if readOnly) through its
+// batcher. A Redis that does not have the script cached (after a restart or
+// a failover) answers NOSCRIPT; then the script goes again, alone, as EVAL
+// (EVAL_RO) with its source, which caches it.
+func (s *Store) script(ctx context.Context, n *node, script *redis.Script, readOnly bool, keys []string, args ...any) *redis.Cmd {
+	name := "evalsha"
+	if readOnly {
+		name = "evalsha_ro"
+	}
 	cmdArgs := make([]any, 0, 3+len(keys)+len(args))
-	cmdArgs = append(cmdArgs, "evalsha", script.Hash(), len(keys))
+	cmdArgs = append(cmdArgs, name, script.Hash(), len(keys))
 	for _, k := range keys {
 		cmdArgs = append(cmdArgs, k)
 	}
 	cmdArgs = append(cmdArgs, args...)
 	cmd := redis.NewCmd(ctx, cmdArgs...)
-	if err := s.batch.do(ctx, cmd); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return script.Eval(ctx, s.rdb, keys, args...)
+	if err := n.batch.do(ctx, cmd); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if readOnly {
+			return script.EvalRO(ctx, n.rdb, keys, args...)
+		}
+		return script.Eval(ctx, n.rdb, keys, args...)
 	}
 	return cmd
+}
+
+// read runs op, a read, on the primary, and when that fails for want of an
+// answer (not for an answer about the data), on a replica if fromReplica and
+// there are replicas, at once: the request waits for one failure, not for
+// the primary to come back. It keeps trying the two in turn, with backoff,
+// within the retry timeout. While the primary is in trouble, reads go to a
+// replica first.
+func (s *Store) read(ctx context.Context, fromReplica bool, op func(*node) error) error {
+	nodes := []*node{s.primary()}
+	if fromReplica && s.replicas != nil {
+		if time.Since(time.Unix(0, s.troubleAt.Load())) < replicaFirstFor {
+			nodes = []*node{s.replicas, nodes[0]}
+		} else {
+			nodes = append(nodes, s.replicas)
+		}
+	}
+	attempt := 0
+	try := func() error {
+		n := nodes[attempt%len(nodes)]
+		attempt++
+		err := op(n)
+		if err != nil && n.batch == s.batch {
+			s.failed(ctx, err)
+		}
+		return err
+	}
+	return s.retry(ctx, func() error {
+		err := try()
+		// The other node at once, before any backoff.
+		for err != nil && unanswered(err) && attempt%len(nodes) != 0 && ctx.Err() == nil {
+			err = try()
+		}
+		return err
+	}, unanswered)
+}
+
+// retry calls op until it succeeds or fails with an error that again does
+// not accept, sleeping with backoff between calls, for at most the retry
+// timeout from the first failure, and while ctx is not done.
+func (s *Store) retry(ctx context.Context, op func() error, again func(error) bool) error {
+	err := op()
+	if err == nil || !again(err) {
+		return err
+	}
+	deadline := time.Now().Add(s.retryTimeout)
+	backoff := minBackoff
+	for {
+		wait := backoff/2 + rand.N(backoff/2+1)
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, maxBackoff)
+		if err = op(); err == nil || !again(err) {
+			return err
+		}
+	}
+}
+
+// failed records that a command to the primary failed with err, if err is
+// not an answer about the data, nor the end of the caller's context.
+func (s *Store) failed(ctx context.Context, err error) {
+	if !unanswered(err) || ctx.Err() != nil {
+		return
+	}
+	s.troubleAt.Store(time.Now().UnixNano())
+	if s.primaryFailed != nil {
+		s.primaryFailed(err)
+	}
+}
+
+// notRun reports whether err proves that a command did not run: no
+// connection could be made (a refusal, a timeout, no route, a name that does
+// not resolve, no primary named), no connection was free in time, the
+// connection refused to send it (it was to a primary that moved or stopped
+// answering), or Redis refused it before running it: READONLY (a replica, or
+// a primary being demoted), LOADING (a server loading its data), MASTERDOWN
+// (a replica that lost its primary), NOREPLICAS (min-replicas-to-write).
+func notRun(err error) bool {
+	var op *net.OpError
+	var notSent interface{ NotSent() bool }
+	switch {
+	case errors.As(err, &op) && op.Op == "dial",
+		errors.As(err, &notSent) && notSent.NotSent(),
+		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted):
+		return true
+	}
+	return redis.IsReadOnlyError(err) || redis.IsLoadingError(err) || redis.IsMasterDownError(err) || redis.IsNoReplicasError(err)
+}
+
+// unanswered reports whether a read failed for want of an answer about the
+// data: any failure of the connection (a read runs again safely), or a
+// failure that proves the command did not run.
+func unanswered(err error) bool {
+	var reply redis.Error
+	return !errors.As(err, &reply) || notRun(err)
 }
 
 // wait queues WAIT on p: the replicas that have every write the connection

@@ -19,7 +19,7 @@ import (
 func newTestStore(t *testing.T) (*Store, *redis.Client) {
 	t.Parallel()
 	rdb := redistest.Start(t).Client()
-	return NewStore(rdb, Durability{}), rdb
+	return NewStore(rdb, Options{}), rdb
 }
 
 func TestConcurrentWritesKeepRecordsEmailIndexAndListingConsistent(t *testing.T) {

@@ -1,0 +1,96 @@
+/**
+ * How long `pulumi up` of a stack takes from empty, against the floor: the same objects applied all
+ * at once and waited for until ready, as if every dependency between them were free. Prints both
+ * and their ratio (the target: up within 1.2 x the floor). A benchmark, not a test: run it on an
+ * otherwise idle cluster.
+ *
+ *   npm run cluster:floor -- STACK [key=value ...]     dev and test on `up`, prod on `up --nodes 3 --like ack`
+ *
+ * 1. `pulumi up` from empty (the stack must not exist), timed to its end (the provider waits for
+ *    every Deployment and StatefulSet to be ready);
+ * 2. the objects the state names, read back from the cluster without what the API server fills in;
+ * 3. `pulumi destroy` (protect lifted for it), and wait until the namespace and its volumes are gone;
+ * 4. those objects in one server-side apply, timed until every Deployment and StatefulSet has rolled
+ *    out; then they are deleted again.
+ */
+import { spawn } from "child_process";
+import { deploy, destroy } from "./deploy";
+import { ADMIN_KUBECONFIG, KUBECTL, kubectl, kubectlResult, resourceRef } from "./env";
+
+type Obj = { apiVersion: string; kind: string; metadata: Record<string, unknown> & { name: string; namespace?: string }; [k: string]: unknown };
+
+/** An object as the cluster has it, without what the API server fills in: what an apply creates again. */
+function applyable(o: Obj): Obj {
+    const { status: _s, ...rest } = o;
+    void _s;
+    const { uid: _u, resourceVersion: _r, generation: _g, creationTimestamp: _c, managedFields: _m, ...metadata } = o.metadata;
+    void [_u, _r, _g, _c, _m];
+    const out: Obj = { ...rest, metadata };
+    if (o.kind === "Service") {
+        const { clusterIP: _ip, clusterIPs: _ips, ...spec } = o.spec as Record<string, unknown>;
+        void [_ip, _ips];
+        out.spec = spec;
+    }
+    return out;
+}
+
+function rollout(kind: string, name: string, ns: string): Promise<number> {
+    return new Promise(resolve => {
+        const c = spawn("bash", ["-c", `for i in $(seq 1 600); do "$@" && exit 0; sleep 0.5; done; exit 1`, "_",
+            ...kubectlArgs(["-n", ns, "rollout", "status", `${kind}/${name}`, "--timeout=300s"])], { stdio: "ignore" });
+        c.on("close", code => resolve(code ?? 1));
+    });
+}
+
+/** kubectl of the cluster, as its admin. */
+function kubectlArgs(args: string[]): string[] {
+    return [KUBECTL, "--kubeconfig", ADMIN_KUBECONFIG, ...args];
+}
+
+async function waitGone(ns: string): Promise<void> {
+    for (let i = 0; i < 360; i++) {
+        const volumes = (JSON.parse(kubectl(["get", "pv", "-o", "json"])) as { items: Array<{ spec: { claimRef?: { namespace: string } } }> }).items
+            .filter(p => p.spec.claimRef?.namespace === ns).length;
+        if (kubectlResult(["get", "namespace", ns]).status !== 0 && volumes === 0) return;
+        await new Promise(r => setTimeout(r, 1000));
+    }
+    throw new Error(`namespace ${ns} still there after 6 minutes`);
+}
+
+async function main(argv: string[]): Promise<void> {
+    const [stack, ...rest] = argv;
+    if (!stack) throw new Error("usage: npm run cluster:floor -- STACK [key=value ...]");
+    const overrides = Object.fromEntries(rest.map(a => {
+        const m = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/.exec(a);
+        if (!m) throw new Error(`${JSON.stringify(a)}: expected key=value`);
+        return [m[1], m[2]];
+    }));
+    const ns = `sample-app-${stack}`;
+    if (kubectlResult(["get", "namespace", ns]).status === 0) throw new Error(`${ns} exists: the measurement starts from empty (npm run cluster -- destroy ${stack})`);
+    const quiet = { onOutput: () => undefined };
+    const up = await deploy(stack, overrides, quiet);
+    const objects = up.objects.map(o => applyable(JSON.parse(kubectl([...(o.metadata.namespace ? ["-n", o.metadata.namespace] : []), "get", resourceRef(o as unknown as Record<string, unknown>), "-o", "json"])) as Obj));
+    await deploy(stack, { ...overrides, protect: "false" }, quiet);
+    await destroy(stack, { ...overrides, protect: "false" }, quiet);
+    await waitGone(ns);
+
+    const ordered = [...objects.filter(o => o.kind === "Namespace"), ...objects.filter(o => o.kind !== "Namespace")];
+    const t0 = Date.now();
+    kubectl(["apply", "--server-side", "--field-manager=floor", "--force-conflicts", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: ordered }));
+    const waits = objects.filter(o => o.kind === "Deployment" || o.kind === "StatefulSet").map(o => rollout(o.kind.toLowerCase(), o.metadata.name, String(o.metadata.namespace)));
+    const codes = await Promise.all(waits);
+    const floor = (Date.now() - t0) / 1000;
+    for (const o of [...objects].reverse().filter(x => x.kind !== "Namespace" && !x.metadata.namespace)) {
+        kubectlResult(["delete", resourceRef(o), "--ignore-not-found", "--wait=false"]);
+    }
+    kubectlResult(["delete", "namespace", ns, "--wait=false"]);
+    await waitGone(ns);
+    if (codes.some(c => c !== 0)) throw new Error("a workload of the floor run did not roll out");
+    const line = `${stack}: pulumi up from empty ${up.seconds.toFixed(1)} s (${objects.length} objects); the floor, every object applied at once and waited for until ready, ${floor.toFixed(1)} s; up / floor = ${(up.seconds / floor).toFixed(2)}`;
+    process.stdout.write(`${line}\n`);
+}
+
+main(process.argv.slice(2)).catch(e => {
+    process.stderr.write(`cluster floor: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+});

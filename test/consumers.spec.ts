@@ -1,0 +1,312 @@
+/**
+ * Every accepted value works where it ends up: the real consumers, started on
+ * the edges of what the settings and the components accept.
+ *
+ *  - the Redis pods' scripts (components/scripts/) with redis-server and its
+ *    Sentinel, from the ConfigMap and Secret the Redis component renders, with
+ *    passwords holding spaces, quotes, backslashes and every other printable
+ *    character, and the longest master name (test/sandbox.ts: loopback only);
+ *  - the frontend's rendered nginx.conf with `nginx -t`, its API upstream
+ *    resolvable as in the cluster, and without (the check can fail);
+ *  - every shell script with shellcheck and `dash -n`;
+ *  - label values, DNS names and cron schedules with the functions the API
+ *    server validates them with (test/consumers: k8s.io/apimachinery and
+ *    robfig/cron), against settings/validate.ts.
+ *
+ * Needs redis-server, redis-cli, nginx and shellcheck (bash e2e/install-deps.sh),
+ * go, and a private mount namespace (root, as CI runs, or user namespaces).
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as c from "../components";
+import { REDIS_PATHS } from "../components/redisWorkload";
+import { cronProblem, parseSettings, PASSWORD } from "../settings";
+import { DNS_LABEL, DNS_SUBDOMAIN, LABEL_VALUE, parseLabel } from "../settings/validate";
+import { one, reveal, ROOT, runProgram, runStack, stackConfig } from "./harness";
+import { freePort, Pod, Sandbox, sandboxProblem, withHosts } from "./sandbox";
+
+/** A Redis password on every edge the settings accept: spaces (leading and trailing too), quotes, backslash, #, $, backtick, %, braces. */
+const EDGE_PASSWORD = ` p"a's\\s#w$o\`r%d;{x} `;
+/** Every printable ASCII character, the Sentinels' password. */
+const ALL_PRINTABLE = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join("");
+/** The longest master name the component accepts. */
+const LONG_MASTER = `m${"a-Z_9.".repeat(10)}xyz`;
+
+/** The Redis component's ConfigMap and Secret for these args, as it renders them. */
+async function renderRedis(args: Partial<c.RedisArgs>): Promise<{ config: Record<string, string>; secret: Record<string, string> }> {
+    const run = await runProgram("consumers", {}, () => {
+        new c.Redis("cache", { namespace: "team-a", ...args });
+        return {};
+    });
+    return { config: one(run, "ConfigMap", "cache-config").data, secret: reveal(one(run, "Secret", "cache-auth").stringData) };
+}
+
+const HEADLESS = "cache-headless.team-a.svc.cluster.local";
+
+describe("the Redis pods' scripts, run with redis-server and Sentinel on the edges of what is accepted", function () {
+    this.timeout(180_000);
+    let sandbox: Sandbox | undefined;
+    before(function () {
+        assert.strictEqual(sandboxProblem(), undefined, "this suite runs the real redis-server: install it (bash e2e/install-deps.sh); it needs root or user namespaces");
+    });
+    afterEach(() => {
+        sandbox?.stop();
+        sandbox = undefined;
+    });
+
+    it("a StatefulSet whose pod 1 starts before pod 0: it waits as an unready replica, then syncs, with a password of quotes, spaces and backslashes", async () => {
+        assert.ok(PASSWORD.test(EDGE_PASSWORD) && PASSWORD.test(ALL_PRINTABLE), "both passwords are ones the settings accept");
+        const port = await freePort(["127.0.0.1", "127.0.0.2"]);
+        const { config, secret } = await renderRedis({ replicas: 2, port, password: pulumi.secret(EDGE_PASSWORD) });
+        assert.strictEqual(secret.password, EDGE_PASSWORD);
+        const sb = sandbox = new Sandbox(config, secret, "cache", HEADLESS);
+
+        // Pod 1 first, as podManagementPolicy Parallel may have it: pod 0 has no address (no DNS record) yet.
+        const p1 = sb.schedule(1);
+        sb.start(p1, "start-redis.sh");
+        await sb.until("pod 1 answers", () => sb.cli(p1, port, EDGE_PASSWORD, "ping").trim() === "PONG");
+        const early = sb.run(p1, "ready.sh");
+        assert.strictEqual(early.status, 1);
+        assert.match(early.output, /not ready: role:slave master_link_status:down/);
+
+        const p0 = sb.schedule(0);
+        sb.start(p0, "start-redis.sh");
+        await sb.until("pod 0 is ready as the primary", () => sb.run(p0, "ready.sh").status === 0);
+        await sb.until("pod 1 has synced from pod 0 (masterauth works)", () => sb.run(p1, "ready.sh").status === 0);
+        for (const p of [p0, p1]) {
+            assert.strictEqual(sb.cli(p, port, EDGE_PASSWORD, "config", "get", "requirepass"), `requirepass\n${EDGE_PASSWORD}\n`, `${p.name} took the password whole`);
+        }
+        sb.cli(p0, port, EDGE_PASSWORD, "set", "k", "written on the primary");
+        await sb.until("the write reaches the replica", () => sb.cli(p1, port, EDGE_PASSWORD, "get", "k").trim() === "written on the primary");
+        assert.match(sb.cli(p0, port, `${EDGE_PASSWORD}x`, "ping"), /WRONGPASS|NOAUTH/, "a wrong password is refused (the check can fail)");
+    });
+
+    it("Sentinel mode, pods 1 and 2 first: their Sentinels wait for pod 0, then all three agree on it, replicate, hand over on preStop", async () => {
+        const addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+        const port = await freePort(addresses);
+        const sentinelPort = await freePort(addresses);
+        const { config, secret } = await renderRedis({
+            port, sentinel: { masterName: LONG_MASTER }, password: pulumi.secret(EDGE_PASSWORD), sentinelPassword: pulumi.secret(ALL_PRINTABLE),
+        });
+        assert.match(config["topology.sh"], new RegExp(`^SENTINEL_MASTER='${LONG_MASTER.replace(/\./g, "\\.")}'$`, "m"));
+        // Only the Sentinels' port moves, to one free here (every pod uses the same, on its own address).
+        const sb = sandbox = new Sandbox(config, secret, "cache", HEADLESS,
+            (file, text) => (file === "topology.sh" ? text.replace(/^SENTINEL_PORT='\d+'$/m, `SENTINEL_PORT='${sentinelPort}'`) : text));
+        const pods: Pod[] = [];
+        const sentinels = [];
+        for (const i of [1, 2]) {
+            pods[i] = sb.schedule(i);
+            sb.start(pods[i], "start-redis.sh");
+            sentinels[i] = sb.start(pods[i], "start-sentinel.sh");
+        }
+        await sb.until("pods 1 and 2 answer as replicas", () => [1, 2].every(i => /role:slave/.test(sb.cli(pods[i], port, EDGE_PASSWORD, "info", "replication"))));
+        await new Promise(r => setTimeout(r, 3000));
+        for (const i of [1, 2]) {
+            assert.ok(Sandbox.alive(sentinels[i]), `pod ${i}'s Sentinel waits for pod 0, it does not exit`);
+            assert.strictEqual(sb.run(pods[i], "sentinel-ready.sh", true).status, 1, `pod ${i}'s Sentinel is not ready yet`);
+        }
+
+        pods[0] = sb.schedule(0);
+        sb.start(pods[0], "start-redis.sh");
+        sb.start(pods[0], "start-sentinel.sh");
+        await sb.until("all three Sentinels are ready", () => [0, 1, 2].every(i => sb.run(pods[i], "sentinel-ready.sh", true).status === 0), 60);
+        await sb.until("all three Redis pods are ready", () => [0, 1, 2].every(i => sb.run(pods[i], "ready.sh").status === 0), 60);
+        const ask = (i: number, ...args: string[]) => sb.cli(pods[i], sentinelPort, ALL_PRINTABLE, "sentinel", ...args);
+        assert.strictEqual(ask(1, "get-master-addr-by-name", LONG_MASTER).split("\n")[0], pods[0].host);
+        await sb.until("every Sentinel knows both replicas and the two other Sentinels (auth-pass and requirepass work)", () =>
+            [0, 1, 2].every(i => (ask(i, "replicas", LONG_MASTER).match(/^name$/gm) ?? []).length === 2 && (ask(i, "sentinels", LONG_MASTER).match(/^name$/gm) ?? []).length === 2), 60);
+
+        // A drain of pod 0: its preStop hands the primary over and returns once it is a replica.
+        const handover = sb.run(pods[0], "pre-stop.sh");
+        assert.strictEqual(handover.status, 0, handover.output);
+        assert.match(sb.cli(pods[0], port, EDGE_PASSWORD, "info", "replication"), /role:slave/);
+        const primary = ask(1, "get-master-addr-by-name", LONG_MASTER).split("\n")[0];
+        assert.ok([pods[1].host, pods[2].host].includes(primary), `a replica took over: ${primary}`);
+    });
+    it("a pod that restarts with data while no Sentinel answers follows the Redis that is primary; with no peer answering it waits, and never starts as a second primary; the backup Job names that primary, or fails saying none answers", async () => {
+        const addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+        const port = await freePort(addresses);
+        const sentinelPort = await freePort(addresses);
+        const { config, secret } = await renderRedis({ port, sentinel: {}, password: pulumi.secret(EDGE_PASSWORD), sentinelPassword: pulumi.secret(ALL_PRINTABLE) });
+        const sb = sandbox = new Sandbox(config, secret, "cache", HEADLESS,
+            (file, text) => (file === "topology.sh" ? text.replace(/^SENTINEL_PORT='\d+'$/m, `SENTINEL_PORT='${sentinelPort}'`) : text));
+        const pods = [0, 1, 2].map(i => sb.schedule(i));
+        const procs = pods.map(p => ({ redis: sb.start(p, "start-redis.sh"), sentinel: sb.start(p, "start-sentinel.sh") }));
+        await sb.until("all three Sentinels and Redis pods are ready", () => [0, 1, 2].every(i => sb.run(pods[i], "sentinel-ready.sh", true).status === 0 && sb.run(pods[i], "ready.sh").status === 0), 60);
+        const kill = (c: { pid?: number }) => { try { process.kill(-(c.pid ?? 0), "SIGKILL"); } catch { /* gone */ } };
+        const role = (i: number) => sb.cli(pods[i], port, EDGE_PASSWORD, "info", "replication");
+
+        const ask = (i: number, ...args: string[]) => sb.cli(pods[i], sentinelPort, ALL_PRINTABLE, "sentinel", ...args);
+        // The backup's prepare.sh asks `named_primary` of common.sh, with an empty data directory of its own.
+        const backupJob = (pod: Pod) => (waitSeconds: string) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-job-"));
+            fs.writeFileSync(path.join(String(pod.env.REDIS_CONFIG_DIR), "named-primary.sh"), '. "$REDIS_CONFIG_DIR/common.sh"\nnamed_primary\n');
+            try {
+                return sb.run({ ...pod, env: { ...pod.env, REDIS_DATA_DIR: dir, PRIMARY_WAIT_SECONDS: waitSeconds } }, "named-primary.sh");
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        };
+        await sb.until("every Sentinel knows both replicas", () => [0, 1, 2].every(i => (ask(i, "replicas", "mymaster").match(/^name$/gm) ?? []).length === 2), 60);
+        // A drain of pod 0: it hands over, is written to as a replica, and goes; every Sentinel goes too (restarting).
+        assert.strictEqual(sb.run(pods[0], "pre-stop.sh").status, 0);
+        assert.match(role(0), /role:slave/, "pod 0 handed over");
+        const primary = [1, 2].find(i => /role:master/.test(role(i)));
+        assert.ok(primary !== undefined, `pod 1 or pod 2 is the primary after the handover: ${[1, 2].map(i => role(i)).join(" | ")}`);
+        assert.strictEqual(sb.cli(pods[primary], port, EDGE_PASSWORD, "set", "k", "v").trim(), "OK");
+        await sb.until("pod 0 has data on its volume", () => fs.existsSync(path.join(String(pods[0].env.REDIS_DATA_DIR), "appendonlydir")));
+        kill(procs[0].redis);
+        kill(procs[0].sentinel);
+        procs.forEach(p => kill(p.sentinel));
+
+        // Pod 0 comes back: no Sentinel answers, the primary's Redis does.
+        const back = sb.start({ ...pods[0], env: { ...pods[0].env, PRIMARY_WAIT_SECONDS: "600" } }, "start-redis.sh");
+        await sb.until("pod 0 answers again", () => role(0).includes("role:"), 60);
+        assert.match(role(0), new RegExp(`role:slave[\\s\\S]*master_host:${pods[primary].host.replace(/\./g, "\\.")}`), "pod 0 replicates the primary");
+        await sb.until("pod 0 has synced the primary's data", () => sb.cli(pods[0], port, EDGE_PASSWORD, "get", "k").trim() === "v");
+        // The backup Job, no pod of the StatefulSet (an empty /data in its image), asks the same way: the primary's Redis answers.
+        const job = backupJob(pods[0]);
+        const named = job("30");
+        assert.deepStrictEqual([named.status, named.output.split("\n").pop()], [0, pods[primary].host], named.output);
+        // Stopped as the kubelet stops it (SIGTERM: Redis writes its data down first).
+        process.kill(-(back.pid ?? 0), "SIGTERM");
+        await sb.until("pod 0's Redis has stopped", () => !Sandbox.alive(back));
+
+        // No peer answers at all (every Redis gone): pod 0, with data, waits instead of starting as a primary...
+        [1, 2].forEach(i => kill(procs[i].redis));
+        // The backup Job then names no primary, and says so, rather than snapshot pod 0's copy.
+        const none = job("2");
+        assert.notStrictEqual(none.status, 0, none.output);
+        assert.match(none.output, /no Sentinel and no Redis of the StatefulSet named a primary within 2 s$/);
+        const waiting = sb.start({ ...pods[0], env: { ...pods[0].env, PRIMARY_WAIT_SECONDS: "600" } }, "start-redis.sh");
+        await new Promise(r => setTimeout(r, 6000));
+        assert.ok(Sandbox.alive(waiting) && !role(0).includes("role:"), "pod 0 started Redis with no primary to follow");
+        kill(waiting);
+        // ...until the wait is over (every pod restarted at once): then pod 0 is the primary again.
+        sb.start({ ...pods[0], env: { ...pods[0].env, PRIMARY_WAIT_SECONDS: "2" } }, "start-redis.sh");
+        await sb.until("pod 0 starts as the primary once no peer answered for PRIMARY_WAIT_SECONDS", () => /role:master/.test(role(0)), 60);
+        assert.strictEqual(sb.cli(pods[0], port, EDGE_PASSWORD, "get", "k").trim(), "v", "with the data it had");
+    });
+});
+
+describe("the frontend's nginx.conf, as rendered, by nginx -t", () => {
+    const nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].find(p => fs.existsSync(p));
+
+    /** `nginx -t` of the conf in a scratch prefix (its /tmp/ paths moved there), with `hosts` as /etc/hosts. */
+    function nginxTest(conf: string, hosts: string): { status: number | null; output: string } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-nginx-"));
+        try {
+            fs.writeFileSync(path.join(dir, "nginx.conf"), conf.replace(/(\s)\/tmp\//g, `$1${dir}/`));
+            fs.copyFileSync("/etc/nginx/mime.types", path.join(dir, "mime.types"));
+            fs.writeFileSync(path.join(dir, "hosts"), hosts);
+            // nginx opens /dev/stdout (access_log), which it cannot when that is a socket, as Node's pipes are: a file instead.
+            const out = fs.openSync(path.join(dir, "out"), "w");
+            const [cmd, ...args] = withHosts(path.join(dir, "hosts"), [String(nginx), "-t", "-p", `${dir}/`, "-c", path.join(dir, "nginx.conf"), "-e", "stderr"]);
+            const r = spawnSync(cmd, args, { stdio: ["ignore", out, out] });
+            fs.closeSync(out);
+            return { status: r.status, output: fs.readFileSync(path.join(dir, "out"), "utf8") };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("accepts the conf of the longest namespace a stack may have, its upstream resolving as in the cluster; refuses it when the upstream does not resolve", async () => {
+        assert.ok(nginx, "nginx is not installed (bash e2e/install-deps.sh)");
+        const namespace = `n${"a".repeat(61)}9`;
+        assert.ok(DNS_LABEL.test(namespace) && namespace.length === 63);
+        const run = await runStack("dev", { namespace });
+        const conf = one(run, "ConfigMap", "frontend-nginx").data["nginx.conf"] as string;
+        const upstream = `user-api.${namespace}.svc.cluster.local`;
+        assert.ok(conf.includes(`server ${upstream}:8080 max_fails=0;`));
+        const ok = nginxTest(conf, `127.0.0.1 localhost\n10.96.0.10 ${upstream}\n`);
+        assert.strictEqual(ok.status, 0, ok.output);
+        assert.match(ok.output, /test is successful/);
+        const twin = nginxTest(conf, "127.0.0.1 localhost\n");
+        assert.notStrictEqual(twin.status, 0);
+        assert.match(twin.output, /host not found in upstream/);
+    });
+});
+
+describe("the shell scripts, by shellcheck and dash", () => {
+    const scripts = fs.readdirSync(path.join(ROOT, "components", "scripts")).filter(f => f.endsWith(".sh")).map(f => path.join(ROOT, "components", "scripts", f));
+
+    it("finds nothing in the Redis pods' scripts, nor in what the components render (topology.sh, the backup's prepare.sh)", async () => {
+        const run = await runStack("prod");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-sh-"));
+        try {
+            const rendered = {
+                "topology.sh": one(run, "ConfigMap", "redis-config").data["topology.sh"],
+                "prepare.sh": one(run, "ConfigMap", "redis-backup").data["prepare.sh"],
+            };
+            // prepare.sh sources the Redis pods' common.sh: beside it, as in the Job's mounts.
+            fs.copyFileSync(path.join(ROOT, "components", "scripts", "common.sh"), path.join(dir, "common.sh"));
+            const files = [...scripts, ...Object.entries(rendered).map(([f, text]) => {
+                fs.writeFileSync(path.join(dir, f), text);
+                return path.join(dir, f);
+            })];
+            const check = spawnSync("shellcheck", ["--shell=sh", "-x", "-P", "SCRIPTDIR", ...files], { encoding: "utf8" });
+            assert.ok(!check.error, "shellcheck is not installed (apt-get install shellcheck)");
+            assert.strictEqual(check.status, 0, check.stdout);
+            for (const f of files) {
+                const parse = spawnSync("dash", ["-n", f], { encoding: "utf8" });
+                assert.strictEqual(parse.status, 0, `${f}: ${parse.stderr}`);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("reads the directories from the same place the pod mounts them", () => {
+        const common = fs.readFileSync(path.join(ROOT, "components", "scripts", "common.sh"), "utf8");
+        for (const [variable, key] of [["REDIS_CONFIG_DIR", "config"], ["REDIS_AUTH_DIR", "auth"], ["REDIS_RUN_DIR", "run"], ["REDIS_DATA_DIR", "data"]] as const) {
+            assert.ok(common.includes(`"\${${variable}:-${REDIS_PATHS[key]}}"`), `${variable} defaults to ${REDIS_PATHS[key]}`);
+        }
+    });
+});
+
+describe("label values, DNS names and cron schedules, by the functions the API server validates them with", function () {
+    this.timeout(120_000);
+    let answers: (queries: { kind: string; value: string }[]) => { ok: boolean; why?: string }[];
+
+    before(() => {
+        const bin = path.join(os.tmpdir(), `sample-app-k8s-validate-${process.getuid?.() ?? 0}`);
+        const build = spawnSync("go", ["build", "-o", bin, "."], { cwd: path.join(ROOT, "test", "consumers"), encoding: "utf8", env: { ...process.env, GOFLAGS: "-mod=mod" } });
+        assert.strictEqual(build.status, 0, `go build of test/consumers: ${build.stderr}`);
+        answers = queries => JSON.parse(spawnSync(bin, { input: JSON.stringify(queries), encoding: "utf8" }).stdout);
+    });
+
+    /** Edge values of a kind: the class boundaries, each side. */
+    const sameVerdicts = (kind: string, values: string[], ours: (v: string) => boolean) => {
+        const theirs = answers(values.map(value => ({ kind, value })));
+        const differ = values.map((v, i) => ({ v, theirs: theirs[i] })).filter(x => ours(x.v) !== x.theirs.ok)
+            .map(x => `${JSON.stringify(x.v)}: ours ${ours(x.v)}, API server ${x.theirs.ok} ${x.theirs.why ?? ""}`);
+        assert.deepStrictEqual(differ, []);
+    };
+
+    it("takes exactly the label values, label keys, DNS labels and subdomains the API server takes, on their edges", () => {
+        const a = (n: number) => "a".repeat(n);
+        sameVerdicts("label-value", ["", "a", "A", "9", "a.b", "a_b", "a-b", "-a", "a-", "_a", "a_", ".a", "a.", "a b", "ä", a(63), a(64), "prod", "my_stack.v2"], v => LABEL_VALUE.test(v));
+        sameVerdicts("dns-label", ["a", "0", "a-b", "-a", "a-", "A", "a_b", "a.b", a(63), a(64), ""], v => DNS_LABEL.test(v));
+        sameVerdicts("dns-subdomain", ["a", "a.b", "a..b", ".a", "a.", "a-b.c-d", "A.b", `${a(63)}.${a(63)}.${a(63)}.${a(61)}`, `${a(63)}.${a(63)}.${a(63)}.${a(62)}`, a(64), ""], v => DNS_SUBDOMAIN.test(v));
+        sameVerdicts("label-key", ["app", "app.kubernetes.io/name", "a/b", "/b", "a/", "A.b/c", `${a(63)}`, `${a(64)}`, "k8s-app", "-a", "a_b",
+            "a..b/c", "a.-b/c", "a-.b/c", `${a(253)}/b`, `${a(254)}/b`, `${a(63)}.${a(63)}.${a(63)}.${a(61)}/b`, "a/b/c", "a_b/c"], v => parseLabel(`${v}=x`) !== undefined);
+    });
+
+    it("takes exactly the cron schedules robfig/cron's ParseStandard takes, for every schedule of its characters tried", () => {
+        const fields = ["*", "0", "59", "60", "*/5", "*/0", "5/10", "1-5", "5-1", "1-2-3", "1,,2", ",", "1/2/3", "-", "7", "0-6", "31", "32", "12", "13", "00", "99999999999999999999", "*-5", "*/99999999999"];
+        const schedules = ["", "0 3 * * *", "0 3 * *", "0 3 * * * *", "0\t3 * * *", "  0 3 * * *  "];
+        for (let i = 0; i < 600; i++) {
+            schedules.push(Array.from({ length: 5 }, (_, k) => fields[(i * 7 + k * 13 + Math.floor(i / 5) * k) % fields.length]).join(" "));
+        }
+        sameVerdicts("cron", schedules, v => v.trim() !== "" && cronProblem(v.trim()) === undefined);
+    });
+
+    it("refuses, before anything is registered, a schedule the API server would refuse only at pulumi up", () => {
+        const raw = Object.fromEntries(Object.entries(stackConfig("prod", { redisSnapshotSchedule: "0 3 * * 7" })).map(([k, v]) => [k.replace(/^sample-app:/, ""), v]));
+        assert.throws(() => parseSettings(raw, "prod"), /sample-app:redisSnapshotSchedule = "0 3 \* \* 7": .*day of week "7": above the maximum 6/);
+    });
+});
