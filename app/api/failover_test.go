@@ -330,16 +330,24 @@ func TestSentinelKilledPrimaryFailsNoReadAndTheAPIWritesAgainWithinTheBoundLosin
 	}
 	time.Sleep(2 * time.Second)
 	f := r.finish("primary killed (SIGKILL)", killed)
+	f.checkPrimaryLost(t, readBoundDeadPrimary, "a replica answers at once")
+}
+
+// checkPrimaryLost fails t unless no read failed and none took longer than readBound (why: the
+// reason it may take that long), at most the writes in flight when the primary went failed, and
+// the API acknowledged a write again within the failover bound.
+func (f figures) checkPrimaryLost(t *testing.T, readBound time.Duration, why string) {
+	t.Helper()
 	if f.failedReads > 0 {
 		t.Errorf("%d of %d reads failed; want none: a replica has every user", f.failedReads, f.reads)
 	}
-	if f.slowestRead > readBoundDeadPrimary {
-		t.Errorf("a read took %s; want at most %s: a replica answers at once", f.slowestRead, readBoundDeadPrimary)
+	if f.slowestRead > readBound {
+		t.Errorf("a read took %s; want at most %s: %s", f.slowestRead, readBound, why)
 	}
-	// Each writer had at most one write in flight when the primary died:
-	// those may have run, and fail. No other write may fail.
+	// Each writer had at most one write in flight when the primary went:
+	// those may have run, and fail. No other write may fail or be sent to it.
 	if f.failedWrites > loadWriters {
-		t.Errorf("%d writes failed; want at most the %d in flight when the primary died", f.failedWrites, loadWriters)
+		t.Errorf("%d writes failed; want at most the %d in flight when the primary went", f.failedWrites, loadWriters)
 	}
 	if f.longestGap > failoverBound {
 		t.Errorf("the API went %s without acknowledging a write; want at most %s", f.longestGap, failoverBound)
@@ -363,20 +371,7 @@ func TestSentinelFrozenPrimaryFailsNoReadAndTheAPIWritesAgainWithinTheBoundLosin
 	r.g.Sentinels[0].Thaw()
 	time.Sleep(2 * time.Second)
 	f := r.finish("primary and a Sentinel frozen (SIGSTOP) with down-after-milliseconds 5000, then thawed", frozen)
-	if f.failedReads > 0 {
-		t.Errorf("%d of %d reads failed; want none: a replica has every user", f.failedReads, f.reads)
-	}
-	if f.slowestRead > readBoundHungPrimary {
-		t.Errorf("a read took %s; want at most %s: one read timeout, then a replica", f.slowestRead, readBoundHungPrimary)
-	}
-	// Each writer had at most one write in flight when the primary froze:
-	// those may have run, and fail. No other write may be sent to it.
-	if f.failedWrites > loadWriters {
-		t.Errorf("%d writes failed; want at most the %d in flight when the primary froze", f.failedWrites, loadWriters)
-	}
-	if f.longestGap > failoverBound {
-		t.Errorf("the API went %s without acknowledging a write; want at most %s", f.longestGap, failoverBound)
-	}
+	f.checkPrimaryLost(t, readBoundHungPrimary, "one read timeout, then a replica")
 }
 
 func TestSentinelHandoverFailsNoRequestAndLosesNoAcknowledgedWrite(t *testing.T) {
