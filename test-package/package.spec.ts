@@ -183,7 +183,7 @@ describe("the packed package, installed outside the repository", function () {
         it("gets the Frontend's nginx.conf from the packaged app/web/nginx.conf, with the API upstream filled in", () => {
             const template = fs.readFileSync(path.join(ROOT, "app", "web", "nginx.conf"), "utf8");
             const conf = one(ts, "ConfigMap", "web-nginx").data["nginx.conf"];
-            assert.strictEqual(conf, template.replace("__API_UPSTREAM__", "orders.shop.svc.cluster.local:8080"));
+            assert.strictEqual(conf, template.replaceAll("__API_UPSTREAM__", "orders.shop.svc.cluster.local:8080"));
         });
 
         it("gets the Redis start scripts from the packaged components/scripts/, byte for byte", () => {
