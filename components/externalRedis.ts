@@ -1,6 +1,9 @@
+import { X509Certificate } from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { checkArgs } from "./errors";
 import { componentOptions, componentType } from "./typeToken";
+import { contentName } from "./workload";
 import { standardLabels } from "./labels";
 import { RedisConnection } from "./redis";
 
@@ -31,12 +34,43 @@ export interface ExternalRedisArgs {
     readonly sentinelPassword?: pulumi.Input<string>;
     /** TLS to the Redis (managed Redis usually offers it). Default: false. */
     readonly tls?: pulumi.Input<boolean>;
+    /**
+     * PEM certificates of the CAs that sign the Redis's TLS certificate (ApsaraDB for Redis / Tair: the
+     * CA chain the console's TLS settings download), put in a ConfigMap the clients verify it with;
+     * only with `tls`. Default: none (the system roots).
+     */
+    readonly tlsCa?: pulumi.Input<string>;
     /** Replicas that must confirm each write (Redis WAIT). Default: 0. */
     readonly waitReplicas?: pulumi.Input<number>;
     /** `app.kubernetes.io/instance` label. Default: the Pulumi stack name. */
     readonly instance?: string;
     /** `env` label. Default: the instance. */
     readonly env?: string;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/g;
+
+/**
+ * The certificates of a PEM bundle, each checked to parse as X.509; throws saying what is wrong when
+ * the text holds anything else (a private key, a truncated block) or no certificate at all.
+ */
+export function pemCertificates(pem: string): string[] {
+    const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0) {
+        throw new Error("tlsCa must hold PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), and holds none");
+    }
+    const rest = pem.replace(PEM_CERTIFICATE, "").trim();
+    if (rest !== "") {
+        throw new Error(`tlsCa must hold only PEM certificates; it also holds ${JSON.stringify(rest.slice(0, 40))}${rest.length > 40 ? "..." : ""}`);
+    }
+    blocks.forEach((b, i) => {
+        try {
+            new X509Certificate(b);
+        } catch (e) {
+            throw new Error(`tlsCa: certificate ${i + 1} of ${blocks.length} does not parse as X.509 (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+        }
+    });
+    return blocks;
 }
 
 /**
@@ -64,6 +98,8 @@ export class ExternalRedis extends pulumi.ComponentResource implements RedisConn
     public readonly sentinelPasswordSecretKey?: pulumi.Output<string>;
     /** TLS to the Redis. */
     public readonly tls: pulumi.Output<boolean>;
+    /** Name of the ConfigMap (key `ca.crt`) with `tlsCa`; undefined without `tlsCa`. */
+    public readonly tlsCaConfigMapName?: pulumi.Output<string>;
     /** Replicas that must confirm each write. */
     public readonly waitReplicas: pulumi.Output<number>;
 
@@ -98,6 +134,20 @@ export class ExternalRedis extends pulumi.ComponentResource implements RedisConn
             this.sentinelPasswordSecretKey = args.sentinelPassword !== undefined ? pulumi.output("sentinel-password") : undefined;
         }
         this.tls = pulumi.output(args.tls ?? false);
+        if (args.tlsCa !== undefined) {
+            if (args.tls === undefined || args.tls === false) {
+                throw new pulumi.ResourceError(`ExternalRedis ${name}: tlsCa is only used with tls: set tls to true, or leave tlsCa out`, this);
+            }
+            // Named by its content and immutable, as the other ConfigMaps: a new CA (Tair's is renewed
+            // yearly) is a new ConfigMap, so the clients, which read it at start, roll onto it.
+            const pem = pulumi.output(args.tlsCa).apply(text => `${checkArgs(this, () => pemCertificates(text)).join("\n")}\n`);
+            const ca = new k8s.core.v1.ConfigMap(`${name}-tls-ca`, {
+                metadata: { name: pem.apply(text => contentName(`${name}-tls-ca`, text)), namespace: args.namespace, labels },
+                immutable: true,
+                data: { "ca.crt": pem },
+            }, { parent: this });
+            this.tlsCaConfigMapName = ca.metadata.name;
+        }
         this.waitReplicas = pulumi.output(args.waitReplicas ?? 0);
         this.registerOutputs({ host: this.host, port: this.port, password: this.password, passwordSecretName: this.passwordSecretName });
     }

@@ -33,9 +33,14 @@ export interface RedisConnection {
     readonly sentinelPasswordSecretKey?: pulumi.Input<string>;
     /** TLS to Redis (and the Sentinels). Default: false. */
     readonly tls?: pulumi.Input<boolean>;
+    /** Name of a ConfigMap, in the client's namespace, whose key `ca.crt` holds the CAs the Redis's TLS certificate is verified against. Default: none (the system roots). */
+    readonly tlsCaConfigMapName?: pulumi.Input<string>;
     /** Replicas that must confirm each write before the client reports it done (Redis WAIT). Default: 0. */
     readonly waitReplicas?: pulumi.Input<number>;
 }
+
+/** Where a client mounts the ConfigMap of its Redis's TLS CAs ({@link redisTlsCaVolume}). */
+export const REDIS_TLS_CA_DIR = "/etc/sample-app/redis-tls";
 
 /**
  * The API's environment for a Redis connection (see app/api/README.md):
@@ -65,6 +70,9 @@ export function redisClientEnv(conn: RedisConnection, authDir: string): k8s.type
     if (conn.tls !== undefined) {
         env.push({ name: "REDIS_TLS", value: pulumi.output(conn.tls).apply(String) });
     }
+    if (conn.tlsCaConfigMapName !== undefined) {
+        env.push({ name: "REDIS_TLS_CA_FILE", value: `${REDIS_TLS_CA_DIR}/ca.crt` });
+    }
     if (conn.waitReplicas !== undefined) {
         env.push({ name: "REDIS_WAIT_REPLICAS", value: pulumi.output(conn.waitReplicas).apply(String) });
     }
@@ -84,6 +92,13 @@ export function redisAuthVolume(name: string, conn: RedisConnection): k8s.types.
             defaultMode: 0o440,
         },
     };
+}
+
+/** The ConfigMap volume of a client's Redis TLS CAs (mounted at {@link REDIS_TLS_CA_DIR}); undefined when the connection names none. */
+export function redisTlsCaVolume(name: string, conn: RedisConnection): k8s.types.input.core.v1.Volume | undefined {
+    return conn.tlsCaConfigMapName === undefined
+        ? undefined
+        : { name, configMap: { name: conn.tlsCaConfigMapName, items: [{ key: "ca.crt", path: "ca.crt" }], defaultMode: 0o444 } };
 }
 
 /** Sentinel mode of {@link RedisArgs}: automatic failover. */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { componentOptions, componentType } from "./typeToken";
 import { checkArgs } from "./errors";
 import { selectorLabels, standardLabels, WorkloadIdentity } from "./labels";
-import { RedisConnection, redisAuthVolume, redisClientEnv } from "./redis";
+import { REDIS_TLS_CA_DIR, RedisConnection, redisAuthVolume, redisClientEnv, redisTlsCaVolume } from "./redis";
 import { ScalingArgs } from "./scaling";
 import { parseQuantity } from "./quantity";
 import { ContainerResources, ResolvedResources, resolveResources, resourceRequirements } from "./security";
@@ -111,6 +111,7 @@ export class UserApi extends pulumi.ComponentResource {
         const grace = args.terminationGracePeriodSeconds ?? USER_API_DEFAULTS.terminationGracePeriodSeconds;
         const resources = checkArgs(this, () => resolveResources(USER_API_DEFAULTS.resources, args.resources));
         const memLimit = checkArgs(this, () => goMemLimit(resources.memoryLimit));
+        const tlsCa = redisTlsCaVolume("redis-tls-ca", args.redis);
 
         const service = createHttpWorkload(this, {
             name,
@@ -146,12 +147,14 @@ export class UserApi extends pulumi.ComponentResource {
                 volumeMounts: [
                     { name: "tmp", mountPath: "/tmp" },
                     { name: "redis-auth", mountPath: REDIS_AUTH_DIR, readOnly: true },
+                    ...(tlsCa ? [{ name: tlsCa.name, mountPath: REDIS_TLS_CA_DIR, readOnly: true }] : []),
                 ],
             },
             volumes: [
                 { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
                 // Only the password keys, readable by the pod's group (fsGroup) and nobody else.
                 redisAuthVolume("redis-auth", args.redis),
+                ...(tlsCa ? [tlsCa] : []),
             ],
             servicePort: port,
             serviceType: "ClusterIP",

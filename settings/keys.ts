@@ -105,6 +105,7 @@ export const CONFIG_KEYS = {
     redisHost: { type: "string", default: "", appliesTo: { redis: ["managed"] } },
     redisPort: { type: "integer", default: 6379, appliesTo: { canary: false } },
     redisTls: { type: "boolean", default: false, appliesTo: { redis: ["managed"] }, why: "a Redis the stack runs speaks plain TCP inside the cluster; a canary follows prod's setting" },
+    redisTlsCa: { type: "string", default: "", appliesTo: { redis: ["managed"] }, why: "a Redis the stack runs speaks plain TCP inside the cluster; a canary takes prod's CAs" },
     redisPassword: { type: "string", default: "", appliesTo: { canary: false }, secret: true },
     redisPasswordSecret: { type: "string", default: "", appliesTo: { redis: ["managed", "prod"] } },
     redisSentinelPassword: { type: "string", default: "", appliesTo: { redis: ["sentinel"] }, secret: true },

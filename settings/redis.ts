@@ -5,6 +5,7 @@
  * A canary stack (gray) has none: it uses prod's. Each mode reads only its
  * own keys: settings/modes.ts refuses the others.
  */
+import { pemCertificates } from "../components/externalRedis";
 import { REDIS_DEFAULTS } from "../components/redis";
 import type { ClusterProfile } from "./profiles";
 import { Reader } from "./reader";
@@ -61,6 +62,8 @@ export interface ManagedRedisSettings {
     readonly host: string;
     readonly port: number;
     readonly tls: boolean;
+    /** PEM certificates of the CAs its TLS certificate is verified against; undefined: the system roots. */
+    readonly tlsCa?: string;
     /** The password from config (a Pulumi secret); or */
     readonly password?: string;
     /** the name of an existing Secret with key `password`. */
@@ -106,8 +109,19 @@ function managedRedisSettings(r: Reader): ManagedRedisSettings {
     if (cidrs.length === 0) {
         r.problem("redisCidrs", [], "must list the CIDRs of the managed Redis (e.g. its VPC vSwitch range, or its private IP/32): the API's NetworkPolicy lets it reach only those");
     }
+    const tls = r.boolean("redisTls");
+    const tlsCa = r.string("redisTlsCa");
+    if (tlsCa !== "" && !tls) {
+        r.problem("redisTlsCa", "(PEM)", "is only used with redisTls true: set redisTls, or remove redisTlsCa");
+    } else if (tlsCa !== "") {
+        try {
+            pemCertificates(tlsCa);
+        } catch (e) {
+            r.problem("redisTlsCa", tlsCa.length > 40 ? `${tlsCa.slice(0, 40)}...` : tlsCa, `${e instanceof Error ? e.message.replace(/^tlsCa:? ?/, "") : String(e)} (pulumi config set redisTlsCa -- "$(cat ca.pem)")`);
+        }
+    }
     return {
-        mode: "managed", host, port: r.integer("redisPort", 1, 65535), tls: r.boolean("redisTls"), cidrs,
+        mode: "managed", host, port: r.integer("redisPort", 1, 65535), tls, cidrs, ...(tlsCa !== "" ? { tlsCa } : {}),
         ...(password !== undefined ? { password } : {}), ...(passwordSecret !== undefined ? { passwordSecret } : {}),
     };
 }

@@ -13,6 +13,8 @@ export interface ProdRedis {
     readonly host: string;
     readonly port: number;
     readonly tls: boolean;
+    /** Managed with TLS: the PEM CAs its certificate is verified against; "" for the system roots. */
+    readonly tlsCa: string;
     /** Managed: the CIDRs of its endpoint (gray's egress goes there, not to prod's pods). */
     readonly cidrs: readonly string[];
     /** Managed with a Secret of prod's: its name there; "" when prod exports the password itself. */
@@ -43,6 +45,7 @@ export async function readProdRedis(prod: pulumi.StackReference, s: CanaryStackS
         host: await plainOutput(prod, "redisHost", ""),
         port: await plainOutput(prod, "redisPort", 6379),
         tls: await plainOutput(prod, "redisTls", false),
+        tlsCa: await plainOutput(prod, "redisTlsCa", ""),
         cidrs: await plainOutput<string[]>(prod, "redisCidrs", []),
         passwordSecret: await plainOutput(prod, "redisPasswordSecret", ""),
         sentinelAddrs,

@@ -39,6 +39,7 @@ export function theRedis(ctx: StackContext, serviceAccountName: pulumi.Output<st
             host: managed.host,
             port: managed.port,
             tls: managed.tls,
+            ...(managed.tlsCa !== undefined ? { tlsCa: managed.tlsCa } : {}),
             ...(managed.passwordSecret !== undefined ? { passwordSecret: { name: managed.passwordSecret } } : { password: pulumi.secret(managed.password ?? "") }),
             ...ctx.identity,
         }, ctx.opts);
@@ -57,6 +58,7 @@ function prodRedis(ctx: StackContext, prod: ProdRedis | undefined): c.ExternalRe
         host: prod.host,
         port: prod.port,
         tls: prod.tls,
+        ...(prod.tlsCa !== "" ? { tlsCa: prod.tlsCa } : {}),
         ...(secret !== undefined ? { passwordSecret: { name: secret } } : { password: prod.password }),
         ...(prod.sentinelAddrs ? { sentinelAddrs: prod.sentinelAddrs, sentinelMaster: prod.sentinelMaster, sentinelPassword: prod.sentinelPassword } : {}),
         waitReplicas: prod.waitReplicas,
@@ -112,6 +114,8 @@ export function redisOutputs(ctx: StackContext, redis: c.Redis | c.ExternalRedis
         redisHost: redis.host,
         redisPort: redis.port,
         redisTls: managed?.tls ?? prod?.tls ?? false,
+        // The CAs a managed Redis's certificate is verified against ("": the system roots); gray passes prod's on.
+        redisTlsCa: managed?.tlsCa ?? prod?.tlsCa ?? "",
         redisCidrs: managed ? [...managed.cidrs] : prod ? [...prod.cidrs] : [],
         // A managed Redis's password kept in a Secret of this namespace: gray needs a Secret of its own.
         redisPasswordSecret: managed?.passwordSecret ?? prod?.passwordSecret ?? "",

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "../scripts/cluster/deploy";
+import { announcedUpgradeStep } from "../scripts/cluster/suite/scenarios/upgrade";
 import { LockContent, pendingObject, pulumiRuns, stackLocks, staleReason, withoutOrphanedManagers } from "../scripts/engine/recover";
 import { parseCommandLine } from "../scripts/engine/stack";
 import { atLeast } from "../scripts/engine/toolchain";
@@ -128,5 +129,20 @@ describe("recovery from a killed run (scripts/engine/recover.ts)", () => {
         } finally {
             fs.rmSync(backend, { recursive: true, force: true });
         }
+    });
+});
+
+describe("the upgrade from the 0.5.0 release on the local cluster (scripts/cluster/suite/scenarios/upgrade.ts)", () => {
+    it("lets a preview update and create, rename the content-named ConfigMaps and replace the Redis StatefulSet once, and nothing else replace or delete", () => {
+        for (const ok of [
+            "update kubernetes:apps/v1:Deployment user-api", "create kubernetes:core/v1:Secret redis-scripts",
+            "create-replacement kubernetes:core/v1:ConfigMap frontend-nginx", "delete-replaced kubernetes:core/v1:ConfigMap frontend-nginx",
+            "replace kubernetes:apps/v1:StatefulSet redis", "delete-replaced kubernetes:apps/v1:StatefulSet redis",
+        ]) assert.ok(announcedUpgradeStep(ok), ok);
+        for (const bad of [
+            "replace kubernetes:core/v1:Namespace sample-app-dev", "delete kubernetes:core/v1:PersistentVolumeClaim data",
+            "delete sample-app:components:Redis redis", "replace kubernetes:apps/v1:Deployment user-api",
+            "delete kubernetes:apps/v1:StatefulSet redis",
+        ]) assert.ok(!announcedUpgradeStep(bad), bad);
     });
 });

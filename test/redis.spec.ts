@@ -1,7 +1,8 @@
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import * as c from "../components";
-import { failStackWith, KObj, MOCK_PASSWORD, one, ofKind, PROD_OUTPUTS, redisModeOverrides, reveal, runProgram, runStack, StackRun } from "./harness";
+import { failStack, failStackWith, KObj, MOCK_PASSWORD, one, ofKind, PROD_OUTPUTS, redisModeOverrides, reveal, runProgram, runStack, StackRun } from "./harness";
 import { allowedFlows, Endpoint, Port } from "./netpol";
 
 /** Runs `build` as a stand-alone program of another project's stack named `other`. */
@@ -182,6 +183,34 @@ describe("managed Redis (ExternalRedis)", () => {
         assert.ok(!("REDIS_SENTINEL_ADDRS" in env));
     });
 
+    it("verifies the Redis against the CAs it is given: a ConfigMap named by its content that the API mounts, REDIS_TLS_CA_FILE pointing at it", async () => {
+        const ca = testCa();
+        const run = await standalone(() => {
+            const redis = new c.ExternalRedis("redis", { namespace: "team-a", host: "r-bp1xxxx.redis.rds.aliyuncs.com", tls: true, tlsCa: ca, password: "pw" });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis });
+            return {};
+        });
+        const [map] = ofKind(run, "ConfigMap");
+        assert.match(map.metadata.name, /^redis-tls-ca-[0-9a-f]{10}$/);
+        assert.strictEqual(map.immutable, true, "a new CA is a new ConfigMap, and the API pods roll onto it");
+        assert.strictEqual(map.data["ca.crt"], ca);
+        const pod = one(run, "Deployment", "users").spec.template.spec;
+        const env = envMap(pod.containers[0]);
+        assert.strictEqual(env.REDIS_TLS, "true");
+        assert.strictEqual(env.REDIS_TLS_CA_FILE, `${c.REDIS_TLS_CA_DIR}/ca.crt`);
+        const volume = (pod.volumes as KObj[]).find(v => v.configMap?.name === map.metadata.name);
+        assert.ok(volume, "the CA ConfigMap is a volume of the API pods");
+        assert.deepStrictEqual(pod.containers[0].volumeMounts.find((m: KObj) => m.name === volume.name), { name: volume.name, mountPath: c.REDIS_TLS_CA_DIR, readOnly: true });
+    });
+
+    it("refuses CAs without TLS, and a tlsCa that is not PEM certificates, naming the component", () => {
+        assert.throws(() => new c.ExternalRedis("r", { namespace: "x", host: "h", password: "p", tlsCa: testCa() }), /ExternalRedis r: tlsCa is only used with tls/);
+        assert.throws(() => c.pemCertificates("not a certificate"), /tlsCa must hold PEM certificates .* and holds none/);
+        assert.throws(() => c.pemCertificates(`${testCa()}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`), /tlsCa must hold only PEM certificates; it also holds "-----BEGIN PRIVATE KEY/);
+        assert.throws(() => c.pemCertificates("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), /certificate 1 of 1 does not parse as X.509/);
+        assert.strictEqual(c.pemCertificates(`${testCa()}\n${testCa()}`).length, 2, "a chain of two");
+    });
+
     it("takes exactly one of a password and an existing Secret", () => {
         assert.throws(() => new c.ExternalRedis("r", { namespace: "x", host: "h" }), /set exactly one of password and passwordSecret/);
         assert.throws(() => new c.ExternalRedis("r", { namespace: "x", host: "h", password: pulumi.secret("p"), passwordSecret: { name: "s" } }), /exactly one/);
@@ -323,6 +352,37 @@ describe("gray over a prod whose Redis has no Sentinels", () => {
     });
 });
 
+/** A self-signed CA certificate, PEM, made by openssl (as a Tair instance's CA chain is downloaded). */
+function testCa(): string {
+    return execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "/dev/null",
+        "-subj", "/CN=ApsaraDB test CA", "-days", "2"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+}
+
+describe("prod with a managed Redis over TLS whose certificate a CA of its own signs (redisTlsCa)", () => {
+    const managed = { redisHost: "r-bp1xxxx.redis.rds.aliyuncs.com", redisPasswordSecret: "tair-auth", redisCidrs: ["10.0.8.0/24"] };
+    const withoutOwnRedis = (o: Record<string, unknown>) => ({ ...redisModeOverrides("prod", "managed"), ...o });
+
+    it("mounts the CAs into the API and exports them for gray", async () => {
+        const ca = testCa();
+        const run = await runStack("prod", withoutOwnRedis({ ...managed, redisTls: true, redisTlsCa: ca }));
+        assert.strictEqual(envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]).REDIS_TLS_CA_FILE, `${c.REDIS_TLS_CA_DIR}/ca.crt`);
+        assert.strictEqual(String(run.outputs.redisTlsCa).trim(), ca.trim());
+        assert.strictEqual(ofKind(run, "ConfigMap").find(m => m.metadata.name.startsWith("redis-tls-ca-"))?.data["ca.crt"], ca);
+    });
+
+    it("refuses redisTlsCa without redisTls, one that is not PEM certificates, and one in a mode that runs its own Redis, before any object", async () => {
+        for (const [overrides, message] of [
+            [withoutOwnRedis({ ...managed, redisTlsCa: testCa() }), /sample-app:redisTlsCa = "\(PEM\)": is only used with redisTls true/],
+            [withoutOwnRedis({ ...managed, redisTls: true, redisTlsCa: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" }), /sample-app:redisTlsCa = .*certificate 1 of 1 does not parse as X\.509/],
+            [{ redisTlsCa: testCa() }, /sample-app:redisTlsCa/],
+        ] as const) {
+            const { message: got, registered } = await failStack("prod", overrides);
+            assert.match(got, message);
+            assert.strictEqual(registered, 0, `${got}: nothing registered`);
+        }
+    });
+});
+
 describe("gray over a prod whose Redis is managed (ApsaraDB for Redis / Tair)", () => {
     /** What a 0.6.0 prod with redisMode managed exports. */
     const managedProd = {
@@ -354,6 +414,19 @@ describe("gray over a prod whose Redis is managed (ApsaraDB for Redis / Tair)", 
         const auth = (one(run, "Deployment", "user-api").spec.template.spec.volumes as KObj[]).find(v => v.secret);
         assert.strictEqual(auth?.secret.secretName, "tair-auth-gray");
         assert.deepStrictEqual(ofKind(run, "Secret"), [], "gray creates no Secret: it mounts its own");
+    });
+
+    it("verifies the managed Redis against the CAs prod was given (redisTlsCa), in a ConfigMap of its own namespace", async () => {
+        const ca = testCa();
+        const run = await runStack("gray", {}, { stackOutputs: { ...managedProd, redisTlsCa: ca } });
+        const [map] = ofKind(run, "ConfigMap").filter(m => m.metadata.name.startsWith("redis-tls-ca-"));
+        assert.strictEqual(map?.data["ca.crt"], ca);
+        assert.strictEqual(map.metadata.namespace, "sample-app-gray");
+        const env = envMap(one(run, "Deployment", "user-api").spec.template.spec.containers[0]);
+        assert.strictEqual(env.REDIS_TLS_CA_FILE, `${c.REDIS_TLS_CA_DIR}/ca.crt`);
+        assert.strictEqual(run.outputs.redisTlsCa, ca, "gray passes prod's description on");
+        const without = await runStack("gray", {}, { stackOutputs: managedProd });
+        assert.ok(!("REDIS_TLS_CA_FILE" in envMap(one(without, "Deployment", "user-api").spec.template.spec.containers[0])), "no CAs: the system roots");
     });
 
     it("refuses a Secret of gray's own where prod exports its password", async () => {

@@ -304,7 +304,7 @@ describe("the environment matrix", () => {
             const run = await stackRun(stack);
             assert.deepStrictEqual(Object.keys(run.outputs).sort(), [
                 "apiUrl", "host", "namespace", "publicUrl", "redisCidrs", "redisHost", "redisMode", "redisPassword", "redisPasswordSecret", "redisPort",
-                "redisSentinelAddrs", "redisSentinelMaster", "redisSentinelPassword", "redisTls", "redisWaitReplicas",
+                "redisSentinelAddrs", "redisSentinelMaster", "redisSentinelPassword", "redisTls", "redisTlsCa", "redisWaitReplicas",
             ]);
             assert.strictEqual(run.outputs.namespace, `sample-app-${stack}`);
             assert.strictEqual(run.outputs.apiUrl, `http://user-api.sample-app-${stack}.svc.cluster.local:8080`);

@@ -1,11 +1,12 @@
 /**
  * The local-cluster suites, run with the real Pulumi engine:
  *
- *   npm run cluster:test        one node, shaped like a laptop's cluster: dev and test as their stack
- *                               files say (deploy, drift, security, RBAC, the app in Chromium, updates,
- *                               PR comments, flows, Sentinel, the canary, interrupted deploys, the YAML
- *                               program, protect and destroy), then the cluster script's own safety
- *                               (lifecycle)
+ *   npm run cluster:test        one node, shaped like a laptop's cluster: dev upgraded from the 0.5.0
+ *                               release, then dev and test as their stack files say (deploy, drift,
+ *                               security, RBAC, the app in Chromium, updates, PR comments, flows,
+ *                               Sentinel, the canary, interrupted deploys, the YAML program, protect
+ *                               and destroy), dev on a managed Redis over TLS with test as its gray,
+ *                               then the cluster script's own safety (lifecycle)
  *   npm run cluster:rehearsal   three nodes in three zones, shaped like ACK: prod and gray as their stack
  *                               files say, under drains, the loss of a node and of a zone
  *
@@ -27,8 +28,10 @@ import { destroyDevAndTest } from "./scenarios/destroy";
 import { backupAndProtect, drains, nodeLoss, zoneLoss } from "./scenarios/faults";
 import { interruptedDeploys } from "./scenarios/interrupted";
 import { lifecycle } from "./scenarios/lifecycle";
+import { managedRedis } from "./scenarios/managed";
 import { rehearsal, rehearsalTeardown } from "./scenarios/rehearsal";
 import { reuseYaml } from "./scenarios/reuse-yaml";
+import { upgradeFrom050 } from "./scenarios/upgrade";
 import { sentinelTest } from "./scenarios/sentinel";
 import { deployDev, devApp, devDrift, devFlows, devRbac, devSecurity } from "./scenarios/single-node";
 import { devUpdates, prComments } from "./scenarios/updates";
@@ -62,6 +65,7 @@ const SUITES: Record<string, Suite> = {
     "single-node": {
         shape: { nodes: 1, like: "local" },
         steps: [
+            ["upgrade", () => upgradeFrom050()],
             ["dev", async w => {
                 await deployDev(w);
                 if (w.dev === undefined) return;
@@ -77,6 +81,7 @@ const SUITES: Record<string, Suite> = {
             ["interrupted", () => interruptedDeploys()],
             ["reuse-yaml", () => reuseYaml()],
             ["destroy", async w => { await destroyDevAndTest(w); await phase("network policies", checkAllFlowsTried); }],
+            ["managed", managedRedis],
         ],
         afterDown: ["lifecycle", () => lifecycle()],
     },
