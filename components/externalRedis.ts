@@ -64,10 +64,14 @@ export function pemCertificates(pem: string): string[] {
         throw new Error(`tlsCa must hold only PEM certificates; it also holds ${JSON.stringify(rest.slice(0, 40))}${rest.length > 40 ? "..." : ""}`);
     }
     blocks.forEach((b, i) => {
+        let problem: string | undefined;
         try {
             new X509Certificate(b);
         } catch (e) {
-            throw new Error(`tlsCa: certificate ${i + 1} of ${blocks.length} does not parse as X.509 (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+            problem = e instanceof Error ? e.message : String(e);
+        }
+        if (problem !== undefined) {
+            throw new Error(`tlsCa: certificate ${i + 1} of ${blocks.length} does not parse as X.509 (${problem})`);
         }
     });
     return blocks;

@@ -11,7 +11,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { readSchemaRecord } from "../scripts/component-schema";
-import { COMPONENTS, leftovers, parseArgs, plannedSteps, PROGRAM_DIR, request, writeWorkCopy } from "../scripts/engine/yaml-program";
+import { COMPONENTS, leftovers, parseArgs, plainTextPaths, plannedSteps, PROGRAM_DIR, request, writeWorkCopy } from "../scripts/engine/yaml-program";
 import { ROOT } from "./harness";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the program and the schema are read structurally. */
@@ -62,6 +62,22 @@ describe("examples/reuse-yaml, the Pulumi YAML program built from the component 
 });
 
 describe("the YAML program's runner (scripts/engine/yaml-program.ts)", () => {
+
+    it("says which resource and property of the state hold a secret in plain text, and none that is a secret (shown decrypted by --show-secrets)", () => {
+        const deployment = {
+            manifest: { time: "t" },
+            resources: [
+                { urn: "urn:pulumi:s::p::kubernetes:core/v1:Secret::cache-auth", inputs: { stringData: { password: "s3cret-value" } } },
+                { urn: "urn:pulumi:s::p::sample-app:index:Redis::cache", outputs: { password: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: "\"s3cret-value\"" } } },
+                { urn: "urn:pulumi:s::p::kubernetes:apps/v1:StatefulSet::cache", inputs: { spec: { args: ["--requirepass", "s3cret-value"] } } },
+            ],
+        };
+        assert.deepStrictEqual(plainTextPaths(deployment, "s3cret-value"), [
+            "urn:pulumi:s::p::kubernetes:core/v1:Secret::cache-auth inputs.stringData.password",
+            "urn:pulumi:s::p::kubernetes:apps/v1:StatefulSet::cache inputs.spec.args[1]",
+        ]);
+        assert.deepStrictEqual(plainTextPaths({ resources: [deployment.resources[1]] }, "s3cret-value"), []);
+    });
     it("runs a work copy whose package path is this repository's, absolute", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reuse-yaml-test-"));
         try {

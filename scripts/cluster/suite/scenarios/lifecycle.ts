@@ -82,8 +82,11 @@ export async function lifecycle(): Promise<void> {
                 assert(foreignThere().length === 0, `gone: ${foreignThere().join(", ")}`);
                 line(`       up exited ${r.code ?? r.signal} after Ctrl-C, nothing left`);
             });
-            for (let round = 1; round <= 3; round++) {
-                await check(`the quick start, round ${round} of 3: up, deploy dev, curl answers through the gateway, down leaves nothing (and nothing foreign is touched)`, async () => {
+            // Two rounds: what the first leaves behind would break the second (the suite's own up and
+            // down ran before them too).
+            const rounds = 2;
+            for (let round = 1; round <= rounds; round++) {
+                await check(`the quick start, round ${round} of ${rounds}: up, deploy dev, curl answers through the gateway, down leaves nothing (and nothing foreign is touched)`, async () => {
                     const t0 = Date.now();
                     execFileSync("bash", [CLUSTER_SH, "up"], { stdio: ["ignore", "ignore", "inherit"] });
                     try {
