@@ -310,6 +310,10 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
             // The start scripts write the passwords into the runtime config, quoted (scripts/common.sh conf_quote).
             stringData: {
                 password,
+                // Read by nothing since 0.6.0, and kept as 0.5.0 wrote it: a change to a Secret's data makes the
+                // kubernetes provider replace it (delete, then create: its name is fixed), and with it every
+                // object that takes its name, so an upgrade would recreate the API's Deployment at once.
+                "auth.conf": pulumi.interpolate`requirepass ${password}\nmasterauth ${password}\n`,
                 ...(sentinelPassword ? { "sentinel-password": sentinelPassword } : {}),
             },
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] });
@@ -319,7 +323,9 @@ export class Redis extends pulumi.ComponentResource implements RedisConnection, 
             metadata: metadata(contentName(`${name}-config`, JSON.stringify(configData))),
             immutable: true,
             data: configData,
-        }, { parent: this });
+            // Never protected, even when Redis is (prod): it holds no data, and a change of the config or
+            // the scripts replaces it (a new name), which a protected one would refuse.
+        }, { parent: this, protect: false });
 
         const services = redisServiceSpecs(t, selector);
         const serviceMetadata = (objectName: string) => ({ ...metadata(objectName), annotations: { ...SERVICE_ANNOTATIONS } });

@@ -53,7 +53,11 @@ describe("each component on its own, with minimal args", () => {
         assert.ok(!conf.includes(MOCK_PASSWORD));
         const secret = one(run, "Secret", "cache-auth");
         assert.ok(isSecretValue(secret.stringData));
-        assert.deepStrictEqual(reveal(secret.stringData), { password: MOCK_PASSWORD }, "the start script writes it into the runtime config, quoted");
+        assert.deepStrictEqual(reveal(secret.stringData), {
+            password: MOCK_PASSWORD,
+            // Unused, and kept exactly as 0.5.0 wrote it: a change to the Secret's data would replace it and the API's Deployment.
+            "auth.conf": `requirepass ${MOCK_PASSWORD}\nmasterauth ${MOCK_PASSWORD}\n`,
+        }, "the start script writes the password into the runtime config, quoted; the Secret's data is 0.5.0's");
         assert.match(container.livenessProbe.exec.command.join(" "), /REDISCLI_AUTH="\$\(cat \/etc\/redis\/auth\/password\)" redis-cli .*ping/);
         assert.deepStrictEqual(container.readinessProbe.exec.command, ["sh", "/etc/redis/conf/ready.sh"]);
         assert.ok(!(container.env as KObj[]).some(e => e.valueFrom?.secretKeyRef), "no password in the environment: the scripts read the Secret's files");

@@ -278,6 +278,7 @@ describe("the environment matrix", () => {
             assert.ok(protectedObjects.includes("StatefulSet redis"));
             assert.ok(protectedObjects.includes("RandomPassword redis-password"), "the password goes with Redis");
             assert.ok(!protectedObjects.some(o => o.startsWith("Deployment")), protectedObjects.join(", "));
+            assert.ok(!protectedObjects.some(o => o.startsWith("ConfigMap")), `Redis's ConfigMap is replaced on every change of its config or scripts: ${protectedObjects.join(", ")}`);
         });
 
         it("exports what gray's StackReference reads", () => {

@@ -7,7 +7,10 @@
 #  3. a Sentinel (its own, or another pod's: its own is stopped at the same moment) fails over to a
 #     replica, and as soon as one reports itself primary this one becomes its replica, so nothing
 #     can be written here any more;
-#  4. CLIENT UNPAUSE: the writes that waited are refused (READONLY) and go to the new primary.
+#  4. CLIENT UNPAUSE: the writes that waited are refused (READONLY) and go to the new primary;
+#  5. it waits until the new primary has a replica online besides this pod, so that once this pod
+#     is gone a write there can still be confirmed (WAIT) by a replica: a replica that only came
+#     back moments before (the previous drain) may still be syncing when Sentinel points it there.
 # A bare SENTINEL FAILOVER lost acknowledged writes: the old primary took writes, and confirmed
 # them through the other replica, until Sentinel reconfigured it. All of it within
 # PRESTOP_WAIT_SECONDS; then the pod stops whatever happened, and the Sentinels fail over as after
@@ -26,6 +29,12 @@ peer_redis() { # peer_redis HOST PORT ARGS...: redis-cli against another pod's R
   host=$1 port=$2
   shift 2
   REDISCLI_AUTH="$(redis_password)" timeout 2 redis-cli -h "$host" -p "$port" "$@" 2>/dev/null
+}
+
+# Whether the Redis at HOST PORT has a replica online other than this pod.
+other_replica_online() {
+  peer_redis "$1" "$2" info replication | tr -d '\r' |
+    sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=[0-9]*,state=online,.*/\1/p' | grep -qvx "$self"
 }
 
 # Whether no Sentinel that answers names this pod as the primary.
@@ -84,6 +93,14 @@ while in_time; do
       # takes does not find the failover still in progress.
       while in_time && ! sentinels_moved; do sleep 0.1; done
       say "no Sentinel names this pod any more"
+      local_redis client unpause >/dev/null 2>&1
+      # 5. Another replica of the new primary online, or the deadline.
+      while in_time && ! other_replica_online "${r%:*}" "${r#*:}"; do sleep 0.1; done
+      if other_replica_online "${r%:*}" "${r#*:}"; then
+        say "${r%:*} has another replica online"
+      else
+        say "${r%:*} has no other replica online yet; stopping anyway"
+      fi
       exit 0
     fi
   done

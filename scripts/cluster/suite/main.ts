@@ -1,14 +1,14 @@
 /**
  * The local-cluster suites, run with the real Pulumi engine:
  *
- *   npm run cluster:test        one node, shaped like a laptop's cluster: dev and test as their stack
- *                               files say (deploy, drift, security, RBAC, the app in Chromium,
+ *   npm run cluster:test        one node, shaped like a laptop's cluster: dev deployed by the 0.5.0
+ *                               release and upgraded, then dev and test as their stack files say
+ *                               (deploy, drift, security, RBAC, the app in Chromium,
  *                               updates, PR comments, flows, Sentinel, the canary, interrupted
  *                               deploys, the YAML program, protect and destroy), dev on a managed
  *                               Redis over TLS with test as its gray, then the cluster script's own
  *                               safety (lifecycle)
- *   npm run cluster:upgrade     one node: dev deployed by the 0.5.0 release, then this program's
- *                               preview and up of it (not in CI yet: see docs/local-cluster.md)
+ *   npm run cluster:upgrade     one node: that upgrade alone
  *   npm run cluster:rehearsal   three nodes in three zones, shaped like ACK: prod and gray as their stack
  *                               files say, under drains, the loss of a node and of a zone
  *
@@ -67,6 +67,7 @@ const SUITES: Record<string, Suite> = {
     "single-node": {
         shape: { nodes: 1, like: "local" },
         steps: [
+            ["upgrade", () => upgradeFrom050()],
             ["dev", async w => {
                 await deployDev(w);
                 if (w.dev === undefined) return;
@@ -86,8 +87,7 @@ const SUITES: Record<string, Suite> = {
         ],
         afterDown: ["lifecycle", () => lifecycle()],
     },
-    // Not in CI yet: the API's Deployment is replaced on the upgrade, and the preview of that
-    // replacement fails (docs/local-cluster.md, "An upgrade from 0.5.0").
+    // The single node's first step alone.
     upgrade: {
         shape: { nodes: 1, like: "local" },
         steps: [["upgrade", () => upgradeFrom050()]],

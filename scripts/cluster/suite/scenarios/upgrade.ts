@@ -1,8 +1,9 @@
 /**
  * An upgrade from the released 0.5.0: dev deployed by the 0.5.0 program (a git worktree of the commit
  * that released it, with its own node_modules and its own `scripts/cluster/deploy.ts`, into the same
- * state backend), then this program's preview and `up` of that stack with the same config, then its
- * destroy. The preview may replace only what CHANGELOG 0.6.0 says an upgrade replaces; the component
+ * state backend), then the upgrade as docs/day-2.md says (the Redis StatefulSet deleted with its pods
+ * orphaned; dev is not protected), this program's preview and `up` of that stack with the same
+ * config, then its destroy. The preview may replace only what CHANGELOG 0.6.0 says an upgrade replaces; the component
  * type token moved (`sample-app:components:*` to `sample-app:index:*`), and its aliases must keep every
  * other URN, so the namespace and Redis are updated in place and the data stays.
  */
@@ -12,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { deploy, destroy, preview } from "../../deploy";
-import { kubectlResult, REPO_ROOT, stackEndpoint } from "../../env";
+import { kubectl, kubectlResult, REPO_ROOT, stackEndpoint } from "../../env";
 import { request, target } from "../http";
 import { changedSteps } from "../kube";
 import { assert, check, line, phase, waitUntil } from "../runner";
@@ -76,6 +77,8 @@ export async function upgradeFrom050(): Promise<void> {
                     return r.status === 201;
                 }, 1000);
 
+                // The upgrade's step 1 (CHANGELOG 0.6.0, docs/day-2.md): the StatefulSet goes, its pods stay.
+                kubectl(["-n", "sample-app-dev", "delete", "statefulset", "redis", "--cascade=orphan"]);
                 const events: EngineEvent[] = [];
                 await preview("dev", CONFIG_0_5_0, { ...quiet, onEvent: e => events.push(e) });
                 const steps = changedSteps(events);
