@@ -31,10 +31,15 @@ peer_redis() { # peer_redis HOST PORT ARGS...: redis-cli against another pod's R
   REDISCLI_AUTH="$(redis_password)" timeout 2 redis-cli -h "$host" -p "$port" "$@" 2>/dev/null
 }
 
+# The replicas that an INFO replication (on stdin) lists as connected, as host:port; its
+# slaveN:ip=<announced host>,port=<port>,state=online,offset=...,lag=... lines.
+online_replicas() {
+  tr -d '\r' | sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online,.*/\1:\2/p'
+}
+
 # Whether the Redis at HOST PORT has a replica online other than this pod.
 other_replica_online() {
-  peer_redis "$1" "$2" info replication | tr -d '\r' |
-    sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=[0-9]*,state=online,.*/\1/p' | grep -qvx "$self"
+  peer_redis "$1" "$2" info replication | online_replicas | grep -qv "^$self:"
 }
 
 # Whether no Sentinel that answers names this pod as the primary.
@@ -57,8 +62,7 @@ while local_redis client list | grep 'cmd=wait' | grep -q 'flags=[A-Za-z]*b'; do
 done
 info="$(local_redis info replication | tr -d '\r')"
 offset="$(echo "$info" | sed -n 's/^master_repl_offset://p')"
-# slaveN:ip=<announced host>,port=<port>,state=online,offset=...,lag=...: the replicas that are connected.
-online="$(echo "$info" | sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online,.*/\1:\2/p')"
+online="$(echo "$info" | online_replicas)"
 [ -n "$online" ] || { say "no replica is online: no handover"; exit 0; }
 say "waiting for $online to reach offset $offset"
 for r in $online; do

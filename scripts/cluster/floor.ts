@@ -16,6 +16,7 @@
 import { spawn } from "child_process";
 import { deploy, destroy } from "./deploy";
 import { ADMIN_KUBECONFIG, KUBECTL, kubectl, kubectlResult, resourceRef } from "./env";
+import { pods } from "./suite/kube";
 
 type Obj = { apiVersion: string; kind: string; metadata: Record<string, unknown> & { name: string; namespace?: string }; [k: string]: unknown };
 
@@ -59,8 +60,7 @@ async function waitGone(ns: string): Promise<void> {
 
 /** Container restarts in the namespace: a container that failed because something it needs came later. */
 function restarts(ns: string): number {
-    const list = JSON.parse(kubectl(["-n", ns, "get", "pods", "-o", "json"])) as { items: Array<{ status: { containerStatuses?: Array<{ restartCount: number }>; initContainerStatuses?: Array<{ restartCount: number }> } }> };
-    return list.items.flatMap(p => [...(p.status.containerStatuses ?? []), ...(p.status.initContainerStatuses ?? [])]).reduce((n, c) => n + c.restartCount, 0);
+    return pods(ns).flatMap(p => [...(p.status.containerStatuses ?? []), ...(p.status.initContainerStatuses ?? [])]).reduce((n, c) => n + c.restartCount, 0);
 }
 
 async function main(argv: string[]): Promise<void> {

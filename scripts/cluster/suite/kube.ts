@@ -17,7 +17,7 @@ export interface Meta { name: string; namespace?: string; resourceVersion: strin
 export interface Pod {
     metadata: Meta;
     spec: { nodeName?: string; containers: Array<{ name: string; image: string }> };
-    status: { phase: string; podIP?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ restartCount: number; state: { running?: unknown } }> };
+    status: { phase: string; podIP?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ restartCount: number; state: { running?: unknown } }>; initContainerStatuses?: Array<{ restartCount: number }> };
 }
 
 export function isReady(p: Pod): boolean {
