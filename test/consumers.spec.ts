@@ -17,8 +17,9 @@
  * go, and a private mount namespace (root, as CI runs, or user namespaces).
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -228,6 +229,135 @@ describe("the frontend's nginx.conf, as rendered, by nginx -t", () => {
         const twin = nginxTest(conf, "127.0.0.1 localhost\n");
         assert.notStrictEqual(twin.status, 0);
         assert.match(twin.output, /host not found in upstream/);
+    });
+});
+
+describe("the frontend's nginx.conf in front of an API Service with a lost pod behind it", () => {
+    const nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].find(p => fs.existsSync(p));
+    const ENTRIES = 6;
+
+    /**
+     * A stand-in for the API's Service: every new connection is one the Service sent to some pod; the
+     * first `bad` of them reach a pod that takes the request and dies before it answers (nginx sees
+     * the connection close while it reads the header: an `error`, as a reset or refused connect is),
+     * the rest reach a healthy pod that answers 200.
+     */
+    async function service(bad: number): Promise<{ port: number; requests: string[]; close: () => Promise<void> }> {
+        const requests: string[] = [];
+        const sockets = new Set<net.Socket>();
+        const server = net.createServer(sock => {
+            sockets.add(sock);
+            sock.on("close", () => sockets.delete(sock));
+            sock.on("error", () => undefined);
+            let head = "";
+            sock.on("data", d => {
+                head += d.toString("latin1");
+                if (!head.includes("\r\n\r\n")) {
+                    return;
+                }
+                requests.push(head.split(" ", 2).join(" "));
+                if (requests.length <= bad) {
+                    sock.destroy();
+                } else {
+                    sock.end("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{\"items\":[]}");
+                }
+                head = "";
+            });
+        });
+        const port = await freePort(["127.0.0.1"]);
+        await new Promise<void>(r => server.listen(port, "127.0.0.1", r));
+        return {
+            port, requests, close: () => new Promise<void>(r => {
+                sockets.forEach(x => x.destroy());
+                server.close(() => r());
+            }),
+        };
+    }
+
+    /** The repository's nginx.conf, rendered as the Frontend renders it, run on 127.0.0.1 in a scratch prefix. */
+    async function withNginx<T>(upstream: string, fn: (url: string) => Promise<T>): Promise<T> {
+        assert.ok(nginx, "nginx is not installed (bash e2e/install-deps.sh)");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-nginx-"));
+        // nginx's workers run as nobody when the master is root: they must reach the temp paths.
+        fs.chmodSync(dir, 0o755);
+        const port = await freePort(["127.0.0.1"]);
+        const template = fs.readFileSync(path.join(ROOT, "app", "web", "nginx.conf"), "utf8");
+        const listen = /^(\s*)listen\s+8080\s*;/m;
+        assert.match(template, listen);
+        const conf = c.renderNginxConf(template, upstream).replace(listen, `$1listen 127.0.0.1:${port};`).replace(/(\s)\/tmp\//g, `$1${dir}/`);
+        fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
+        fs.copyFileSync("/etc/nginx/mime.types", path.join(dir, "mime.types"));
+        const out = fs.openSync(path.join(dir, "out"), "w");
+        const child = spawn(nginx, ["-p", `${dir}/`, "-c", path.join(dir, "nginx.conf"), "-e", "stderr", "-g", "daemon off;"], { stdio: ["ignore", out, out], detached: true });
+        try {
+            const url = `http://127.0.0.1:${port}`;
+            const t0 = Date.now();
+            for (;;) {
+                const up = await fetch(`${url}/healthz`).then(r => r.ok, () => false);
+                if (up) {
+                    break;
+                }
+                assert.ok(child.exitCode === null && Date.now() - t0 < 15000, `nginx did not start:\n${fs.readFileSync(path.join(dir, "out"), "utf8")}`);
+                await new Promise(r => setTimeout(r, 100));
+            }
+            return await fn(url);
+        } finally {
+            if (child.pid !== undefined && child.exitCode === null) {
+                const exited = new Promise(r => child.once("exit", r));
+                process.kill(-child.pid, "SIGTERM");
+                await exited;
+            }
+            fs.closeSync(out);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it(`lists the API's Service ${ENTRIES} times and tries it ${ENTRIES} times`, () => {
+        const conf = c.renderNginxConf(fs.readFileSync(path.join(ROOT, "app", "web", "nginx.conf"), "utf8"), "user-api.dev.svc.cluster.local:8080");
+        assert.strictEqual(conf.match(/^\s*server user-api\.dev\.svc\.cluster\.local:8080 max_fails=0;$/gm)?.length, ENTRIES);
+        assert.match(conf, new RegExp(`proxy_next_upstream_tries ${ENTRIES};`));
+    });
+
+    it(`answers a read that ${ENTRIES - 1} connections in a row lost, from the pod the next connection reached`, async () => {
+        const svc = await service(ENTRIES - 1);
+        try {
+            await withNginx(`127.0.0.1:${svc.port}`, async url => {
+                const r = await fetch(`${url}/api/users?limit=5`);
+                const body = await r.text();
+                assert.strictEqual(r.status, 200, body);
+                assert.deepStrictEqual(JSON.parse(body), { items: [] });
+            });
+            assert.deepStrictEqual(svc.requests, Array(ENTRIES).fill("GET /api/users?limit=5"));
+        } finally {
+            await svc.close();
+        }
+    });
+
+    it(`gives up on a read after ${ENTRIES} lost connections with the API's JSON 503, not an nginx page`, async () => {
+        const svc = await service(ENTRIES + 10);
+        try {
+            await withNginx(`127.0.0.1:${svc.port}`, async url => {
+                const r = await fetch(`${url}/api/users`);
+                assert.strictEqual(r.status, 503);
+                assert.deepStrictEqual(await r.json(), { error: "api unavailable" });
+            });
+            assert.strictEqual(svc.requests.length, ENTRIES);
+        } finally {
+            await svc.close();
+        }
+    });
+
+    it("never sends a write twice: a POST whose pod died after taking it is answered 503, and reached the Service once", async () => {
+        const svc = await service(1);
+        try {
+            await withNginx(`127.0.0.1:${svc.port}`, async url => {
+                const r = await fetch(`${url}/api/users`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "a", email: "a@example.com" }) });
+                assert.strictEqual(r.status, 503);
+            });
+            assert.deepStrictEqual(svc.requests, ["POST /api/users"]);
+        } finally {
+            await svc.close();
+        }
     });
 });
 

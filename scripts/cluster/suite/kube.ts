@@ -30,6 +30,19 @@ export function pods(ns: string, workload?: string): Pod[] {
     return json<K8sList<Pod>>(["-n", ns, "get", "pods", ...sel]).items.filter(p => p.metadata.deletionTimestamp === undefined);
 }
 
+/**
+ * Whether a Deployment's rollout has finished as `kubectl rollout status` sees it: its controller saw
+ * the current spec, and every replica it counts is of the new template and available, so no pod of
+ * an old ReplicaSet is left (Pulumi's await returns once the new ones are available, a moment before
+ * the controller has scaled the old ReplicaSet down).
+ */
+export function rolledOut(ns: string, deployment: string): boolean {
+    const d = json<{ metadata: Meta; spec: { replicas?: number }; status: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number } }>(["-n", ns, "get", "deployment", deployment]);
+    const want = d.spec.replicas ?? 1;
+    const s = d.status;
+    return s.observedGeneration === d.metadata.generation && s.updatedReplicas === want && s.replicas === want && s.availableReplicas === want;
+}
+
 /** Every pod of the namespace (but finished Jobs') is Ready. */
 export function allReady(ns: string): boolean {
     const ps = pods(ns).filter(p => p.status.phase !== "Succeeded");

@@ -13,7 +13,7 @@ import { withinTolerance } from "../../../../test/httproute";
 import { deploy, localStack, preview, refresh, registryImages, stackOverrides } from "../../deploy";
 import { ACK_HOST, CLUSTER_CA, CLUSTER_DIR, kubectl, kubectlResult, STATE, stackEndpoint } from "../../env";
 import { describeLoad, load, request, target, writers, lostWrites } from "../http";
-import { json, K8sList, labelledObjects, Meta, pods, settled } from "../kube";
+import { json, K8sList, labelledObjects, Meta, pods, rolledOut, settled } from "../kube";
 import { assert, check, line, phase, waitUntil } from "../runner";
 import { GRAY_NS, PROD_NS, quiet, World } from "../world";
 import { removeStack } from "./canary";
@@ -220,6 +220,7 @@ export async function rehearsal(w: World): Promise<void> {
                 assert(lost.length === 0, `lost: ${lost.slice(0, 5).join(", ")}`);
             }
             const want = candidateImages().apiImageDigest;
+            await waitUntil("prod's API rollout finishes (no pod of the old ReplicaSet left)", 120, () => rolledOut(PROD_NS, "user-api"));
             assert(pods(PROD_NS, "user-api").every(p => p.spec.containers[0].image.endsWith(want)), "prod's API does not run the candidate");
         });
     });

@@ -12,8 +12,8 @@ import { renderComment } from "../../../preview-comment";
 import { deploy, localStack, preview } from "../../deploy";
 import { clusterShape, nodeName, REPO_ROOT, RUN_DIR } from "../../env";
 import { describeLoad, load, target } from "../http";
-import { changedSteps, json, K8sList, Meta, pods, versionsOf } from "../kube";
-import { assert, check, line, phase } from "../runner";
+import { changedSteps, json, K8sList, Meta, pods, rolledOut, versionsOf } from "../kube";
+import { assert, check, line, phase, waitUntil } from "../runner";
 import { DEV_NS, quiet, World } from "../world";
 
 /** The same app images under the tag `tag` in every node's containerd: a "new release" that needs no rebuild. */
@@ -71,6 +71,7 @@ export async function devUpdates(w: World): Promise<void> {
             const traffic = load(t, ["/api/users?limit=5"], { workers: 4 });
             w.dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
             const r = await traffic.stop();
+            await waitUntil("the API's rollout finishes (no pod of the old ReplicaSet left)", 60, () => rolledOut(DEV_NS, "user-api"));
             const images = pods(DEV_NS, "user-api").map(p => p.spec.containers[0].image);
             assert(images.length > 0 && images.every(i => i.endsWith(":0.1.0-rollout")), `API pods run ${images.join(", ")}`);
             line(`       during the rollout: ${describeLoad(r)}; ${JSON.stringify(w.dev.changes)}`);
@@ -79,26 +80,31 @@ export async function devUpdates(w: World): Promise<void> {
         await check("a change to nginx.conf: the preview replaces the frontend's ConfigMap by a new one and updates its Deployment; the up rolls the pods under load without one failed request", async () => {
             const before = pods(DEV_NS, "frontend").map(p => p.metadata.uid);
             const oldMaps = json<K8sList<{ metadata: Meta }>>(["-n", DEV_NS, "get", "configmap", "-l", "app.kubernetes.io/name=frontend"]).items.map(c => c.metadata.name);
-            const r = await withNginxConfEdit("# edited by the cluster test", async () => {
-                const events: EngineEvent[] = [];
-                await preview("dev", { imageTag: "0.1.0-rollout" }, { ...quiet, onEvent: e => events.push(e) });
-                const steps = changedSteps(events);
-                const want = ["create-replacement kubernetes:core/v1:ConfigMap frontend-nginx", "replace kubernetes:core/v1:ConfigMap frontend-nginx", "update kubernetes:apps/v1:Deployment frontend"];
-                assert(want.every(s => steps.includes(s)) && steps.every(s => want.includes(s) || s === "delete-replaced kubernetes:core/v1:ConfigMap frontend-nginx"), `steps: ${steps.join("; ")}`);
-                line(`       preview: ${steps.join("; ")}`);
-                const traffic = load(t, ["/"], { workers: 4 });
+            try {
+                const r = await withNginxConfEdit("# edited by the cluster test", async () => {
+                    const events: EngineEvent[] = [];
+                    await preview("dev", { imageTag: "0.1.0-rollout" }, { ...quiet, onEvent: e => events.push(e) });
+                    const steps = changedSteps(events);
+                    const want = ["create-replacement kubernetes:core/v1:ConfigMap frontend-nginx", "replace kubernetes:core/v1:ConfigMap frontend-nginx", "update kubernetes:apps/v1:Deployment frontend"];
+                    assert(want.every(s => steps.includes(s)) && steps.every(s => want.includes(s) || s === "delete-replaced kubernetes:core/v1:ConfigMap frontend-nginx"), `steps: ${steps.join("; ")}`);
+                    line(`       preview: ${steps.join("; ")}`);
+                    const traffic = load(t, ["/"], { workers: 4 });
+                    w.dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
+                    return traffic.stop();
+                });
+                await waitUntil("the frontend's rollout finishes (no pod of the old ReplicaSet left)", 60, () => rolledOut(DEV_NS, "frontend"));
+                const after = pods(DEV_NS, "frontend");
+                assert(after.length > 0 && after.every(p => !before.includes(p.metadata.uid)), `frontend pods were not replaced: ${after.map(p => p.metadata.name).join(", ")}`);
+                const maps = json<K8sList<{ metadata: Meta; data: Record<string, string> }>>(["-n", DEV_NS, "get", "configmap", "-l", "app.kubernetes.io/name=frontend"]).items;
+                assert(maps.length === 1 && !oldMaps.includes(maps[0].metadata.name), `ConfigMaps now: ${maps.map(m => m.metadata.name).join(", ")} (before: ${oldMaps.join(", ")})`);
+                assert(maps[0].data["nginx.conf"].includes("# edited by the cluster test"), "the new ConfigMap lacks the change");
+                line(`       ${oldMaps.join(", ")} -> ${maps[0].metadata.name}; during the roll: ${describeLoad(r)}`);
+                assert(r.sent > 0 && r.failed === 0, `failed requests:\n${r.errors.join("\n")}`);
+            } finally {
+                // The user reverts the edit: the next up puts the repository's nginx.conf back (also
+                // when a check above failed, so the checks after this one start from the repository).
                 w.dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
-                return traffic.stop();
-            });
-            const after = pods(DEV_NS, "frontend");
-            assert(after.every(p => !before.includes(p.metadata.uid)), "frontend pods were not replaced");
-            const maps = json<K8sList<{ metadata: Meta; data: Record<string, string> }>>(["-n", DEV_NS, "get", "configmap", "-l", "app.kubernetes.io/name=frontend"]).items;
-            assert(maps.length === 1 && !oldMaps.includes(maps[0].metadata.name), `ConfigMaps now: ${maps.map(m => m.metadata.name).join(", ")} (before: ${oldMaps.join(", ")})`);
-            assert(maps[0].data["nginx.conf"].includes("# edited by the cluster test"), "the new ConfigMap lacks the change");
-            line(`       ${oldMaps.join(", ")} -> ${maps[0].metadata.name}; during the roll: ${describeLoad(r)}`);
-            assert(r.sent > 0 && r.failed === 0, `failed requests:\n${r.errors.join("\n")}`);
-            // The user reverts the edit: the next up puts the repository's nginx.conf back.
-            w.dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
+            }
         });
     });
 }
