@@ -25,10 +25,15 @@ export = async () => {
     const prod = s.kind === "canary" ? new pulumi.StackReference("prod", { name: s.canary.prodStack }) : undefined;
     const prodRedis = prod && s.kind === "canary" ? await readProdRedis(prod, s) : undefined;
 
-    // An explicit provider pinned to one kube context: a stack cannot land in the wrong cluster.
+    // An explicit provider pinned to one kube context: a stack cannot land in the wrong cluster. It
+    // forces the fields the program sets over another field manager's (`kubectl edit`, `kubectl set
+    // env`): such drift is reported (`drift` in scripts/engine/stack.ts, the drift workflow) and the
+    // next `up` puts it back, instead of failing on a field-manager conflict. Fields the program does
+    // not set stay whoever's they are.
     const provider = new k8s.Provider("cluster", {
         context: s.kubeContext,
         enableServerSideApply: true,
+        enablePatchForce: true,
     });
     const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
 

@@ -224,12 +224,16 @@ export function renderComment(events: readonly EngineEvent[], stack: string, tit
     return `${out.join("\n")}\n`;
 }
 
+/** The value after `--name` on a command line, if it is there and is not itself a flag. */
+export function flagValue(argv: readonly string[], name: string): string | undefined {
+    const i = argv.indexOf(name);
+    const v = i >= 0 ? argv[i + 1] : undefined;
+    return v === undefined || v.startsWith("--") ? undefined : v;
+}
+
 function main(argv: string[]): void {
     const file = argv[0];
-    const flag = (name: string) => {
-        const i = argv.indexOf(name);
-        return i >= 0 ? argv[i + 1] : undefined;
-    };
+    const flag = (name: string) => flagValue(argv, name);
     const stack = flag("--stack");
     if (!file || file.startsWith("--") || !stack) {
         throw new Error("usage: preview-comment.ts EVENTS_FILE --stack STACK [--title TEXT]");

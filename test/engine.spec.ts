@@ -41,7 +41,7 @@ describe("the local engine's stack config (scripts/engine/workspace.ts)", () => 
     });
 });
 
-describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/deploy.ts) and scripts/engine/stack.ts", () => {
+describe("npm run cluster -- deploy|preview|refresh|drift|destroy (scripts/cluster/deploy.ts) and scripts/engine/stack.ts", () => {
     it("takes a command, any of the four stacks, key=value overrides and the flags of the command", () => {
         const c = parseArgs(["deploy", "dev", "imageTag=0.1.1", "grayWeight=20", "kubernetes:context=x"]);
         assert.strictEqual(c.command, "up", "deploy is pulumi up");
@@ -54,7 +54,7 @@ describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/dep
     });
 
     it("says what is wrong with bad arguments", () => {
-        assert.throws(() => parseArgs(["apply", "dev"]), /unknown command "apply": use one of deploy, preview, refresh, destroy/);
+        assert.throws(() => parseArgs(["apply", "dev"]), /unknown command "apply": use one of deploy, preview, refresh, drift, destroy/);
         assert.throws(() => parseArgs(["deploy"]), /deploy needs a STACK \(dev, test, gray or prod\)/);
         assert.throws(() => parseArgs(["deploy", "--event-log=x"]), /deploy needs a STACK/);
         assert.strictEqual(parseArgs(["deploy", "prod"]).stack, "prod");
@@ -64,12 +64,18 @@ describe("npm run cluster -- deploy|preview|refresh|destroy (scripts/cluster/dep
         assert.throws(() => parseArgs(["refresh", "dev", "--policy-pack=policy"]), /key=value, --event-log=FILE or --expect-no-changes$/);
         assert.throws(() => parseArgs(["preview", "dev", "--event-log="]), /expected a config override/);
         assert.throws(() => parseArgs(["preview", "dev", "--policy-pack-config=a.json"]), /1 --policy-pack-config for 0 --policy-pack/);
+        assert.throws(() => parseArgs(["drift", "dev", "--expect-no-changes"]), /key=value or --event-log=FILE$/);
+    });
+
+    it("drift is its own command: a refresh and preview whose report is its output, with the event log kept on request", () => {
+        const d = parseArgs(["drift", "prod", "--event-log=/tmp/drift.jsonl"]);
+        assert.deepStrictEqual([d.command, d.stack, d.eventLog, d.expectNoChanges], ["drift", "prod", "/tmp/drift.jsonl", false]);
     });
 
     it("outside the local cluster takes any stack, with the flags a caller allows", () => {
         const c = parseCommandLine(["up", "prod", "--work-dir=/tmp/w", "imageTag=1.0.0"], { extraFlags: ["work-dir"] });
         assert.deepStrictEqual([c.command, c.stack, c.extra, c.overrides], ["up", "prod", { "work-dir": "/tmp/w" }, { imageTag: "1.0.0" }]);
-        assert.throws(() => parseCommandLine(["deploy", "dev"]), /unknown command "deploy": use one of up, preview, refresh, destroy/);
+        assert.throws(() => parseCommandLine(["deploy", "dev"]), /unknown command "deploy": use one of up, preview, refresh, drift, destroy/);
         assert.throws(() => parseCommandLine(["up", "dev", "--work-dir=/x"]), /--work-dir=\/x": expected a config override/);
     });
 });

@@ -1,18 +1,8 @@
 import * as assert from "assert";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { changes, parseEvents, pathSegments, renderComment } from "../scripts/preview-comment";
+import { SIG, step, summary } from "./engine-events";
 
-const SIG = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "[secret]" };
-let seq = 0;
-function step(op: string, type: string, name: string, old: Record<string, unknown> | undefined, next: Record<string, unknown> | undefined, detailedDiff: Record<string, { diffKind: string; inputDiff: boolean }> = {}): EngineEvent {
-    const urn = `urn:pulumi:prod::sample-app::sample-app:index:X$${type}::${name}`;
-    const state = (inputs: Record<string, unknown>) => ({ type, urn, custom: true, id: name, parent: "", inputs, outputs: {}, provider: "" });
-    return { sequence: seq++, timestamp: 0, resourcePreEvent: { metadata: {
-        op, urn, type, provider: "", detailedDiff, diffs: Object.keys(detailedDiff),
-        ...(old ? { old: state(old) } : {}), ...(next ? { new: state(next) } : {}),
-    } } } as unknown as EngineEvent;
-}
-const summary = (resourceChanges: Record<string, number>): EngineEvent => ({ sequence: seq++, timestamp: 0, summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges, policyPacks: {} } }) as unknown as EngineEvent;
 const deployment = (image: string, replicas: number) => ({ kind: "Deployment", spec: { replicas, template: { spec: { containers: [{ name: "api", image }] } } } });
 
 describe("the pull-request comment of a preview (scripts/preview-comment.ts)", () => {

@@ -73,6 +73,12 @@ describe("the environment matrix", () => {
             assert.ok(k8sResources.length > 20);
             assert.ok(k8sResources.every(r => r.provider.includes("pulumi:providers:kubernetes::cluster")), "every object goes through the explicit provider");
         });
+
+        it("takes back the fields it sets from another field manager (kubectl edit), so up puts drift back instead of failing on a conflict", () => {
+            const provider = run.resources.find(r => r.type === "pulumi:providers:kubernetes");
+            assert.strictEqual(String(provider?.inputs.enableServerSideApply), "true");
+            assert.strictEqual(String(provider?.inputs.enablePatchForce), "true");
+        });
     });
 
     describe("test", () => {

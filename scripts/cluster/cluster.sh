@@ -13,6 +13,7 @@
 #   npm run cluster -- deploy STACK [key=value ...]    pulumi up of STACK on the real engine, print the URL
 #   npm run cluster -- preview STACK [--expect-no-changes] [key=value ...]   pulumi preview --diff
 #   npm run cluster -- refresh STACK [--expect-no-changes] [key=value ...]   pulumi refresh
+#   npm run cluster -- drift STACK     pulumi preview --refresh: what drifted from the program (exit 3), or nothing (0)
 #   npm run cluster -- destroy STACK   pulumi destroy, then remove the stack from the local backend
 #   npm run cluster -- images          rebuild and re-import the app images (after a change to app/)
 #   npm run cluster -- node lose|return NODE   freeze a node and cut its link (a lost node), or bring it back
@@ -235,7 +236,7 @@ case "$cmd" in
   images) cmd_images ;;
   node) cmd_node "$@" ;;
   leftovers) leftovers ;;
-  deploy | preview | refresh | destroy)
+  deploy | preview | refresh | drift | destroy)
     [[ $# -ge 1 ]] || usage "$cmd needs a STACK (dev, test, gray or prod)"
     running kube-apiserver || die "the cluster is not up: npm run cluster -- up"
     # The Pulumi Node.js SDK needs Node >= 22 (scripts/ensure-node.sh finds or installs it).

@@ -2,7 +2,7 @@
  * `pulumi up`, `preview`, `refresh` and `destroy` of a stack on the local cluster, on the real
  * Pulumi engine (scripts/engine): the program is index.ts as an Automation API inline program, the
  * state is a file backend in the cluster's state directory, secrets are encrypted with a passphrase
- * kept there. Run by `cluster.sh deploy|preview|refresh|destroy`, and by the cluster suite.
+ * kept there. Run by `cluster.sh deploy|preview|refresh|drift|destroy`, and by the cluster suite.
  *
  * Each stack runs as its own Pulumi.<stack>.yaml says, with only what a user changes for a new cluster
  * (stackOverrides): dev and test as written (the cluster's kubeconfig has their `minikube` context,
@@ -12,7 +12,7 @@
  * not served here). A lock left by a run that was killed is cleared, and its pending operations
  * resolved, before anything else (scripts/engine/recover.ts).
  *
- *   ts-node scripts/cluster/deploy.ts deploy|preview|refresh|destroy STACK [--expect-no-changes] [--event-log=FILE]
+ *   ts-node scripts/cluster/deploy.ts deploy|preview|refresh|drift|destroy STACK [--expect-no-changes] [--event-log=FILE]
  *       [--policy-pack=DIR --policy-pack-config=FILE] [key=value ...]
  */
 import * as crypto from "crypto";
@@ -172,9 +172,9 @@ export async function destroy(stack: string, extra: Record<string, string | unde
 }
 
 /** The local command names: `deploy` is `pulumi up`. */
-const LOCAL_COMMANDS = { deploy: "up", preview: "preview", refresh: "refresh", destroy: "destroy" } as const;
+const LOCAL_COMMANDS = { deploy: "up", preview: "preview", refresh: "refresh", drift: "drift", destroy: "destroy" } as const;
 
-/** The command line of `npm run cluster -- deploy|preview|refresh|destroy`; throws a message that says what is wrong. */
+/** The command line of `npm run cluster -- deploy|preview|refresh|drift|destroy`; throws a message that says what is wrong. */
 export function parseArgs(argv: readonly string[]): CommandLine {
     return parseCommandLine(argv, {
         stacks: CLUSTER_STACKS, names: LOCAL_COMMANDS,
@@ -185,7 +185,7 @@ export function parseArgs(argv: readonly string[]): CommandLine {
 async function main(argv: string[]): Promise<void> {
     const c = parseArgs(argv);
     process.stderr.write(`${argv[0]} ${c.stack} with ${localEngine().describe}\n`);
-    await runCommandLine(c, () => localStack(c.stack, c.overrides));
+    process.exitCode = await runCommandLine(c, () => localStack(c.stack, c.overrides));
     if (c.command === "up") {
         const e = stackEndpoint(c.stack, c.overrides.host);
         process.stdout.write(`${c.stack}: UI at ${e.url} (${e.howToReach})\n`);

@@ -1,11 +1,15 @@
 /**
- * `up`, `preview`, `refresh` and `destroy` of this repository's program on the real Pulumi engine,
+ * `up`, `preview`, `refresh`, `drift` and `destroy` of this repository's program on the real Pulumi engine,
  * as an Automation API inline program (workspace.ts): one code path for the local cluster
  * (scripts/cluster/deploy.ts adds its own settings) and for any other backend and cluster, such as
  * the review environment's minikube in CI.
  *
- *   ts-node scripts/engine/stack.ts up|preview|refresh|destroy STACK --work-dir=DIR
+ *   ts-node scripts/engine/stack.ts up|preview|refresh|drift|destroy STACK --work-dir=DIR
  *       [--expect-no-changes] [--event-log=FILE] [--policy-pack=DIR] [--policy-pack-config=FILE] [key=value ...]
+ *
+ * `drift` is `pulumi preview --refresh`: the engine's progress goes to stderr, the drift report
+ * (scripts/drift/report.ts: each object and field that differs from the program, secrets masked) to
+ * stdout, and the exit status is 0 without drift, 3 with drift, 1 when the preview failed.
  *
  * The backend is PULUMI_BACKEND_URL (or the CLI's login), the secrets passphrase
  * PULUMI_CONFIG_PASSPHRASE(_FILE), as for the CLI. --work-dir holds the copies of Pulumi.yaml and the
@@ -15,6 +19,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { DestroyResult, EngineEvent, OpMap, PreviewResult, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { Drift, driftExit, driftOf, renderDrift } from "../drift/report";
 import { engine } from "./toolchain";
 import { openStack } from "./workspace";
 
@@ -25,6 +30,8 @@ export interface RunOptions {
     readonly onEvent?: (e: EngineEvent) => void;
     /** Fail if the run would change anything (preview, refresh, up). */
     readonly expectNoChanges?: boolean;
+    /** Read every object back from the cluster before planning (preview): `pulumi preview --refresh`. */
+    readonly refresh?: boolean;
     /** Policy pack directories to enforce (preview, up). */
     readonly policyPacks?: readonly string[];
     /** Their config files, one per pack. */
@@ -82,12 +89,22 @@ export async function up(s: Stack, run: RunOptions = {}): Promise<UpDone> {
 }
 
 export function preview(s: Stack, run: RunOptions = {}): Promise<PreviewResult> {
-    return s.preview({ ...common(run), ...policies(run), diff: true, expectNoChanges: run.expectNoChanges });
+    return s.preview({ ...common(run), ...policies(run), diff: true, expectNoChanges: run.expectNoChanges, ...(run.refresh ? { refresh: true } : {}) });
 }
 
 export async function refresh(s: Stack, run: RunOptions = {}): Promise<OpMap> {
     const r = await s.refresh({ ...common(run), expectNoChanges: run.expectNoChanges });
     return r.summary.resourceChanges ?? {};
+}
+
+/**
+ * `pulumi preview --refresh` read as drift: every object the preview would change back after reading
+ * the cluster, with its fields. A preview that fails throws (drift unknown).
+ */
+export async function drift(s: Stack, run: RunOptions = {}): Promise<Drift> {
+    const events: EngineEvent[] = [];
+    await preview(s, { ...run, refresh: true, expectNoChanges: false, onEvent: e => { events.push(e); run.onEvent?.(e); } });
+    return driftOf(events, s.name);
 }
 
 /** `pulumi destroy`, then the stack leaves the backend (and its work copy of the stack file). */
@@ -97,7 +114,7 @@ export async function destroy(s: Stack, run: RunOptions = {}): Promise<DestroyRe
     return r;
 }
 
-export const COMMANDS = ["up", "preview", "refresh", "destroy"] as const;
+export const COMMANDS = ["up", "preview", "refresh", "drift", "destroy"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** A parsed command line. */
@@ -156,7 +173,7 @@ export function parseCommandLine(
         } else {
             const m = /^([A-Za-z][A-Za-z0-9]*(?::[A-Za-z][A-Za-z0-9]*)?)=(.*)$/.exec(arg);
             if (!m) {
-                throw new Error(`${JSON.stringify(arg)}: expected a config override key=value, ${flags.join(", ").replace(/, ([^,]*)$/, " or $1")}`);
+                throw new Error(`${JSON.stringify(arg)}: expected a config override ${["key=value", ...flags].join(", ").replace(/, ([^,]*)$/, " or $1")}`);
             }
             overrides[m[1]] = m[2];
         }
@@ -167,8 +184,8 @@ export function parseCommandLine(
     return { command, stack, overrides, expectNoChanges, ...(eventLog ? { eventLog } : {}), policyPacks, policyPackConfigs, extra };
 }
 
-/** Runs a parsed command on a stack; `open` selects it with the overrides. */
-export async function runCommandLine(c: CommandLine, open: () => Promise<Stack>, log: (m: string) => void = m => process.stderr.write(`${m}\n`)): Promise<void> {
+/** Runs a parsed command on a stack; `open` selects it with the overrides. Returns the exit status (drift's 3 when it found some). */
+export async function runCommandLine(c: CommandLine, open: () => Promise<Stack>, log: (m: string) => void = m => process.stderr.write(`${m}\n`)): Promise<number> {
     if (c.eventLog) {
         fs.writeFileSync(c.eventLog, "");
     }
@@ -185,10 +202,17 @@ export async function runCommandLine(c: CommandLine, open: () => Promise<Stack>,
         await preview(s, run);
     } else if (c.command === "refresh") {
         await refresh(s, run);
+    } else if (c.command === "drift") {
+        // stdout is the report's: the engine's progress goes to stderr.
+        const d = await drift(s, { ...run, onOutput: t => process.stderr.write(t) });
+        process.stdout.write(renderDrift(d));
+        log(`${c.stack}: ${d.objects.length === 0 ? "no drift" : `${d.objects.length} object(s) drifted from the program`}`);
+        return driftExit(d);
     } else {
         await destroy(s, run);
         log(`${c.stack}: destroyed, and the stack removed from the backend`);
     }
+    return 0;
 }
 
 /** The Automation API wraps the engine's message in the command line it ran: keep what the engine said. */
@@ -206,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
     const e = engine();
     process.stderr.write(`${c.command} ${c.stack} with ${e.describe}\n`);
     const backendUrl = process.env.PULUMI_BACKEND_URL;
-    await runCommandLine(c, () => openStack({
+    process.exitCode = await runCommandLine(c, () => openStack({
         stack: c.stack, engine: e, overrides: c.overrides,
         place: { workDir, ...(backendUrl ? { backendUrl } : {}) },
     }));

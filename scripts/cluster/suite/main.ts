@@ -3,7 +3,7 @@
  *
  *   npm run cluster:test        one node, shaped like a laptop's cluster: dev deployed by the 0.5.0
  *                               release and upgraded, then dev and test as their stack files say
- *                               (deploy, drift, security, RBAC, the app in Chromium,
+ *                               (deploy, no drift, drift reported and put back, security, RBAC, the app in Chromium,
  *                               updates, PR comments, flows, Sentinel, the canary, interrupted
  *                               deploys, the YAML program, protect and destroy), dev on a managed
  *                               Redis over TLS with test as its gray, then the cluster script's own
@@ -27,6 +27,7 @@ import { checkAllFlowsTried } from "./flows";
 import { assert, check, finish, line, phase } from "./runner";
 import { canary } from "./scenarios/canary";
 import { destroyDevAndTest } from "./scenarios/destroy";
+import { devDriftReported } from "./scenarios/drift";
 import { backupAndProtect, drains, nodeLoss, zoneLoss } from "./scenarios/faults";
 import { interruptedDeploys } from "./scenarios/interrupted";
 import { lifecycle } from "./scenarios/lifecycle";
@@ -72,6 +73,7 @@ const SUITES: Record<string, Suite> = {
                 await deployDev(w);
                 if (w.dev === undefined) return;
                 await devDrift(w);
+                await devDriftReported(w);
                 await devSecurity();
                 await devRbac();
                 await devApp();
