@@ -81,7 +81,7 @@ export const REDIS_SCRIPTS_DIR = path.join(__dirname, "..", "components", "scrip
 /** The scripts every Redis StatefulSet has; Sentinel mode adds {@link SENTINEL_SCRIPTS}. */
 export const REDIS_SCRIPTS = ["common.sh", "start-redis.sh", "ready.sh"] as const;
 /** The scripts of the sentinel container, and the primary's preStop handover. */
-export const SENTINEL_SCRIPTS = ["start-sentinel.sh", "sentinel-ready.sh", "pre-stop.sh"] as const;
+export const SENTINEL_SCRIPTS = ["start-sentinel.sh", "sentinel-ready.sh", "sentinel-alive.sh", "pre-stop.sh"] as const;
 
 /** Seconds a stopping primary waits to have handed over (pre-stop.sh); the grace period leaves room for it. */
 const PRESTOP_WAIT_SECONDS = 20;
@@ -188,9 +188,11 @@ export function redisPodTemplate(t: RedisTopology, p: RedisPodArgs): k8s.types.i
             resources: resourceRequirements(p.sentinelResources),
             // Up to 10 minutes to start: a Sentinel waits for the primary's DNS record, which pod 0 has only once it is scheduled.
             startupProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 2, failureThreshold: 300, timeoutSeconds: 3 },
-            // Ready once it knows a primary; alive while it answers PING (sentinelReadinessScript says why they differ).
+            // Ready once it knows a primary (sentinel-ready.sh); alive while it answers within a minute and
+            // does not name a pod that is no primary while another Sentinel names one that is (sentinel-alive.sh:
+            // a stale Sentinel is restarted within about 10 s, and its start asks the others).
             readinessProbe: { exec: { command: shScript("sentinel-ready.sh") }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
-            livenessProbe: { exec: pingProbe(SENTINEL_PORT, "sentinel-password"), periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
+            livenessProbe: { exec: { command: shScript("sentinel-alive.sh") }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 12 },
             volumeMounts: [...mounts, { name: "sentinel-run", mountPath: REDIS_PATHS.run }, { name: "tmp", mountPath: "/tmp" }],
         });
     }

@@ -128,6 +128,43 @@ describe("the Redis pods' scripts, run with redis-server and Sentinel on the edg
         const primary = ask(1, "get-master-addr-by-name", LONG_MASTER).split("\n")[0];
         assert.ok([pods[1].host, pods[2].host].includes(primary), `a replica took over: ${primary}`);
     });
+    it("a Sentinel whose primary is stale (it names a replica, another Sentinel names the primary) fails its liveness probe and, restarted, names the primary; one that only sees the primary down stays alive", async () => {
+        const addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+        const port = await freePort(addresses);
+        const sentinelPort = await freePort(addresses);
+        const { config, secret } = await renderRedis({ port, sentinel: {}, password: pulumi.secret(EDGE_PASSWORD), sentinelPassword: pulumi.secret(ALL_PRINTABLE) });
+        const sb = sandbox = new Sandbox(config, secret, "cache", HEADLESS,
+            (file, text) => (file === "topology.sh" ? text.replace(/^SENTINEL_PORT='\d+'$/m, `SENTINEL_PORT='${sentinelPort}'`) : text));
+        const pods = [0, 1, 2].map(i => sb.schedule(i));
+        const procs = pods.map(p => ({ redis: sb.start(p, "start-redis.sh"), sentinel: sb.start(p, "start-sentinel.sh") }));
+        await sb.until("all three Sentinels and Redis pods are ready", () => [0, 1, 2].every(i => sb.run(pods[i], "sentinel-ready.sh", true).status === 0 && sb.run(pods[i], "ready.sh").status === 0), 60);
+        const kill = (c: { pid?: number }) => { try { process.kill(-(c.pid ?? 0), "SIGKILL"); } catch { /* gone */ } };
+        const ask = (i: number, ...args: string[]) => sb.cli(pods[i], sentinelPort, ALL_PRINTABLE, "sentinel", ...args);
+        const named = (i: number) => ask(i, "get-master-addr-by-name", "mymaster").split("\n")[0];
+        const alive = (i: number) => sb.run(pods[i], "sentinel-alive.sh", true);
+        assert.deepStrictEqual([0, 1, 2].map(named), [pods[0].host, pods[0].host, pods[0].host]);
+        assert.deepStrictEqual([0, 1, 2].map(i => alive(i).status), [0, 0, 0], "every Sentinel is alive while they agree");
+
+        // Pod 2's Sentinel watches pod 1, a replica, as a failed switch of its primary leaves it (Sentinel 7.0).
+        assert.strictEqual(ask(2, "remove", "mymaster").trim(), "OK");
+        assert.strictEqual(ask(2, "monitor", "mymaster", pods[1].host, String(port), "2").trim(), "OK");
+        assert.strictEqual(ask(2, "set", "mymaster", "auth-pass", EDGE_PASSWORD).trim(), "OK");
+        assert.strictEqual(named(2), pods[1].host);
+        const stale = alive(2);
+        assert.strictEqual(stale.status, 1, stale.output);
+        assert.match(stale.output, new RegExp(`not alive: stale: this Sentinel names ${pods[1].host.replace(/\./g, "\\.")}, which is not a primary; the Sentinel of \\S+ names ${pods[0].host.replace(/\./g, "\\.")}, which is`));
+        assert.deepStrictEqual([0, 1].map(i => alive(i).status), [0, 0], "the others stay alive");
+        // The kubelet restarts the container: its start asks the other Sentinels.
+        kill(procs[2].sentinel);
+        sb.start(pods[2], "start-sentinel.sh");
+        await sb.until("pod 2's restarted Sentinel names pod 0, the primary, and is alive", () => named(2) === pods[0].host && alive(2).status === 0, 60);
+
+        // The primary's Redis gone: every Sentinel names it, none is stale, none is restarted (they must fail it over).
+        kill(procs[0].redis);
+        await sb.until("pod 0's Redis no longer answers", () => !/PONG/.test(sb.cli(pods[0], port, EDGE_PASSWORD, "ping")));
+        assert.deepStrictEqual([1, 2].map(i => alive(i).status), [0, 0], [1, 2].map(i => alive(i).output).join("\n"));
+    });
+
     it("a pod that restarts with data while no Sentinel answers follows the Redis that is primary; with no peer answering it waits, and never starts as a second primary; the backup Job names that primary, or fails saying none answers", async () => {
         const addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
         const port = await freePort(addresses);

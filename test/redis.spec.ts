@@ -112,14 +112,15 @@ describe("Redis in Sentinel mode", () => {
         assert.ok(one(run, "StatefulSet", "cache").spec.template.spec.terminationGracePeriodSeconds > 20, "room for the handover");
     });
 
-    it("keeps a Sentinel that only has no primary yet out of service without restarting it: ready once it names a primary, alive while it answers PING", () => {
+    it("keeps a Sentinel that only has no primary yet out of service without restarting it: ready once it names a primary, alive while it answers and its primary is not stale", () => {
         const config = one(run, "ConfigMap", "cache-config").data;
         const sentinel = one(run, "StatefulSet", "cache").spec.template.spec.containers[1];
         assert.strictEqual(sentinel.name, "sentinel");
         assert.deepStrictEqual(sentinel.readinessProbe.exec.command, ["sh", "/etc/redis/conf/sentinel-ready.sh"]);
         assert.match(config["sentinel-ready.sh"], /local_sentinel --raw sentinel get-master-addr-by-name "\$SENTINEL_MASTER"/);
         assert.match(config["sentinel-ready.sh"], /"" \| \*" "\*\) echo "not ready: no primary known for \$SENTINEL_MASTER/, "an empty answer or an error is not ready");
-        assert.match(sentinel.livenessProbe.exec.command.join(" "), /redis-cli -p 26379 ping \| grep -q PONG/);
+        assert.deepStrictEqual(sentinel.livenessProbe.exec.command, ["sh", "/etc/redis/conf/sentinel-alive.sh"]);
+        assert.ok(sentinel.livenessProbe.timeoutSeconds > 2 * 5, "room for the probe's own timeouts (2 s each)");
         assert.notDeepStrictEqual(sentinel.livenessProbe, sentinel.readinessProbe);
     });
 

@@ -4,7 +4,7 @@
 #  1. CLIENT PAUSE WRITE: it takes no new write (a client that sends one waits for the answer);
 #  2. it waits until no client is blocked in WAIT and every replica has everything it wrote (each
 #     replica's own offset, asked of it: a paused primary's view of them lags up to a second);
-#  3. a Sentinel (its own, or another pod's: its own is stopped at the same moment) fails over to a
+#  3. a Sentinel (another pod's, else its own: its own is stopped at the same moment) fails over to a
 #     replica, and as soon as one reports itself primary this one becomes its replica, so nothing
 #     can be written here any more;
 #  4. CLIENT UNPAUSE: the writes that waited are refused (READONLY) and go to the new primary;
@@ -20,7 +20,7 @@ set -u
 . "${REDIS_CONFIG_DIR:-/etc/redis/conf}/common.sh"
 # What the hook does goes to the container's log (the kubelet keeps a hook's own output only when it fails).
 if [ -w /proc/1/fd/1 ]; then exec >>/proc/1/fd/1 2>&1; fi
-say() { echo "pre-stop: $*"; }
+say() { echo "pre-stop: $(date +%T.%3N 2>/dev/null || date +%T) $*"; }
 local_redis info replication | grep -q role:master || exit 0
 say "primary: pausing writes to hand over"
 deadline=$(($(date +%s) + PRESTOP_WAIT_SECONDS))
@@ -72,19 +72,22 @@ for r in $online; do
   done
 done
 
-# 3. A Sentinel fails over; this one replicates the replica that became primary.
+# 3. A Sentinel fails over; this one replicates the replica that became primary. The other pods'
+# Sentinels first: this pod's own is being stopped at the same moment (it may still take the
+# connection and never answer). Writes are paused meanwhile, and so is the Sentinels' PUBLISH of
+# their hello on this primary, which holds up their PINGs behind it: every second counts against
+# down-after-milliseconds, after which they fail over on their own.
 asked=""
-if REDISCLI_AUTH="$(sentinel_password)" timeout 2 redis-cli -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK; then
+i=0
+while [ "$i" -lt "$REPLICAS" ] && [ -z "$asked" ]; do
+  s="$STATEFULSET-$i.$HEADLESS"
+  if [ "$s" != "$self" ] && REDISCLI_AUTH="$(sentinel_password)" timeout 1 redis-cli -h "$s" -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK; then
+    asked=$s
+  fi
+  i=$((i + 1))
+done
+if [ -z "$asked" ] && REDISCLI_AUTH="$(sentinel_password)" timeout 1 redis-cli -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK; then
   asked=$self
-else
-  i=0
-  while [ "$i" -lt "$REPLICAS" ] && [ -z "$asked" ]; do
-    s="$STATEFULSET-$i.$HEADLESS"
-    if [ "$s" != "$self" ] && REDISCLI_AUTH="$(sentinel_password)" timeout 2 redis-cli -h "$s" -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK; then
-      asked=$s
-    fi
-    i=$((i + 1))
-  done
 fi
 [ -n "$asked" ] || { say "no Sentinel took the failover"; exit 0; }
 say "the Sentinel of $asked fails over"

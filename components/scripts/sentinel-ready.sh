@@ -2,8 +2,8 @@
 # Readiness of the sentinel container: it answers and monitors a primary at an address, so it
 # has loaded its config and can tell clients where to write. It does not ask whether that
 # primary is up: a Sentinel that sees the primary down is the one that must stay in service to
-# fail it over (an unready pod also blocks the PDB and a rollout). Liveness is a plain PING: a
-# Sentinel that answers is not stuck, and restarting it would not find a primary any sooner.
+# fail it over (an unready pod also blocks the PDB and a rollout). Liveness (sentinel-alive.sh)
+# restarts a Sentinel that stopped answering, or whose primary is stale.
 set -eu
 # shellcheck source=common.sh
 . "${REDIS_CONFIG_DIR:-/etc/redis/conf}/common.sh"

@@ -70,6 +70,21 @@ function replication(pod: string): { role: string; linkUp: boolean } {
     return { role: /role:(\w+)/.exec(info)?.[1] ?? "?", linkUp: /master_link_status:up/.test(info) };
 }
 
+/** Sentinel's log lines about a failover: who saw the primary down, who tried, who voted, why one stopped. */
+const SENTINEL_EVENTS = /[+-](sdown|odown|try-failover|vote-for-leader|elected-leader|failover-abort[\w-]*|selected-slave|promoted-slave|switch-master|sentinel-invalid-addr|sentinel |tilt)|voted for|Next failover delay|Failed to resolve/;
+
+/** Each reachable Sentinel's view of the primary, its peers and its replicas (flags, links), for a failed failover. */
+function sentinelViews(avoidNode: string): string[] {
+    return pods(PROD_NS, "redis").filter(p => p.spec.nodeName !== avoidNode).map(p => {
+        try {
+            return `${p.metadata.name}: ${podExec(PROD_NS, p.metadata.name, "sentinel",
+                ". /etc/redis/conf/common.sh; for c in 'sentinel master' 'sentinel sentinels' 'sentinel replicas'; do echo \"== $c\"; local_sentinel $c \"$SENTINEL_MASTER\" | paste -sd' '; done").trim()}`;
+        } catch (e) {
+            return `${p.metadata.name}: no answer (${String(e instanceof Error ? e.message : e).split("\n")[0]})`;
+        }
+    });
+}
+
 let knownId: string | undefined;
 /** A user that exists (made once), for the reads by id. */
 async function known(): Promise<string> {
@@ -121,12 +136,19 @@ export async function nodeLoss(): Promise<void> {
             const primary = redisPrimary(PROD_NS);
             const lostNode = String(json<{ spec: { nodeName: string } }>(["-n", PROD_NS, "get", "pod", primary]).spec.nodeName);
             const tr = traffic("loss", knownUserId);
+            const redisLogs = followLogs(PROD_NS, "redis");
             const t0 = Date.now();
             let failoverS: number | undefined;
             let notReadyS: number | undefined;
             try {
                 node("lose", lostNode);
-                failoverS = await waitUntil("another Redis pod is primary", 120, () => redisPrimary(PROD_NS, lostNode) !== primary, 500);
+                try {
+                    failoverS = await waitUntil("another Redis pod is primary", 120, () => redisPrimary(PROD_NS, lostNode) !== primary, 500);
+                } catch (e) {
+                    // What the Sentinels that are left saw and did, and what they say now, for the failure to show.
+                    const seen = redisLogs.stop().filter(l => SENTINEL_EVENTS.test(l));
+                    throw new Error([String(e instanceof Error ? e.message : e), "the Sentinels logged:", ...seen.slice(-80), ...sentinelViews(lostNode)].join("\n"), { cause: e });
+                }
                 notReadyS = await waitUntil(`the node controller marks ${lostNode} not Ready`, 180, () => nodeReady(lostNode) !== "True", 1000) + failoverS;
                 // Writes go on with the new primary for a while, the lost node's pods still listed until now.
                 await waitUntil("writes acknowledged again", 60, async () => (await request(target("prod"), "/api/users", { method: "POST", body: JSON.stringify({ name: "After", email: `after-${Date.now()}@example.com` }) })).status === 201, 500);
@@ -140,6 +162,7 @@ export async function nodeLoss(): Promise<void> {
                 }, 2000);
                 await whole("prod and gray whole again");
             } finally {
+                redisLogs.stop();
                 const x = await tr.stop();
                 line(`       ${primary} on ${lostNode} lost at 0s; new primary ${redisPrimary(PROD_NS)} after ${failoverS?.toFixed(1) ?? "?"}s; ${lostNode} not Ready after ${notReadyS?.toFixed(1) ?? "?"}s; back and whole at ${((Date.now() - t0) / 1000).toFixed(0)}s`);
                 report(x);
