@@ -69,7 +69,7 @@ function which(tool: string): string {
 /** redis-server binds the pod's address; redis-cli without -h talks to the pod itself (in a container, 127.0.0.1 is the pod). */
 function shims(): Record<string, string> {
     return {
-        "redis-server": `#!/bin/sh\nexec ${which("redis-server")} "$@" --bind "$BIND_ADDR"\n`,
+        "redis-server": `#!/bin/sh\nexec ${which("redis-server")} "$@" --bind "$BIND_ADDR" --bind-source-addr "$BIND_ADDR"\n`,
         "redis-cli": `#!/bin/sh\ncase " $* " in *" -h "*) exec ${which("redis-cli")} "$@" ;; esac\nexec ${which("redis-cli")} -h "$BIND_ADDR" "$@"\n`,
     };
 }

@@ -3,7 +3,8 @@
 # rollout) hands over first, without losing a write it acknowledged:
 #  1. CLIENT PAUSE WRITE: it takes no new write (a client that sends one waits for the answer);
 #  2. it waits until no client is blocked in WAIT and every replica has everything it wrote (each
-#     replica's own offset, asked of it: a paused primary's view of them lags up to a second);
+#     replica's own offset, asked of it: a paused primary's view of them lags up to a second),
+#     reaching the replicas by the addresses of their connections, not by name;
 #  3. a Sentinel (another pod's, else its own: its own is stopped at the same moment) fails over to a
 #     replica, and as soon as one reports itself primary this one becomes its replica, so nothing
 #     can be written here any more;
@@ -37,6 +38,20 @@ online_replicas() {
   tr -d '\r' | sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online,.*/\1:\2/p'
 }
 
+# The replicas of this primary whose link is up, as the IP addresses their connections come from:
+# their host names may not resolve yet (a pod replaced moments ago: the cluster DNS caches "no such
+# name" for 30 s, and the hand-over waited that long on a name in the rehearsal's drains).
+linked_replica_ips() {
+  for ip in $(local_redis client list type replica | tr -d '\r' | sed -n 's/.* addr=\([0-9.]*\):[0-9]* .*/\1/p'); do
+    if peer_redis "$ip" "$REDIS_PORT" info replication | grep -q '^master_link_status:up'; then echo "$ip"; fi
+  done
+}
+
+# The host name the Redis at IP announces itself by (what Sentinel and its replicas call it).
+announced_name() {
+  peer_redis "$1" "$REDIS_PORT" config get replica-announce-ip | tr -d '\r' | sed -n 2p
+}
+
 # Whether the Redis at HOST PORT has a replica online other than this pod.
 other_replica_online() {
   peer_redis "$1" "$2" info replication | online_replicas | grep -qv "^$self:"
@@ -60,13 +75,12 @@ while local_redis client list | grep 'cmd=wait' | grep -q 'flags=[A-Za-z]*b'; do
   in_time || exit 0
   sleep 0.05
 done
-info="$(local_redis info replication | tr -d '\r')"
-offset="$(echo "$info" | sed -n 's/^master_repl_offset://p')"
-online="$(echo "$info" | online_replicas)"
+offset="$(local_redis info replication | tr -d '\r' | sed -n 's/^master_repl_offset://p')"
+online="$(linked_replica_ips)"
 [ -n "$online" ] || { say "no replica is online: no handover"; exit 0; }
-say "waiting for $online to reach offset $offset"
-for r in $online; do
-  until [ "$(peer_redis "${r%:*}" "${r#*:}" info replication | tr -d '\r' | sed -n 's/^slave_repl_offset://p')" -ge "$offset" ] 2>/dev/null; do
+say "waiting for $(echo "$online" | paste -sd' ') to reach offset $offset"
+for ip in $online; do
+  until [ "$(peer_redis "$ip" "$REDIS_PORT" info replication | tr -d '\r' | sed -n 's/^slave_repl_offset://p')" -ge "$offset" ] 2>/dev/null; do
     in_time || exit 0
     sleep 0.05
   done
@@ -78,35 +92,44 @@ done
 # their hello on this primary, which holds up their PINGs behind it: every second counts against
 # down-after-milliseconds, after which they fail over on their own.
 asked=""
+ask_sentinel() { # ask_sentinel [HOST]: the Sentinel at HOST (this pod's without one) fails over
+  REDISCLI_AUTH="$(sentinel_password)" timeout 1 redis-cli ${1:+-h "$1"} -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK
+}
+# The Sentinels beside the replicas (same pods, same addresses), then every other pod's by name.
+for ip in $online; do
+  if [ -z "$asked" ] && ask_sentinel "$ip"; then asked=$ip; fi
+done
 i=0
 while [ "$i" -lt "$REPLICAS" ] && [ -z "$asked" ]; do
   s="$STATEFULSET-$i.$HEADLESS"
-  if [ "$s" != "$self" ] && REDISCLI_AUTH="$(sentinel_password)" timeout 1 redis-cli -h "$s" -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK; then
+  if [ "$s" != "$self" ] && ask_sentinel "$s"; then
     asked=$s
   fi
   i=$((i + 1))
 done
-if [ -z "$asked" ] && REDISCLI_AUTH="$(sentinel_password)" timeout 1 redis-cli -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK; then
+if [ -z "$asked" ] && ask_sentinel; then
   asked=$self
 fi
 [ -n "$asked" ] || { say "no Sentinel took the failover"; exit 0; }
 say "the Sentinel of $asked fails over"
 while in_time; do
-  for r in $online; do
-    if peer_redis "${r%:*}" "${r#*:}" role | head -n 1 | grep -qx master; then
-      local_redis replicaof "${r%:*}" "${r#*:}" >/dev/null
-      say "handed over to ${r%:*}"
+  for ip in $online; do
+    if peer_redis "$ip" "$REDIS_PORT" role | head -n 1 | grep -qx master; then
+      # By its name, as Sentinel and the other replicas know it (Redis resolves it again until it can).
+      name="$(announced_name "$ip")"
+      local_redis replicaof "${name:-$ip}" "$REDIS_PORT" >/dev/null
+      say "handed over to ${name:-$ip} ($ip)"
       # Return once no Sentinel that answers names this pod any more, so the next pod a drain
       # takes does not find the failover still in progress.
       while in_time && ! sentinels_moved; do sleep 0.1; done
       say "no Sentinel names this pod any more"
       local_redis client unpause >/dev/null 2>&1
       # 5. Another replica of the new primary online, or the deadline.
-      while in_time && ! other_replica_online "${r%:*}" "${r#*:}"; do sleep 0.1; done
-      if other_replica_online "${r%:*}" "${r#*:}"; then
-        say "${r%:*} has another replica online"
+      while in_time && ! other_replica_online "$ip" "$REDIS_PORT"; do sleep 0.1; done
+      if other_replica_online "$ip" "$REDIS_PORT"; then
+        say "${name:-$ip} has another replica online"
       else
-        say "${r%:*} has no other replica online yet; stopping anyway"
+        say "${name:-$ip} has no other replica online yet; stopping anyway"
       fi
       exit 0
     fi

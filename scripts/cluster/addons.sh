@@ -11,6 +11,11 @@
 # pod network by a second Traefik in a namespace of its own on the nodes' range (alb_start), with
 # the shared Gateway gateway-system/public-alb that Pulumi.prod.yaml names.
 
+# The TTL of the cluster DNS's own records, and of its "no such name" answers: 30 s in kubeadm's
+# Corefile, which minikube uses; ACK's default Corefile sets none, so CoreDNS's default of 5 s. It
+# matters to Redis Sentinel: a pod replaced moments ago stays "no such name" that long for the others.
+dns_ttl() { if [[ "$LIKE" == ack ]]; then echo 5; else echo 30; fi; }
+
 # addon_apply FILE: FILE with its @NAME@ placeholders filled, applied server-side.
 addon_apply() {
   local paths="" i
@@ -20,7 +25,7 @@ addon_apply() {
   sed -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" -e "s|@GATEWAY_SERVICE_IP@|$GATEWAY_SERVICE_IP|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
     -e "s|@NODE_PATHS@|$paths|g" -e "s|@COREDNS_VERSION@|$COREDNS_VERSION|g" \
     -e "s|@METRICS_SERVER_VERSION@|$METRICS_SERVER_VERSION|g" -e "s|@TRAEFIK_VERSION@|$TRAEFIK_VERSION|g" \
-    -e "s|@LOCAL_PATH_VERSION@|$LOCAL_PATH_VERSION|g" -e "s|@ALB_IP@|$ALB_IP|g" "$1" \
+    -e "s|@LOCAL_PATH_VERSION@|$LOCAL_PATH_VERSION|g" -e "s|@ALB_IP@|$ALB_IP|g" -e "s|@DNS_TTL@|$(dns_ttl)|g" "$1" \
     | kc apply --server-side --field-manager sample-app-cluster -f - >/dev/null
 }
 
