@@ -178,4 +178,8 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch(e => {
     line(`FAIL unexpected error: ${e instanceof Error ? e.stack : String(e)}`);
     process.exitCode = 1;
+}).finally(() => {
+    // The suite is over: nothing it started may go on (a failed check's load generator kept two
+    // runs sending requests to the next run's cluster). Exit once stdout has taken the last line.
+    process.stdout.write("", () => process.exit());
 });

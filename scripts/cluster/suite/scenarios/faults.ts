@@ -27,12 +27,15 @@ function traffic(tag: string, known: string): Traffic {
     const reads = load(t, ["/api/users?limit=5", `/api/users/${known}`, "/"], { workers: 3 });
     const gray = load(t, ["/api/users?limit=5", "/"], { workers: 1, headers: HEADER });
     const writes = writers(t, { workers: 2, tag });
+    let stopped: ReturnType<Traffic["stop"]> | undefined;
     return {
-        async stop() {
-            const r = await reads.stop();
-            const g = await gray.stop();
-            const wr = await writes.stop();
-            return { reads: r, gray: g, writes: wr, lost: await lostWrites(t, wr.acknowledged) };
+        // Once: a check stops its traffic where it reports it, and again on its way out whatever failed.
+        stop() {
+            stopped ??= (async () => {
+                const [r, g, wr] = await Promise.all([reads.stop(), gray.stop(), writes.stop()]);
+                return { reads: r, gray: g, writes: wr, lost: await lostWrites(t, wr.acknowledged) };
+            })();
+            return stopped;
         },
     };
 }
@@ -136,41 +139,51 @@ export async function nodeLoss(): Promise<void> {
             const primary = redisPrimary(PROD_NS);
             const lostNode = String(json<{ spec: { nodeName: string } }>(["-n", PROD_NS, "get", "pod", primary]).spec.nodeName);
             const tr = traffic("loss", knownUserId);
-            const redisLogs = followLogs(PROD_NS, "redis");
-            const t0 = Date.now();
-            let failoverS: number | undefined;
-            let notReadyS: number | undefined;
             try {
-                node("lose", lostNode);
-                try {
-                    failoverS = await waitUntil("another Redis pod is primary", 120, () => redisPrimary(PROD_NS, lostNode) !== primary, 500);
-                } catch (e) {
-                    // What the Sentinels that are left saw and did, and what they say now, for the failure to show.
-                    const seen = redisLogs.stop().filter(l => SENTINEL_EVENTS.test(l));
-                    throw new Error([String(e instanceof Error ? e.message : e), "the Sentinels logged:", ...seen.slice(-80), ...sentinelViews(lostNode)].join("\n"), { cause: e });
-                }
-                notReadyS = await waitUntil(`the node controller marks ${lostNode} not Ready`, 180, () => nodeReady(lostNode) !== "True", 1000) + failoverS;
-                // Writes go on with the new primary for a while, the lost node's pods still listed until now.
-                await waitUntil("writes acknowledged again", 60, async () => (await request(target("prod"), "/api/users", { method: "POST", body: JSON.stringify({ name: "After", email: `after-${Date.now()}@example.com` }) })).status === 201, 500);
+                await nodeLossUnder(tr, primary, lostNode);
             } finally {
-                node("return", lostNode);
-            }
-            try {
-                await waitUntil(`${primary} back as a replica with its link to the new primary up`, 240, () => {
-                    const r = replication(primary);
-                    return r.role === "slave" && r.linkUp;
-                }, 2000);
-                await whole("prod and gray whole again");
-            } finally {
-                redisLogs.stop();
-                const x = await tr.stop();
-                line(`       ${primary} on ${lostNode} lost at 0s; new primary ${redisPrimary(PROD_NS)} after ${failoverS?.toFixed(1) ?? "?"}s; ${lostNode} not Ready after ${notReadyS?.toFixed(1) ?? "?"}s; back and whole at ${((Date.now() - t0) / 1000).toFixed(0)}s`);
-                report(x);
-                assert(x.lost.length === 0, `acknowledged writes lost: ${x.lost.slice(0, 5).join(", ")}`);
-                assert(x.reads.failed === 0 && x.gray.failed === 0, `failed reads:\n${[...x.reads.errors, ...x.gray.errors].join("\n")}`);
+                // Whatever failed above (a node that did not come back): the load stops here.
+                await tr.stop();
             }
         });
     });
+}
+
+/** The node loss itself, under the check's traffic `tr`, which it stops to report. */
+async function nodeLossUnder(tr: Traffic, primary: string, lostNode: string): Promise<void> {
+    const redisLogs = followLogs(PROD_NS, "redis");
+    const t0 = Date.now();
+    let failoverS: number | undefined;
+    let notReadyS: number | undefined;
+    try {
+        node("lose", lostNode);
+        try {
+            failoverS = await waitUntil("another Redis pod is primary", 120, () => redisPrimary(PROD_NS, lostNode) !== primary, 500);
+        } catch (e) {
+            // What the Sentinels that are left saw and did, and what they say now, for the failure to show.
+            const seen = redisLogs.stop().filter(l => SENTINEL_EVENTS.test(l));
+            throw new Error([String(e instanceof Error ? e.message : e), "the Sentinels logged:", ...seen.slice(-80), ...sentinelViews(lostNode)].join("\n"), { cause: e });
+        }
+        notReadyS = await waitUntil(`the node controller marks ${lostNode} not Ready`, 180, () => nodeReady(lostNode) !== "True", 1000) + failoverS;
+        // Writes go on with the new primary for a while, the lost node's pods still listed until now.
+        await waitUntil("writes acknowledged again", 60, async () => (await request(target("prod"), "/api/users", { method: "POST", body: JSON.stringify({ name: "After", email: `after-${Date.now()}@example.com` }) })).status === 201, 500);
+    } finally {
+        node("return", lostNode);
+    }
+    try {
+        await waitUntil(`${primary} back as a replica with its link to the new primary up`, 240, () => {
+            const r = replication(primary);
+            return r.role === "slave" && r.linkUp;
+        }, 2000);
+        await whole("prod and gray whole again");
+    } finally {
+        redisLogs.stop();
+        const x = await tr.stop();
+        line(`       ${primary} on ${lostNode} lost at 0s; new primary ${redisPrimary(PROD_NS)} after ${failoverS?.toFixed(1) ?? "?"}s; ${lostNode} not Ready after ${notReadyS?.toFixed(1) ?? "?"}s; back and whole at ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+        report(x);
+        assert(x.lost.length === 0, `acknowledged writes lost: ${x.lost.slice(0, 5).join(", ")}`);
+        assert(x.reads.failed === 0 && x.gray.failed === 0, `failed reads:\n${[...x.reads.errors, ...x.gray.errors].join("\n")}`);
+    }
 }
 
 export async function zoneLoss(): Promise<void> {
@@ -188,41 +201,45 @@ export async function zoneLoss(): Promise<void> {
             assert(other, "no second replica");
             const zone = zones().get(lost.node);
             const tr = traffic("zone", knownUserId);
-            const alone = { from: 0, to: 0 };
             try {
-                node("lose", lost.node);
-                kubectl(["delete", "node", lost.node, "--wait=true"]);
-                await waitUntil(`${lost.name} recreated and waiting for its zone (Pending)`, 180, () => {
-                    const p = pods(PROD_NS, "redis").find(x => x.metadata.name === lost.name);
-                    return p !== undefined && p.status.phase === "Pending";
-                }, 2000);
-                // With the lost zone's replica gone too, the primary has none: prod's writes, which a replica
-                // must confirm, are refused (503) until this one is back. Only then, and only so, may writes fail.
-                alone.from = Date.now();
-                kubectl(["-n", PROD_NS, "delete", "pod", other.name, "--wait=false"]);
-                const s = await waitUntil(`${other.name} replaced and Ready while ${lost.name} waits`, 180, () => {
-                    const p = pods(PROD_NS, "redis").find(x => x.metadata.name === other.name);
-                    return p !== undefined && isReady(p);
-                }, 2000);
-                alone.to = Date.now();
-                line(`       zone ${zone} (${lost.node}, ${lost.name}) gone; ${other.name} replaced and Ready in ${s.toFixed(1)}s while ${lost.name} is Pending`);
-                await waitUntil("the API and frontend serve from the other zones", 120, () => ["frontend", "user-api"].every(wl => pods(PROD_NS, wl).filter(isReady).length >= 2), 2000);
+                const alone = { from: 0, to: 0 };
+                try {
+                    node("lose", lost.node);
+                    kubectl(["delete", "node", lost.node, "--wait=true"]);
+                    await waitUntil(`${lost.name} recreated and waiting for its zone (Pending)`, 180, () => {
+                        const p = pods(PROD_NS, "redis").find(x => x.metadata.name === lost.name);
+                        return p !== undefined && p.status.phase === "Pending";
+                    }, 2000);
+                    // With the lost zone's replica gone too, the primary has none: prod's writes, which a replica
+                    // must confirm, are refused (503) until this one is back. Only then, and only so, may writes fail.
+                    alone.from = Date.now();
+                    kubectl(["-n", PROD_NS, "delete", "pod", other.name, "--wait=false"]);
+                    const s = await waitUntil(`${other.name} replaced and Ready while ${lost.name} waits`, 180, () => {
+                        const p = pods(PROD_NS, "redis").find(x => x.metadata.name === other.name);
+                        return p !== undefined && isReady(p);
+                    }, 2000);
+                    alone.to = Date.now();
+                    line(`       zone ${zone} (${lost.node}, ${lost.name}) gone; ${other.name} replaced and Ready in ${s.toFixed(1)}s while ${lost.name} is Pending`);
+                    await waitUntil("the API and frontend serve from the other zones", 120, () => ["frontend", "user-api"].every(wl => pods(PROD_NS, wl).filter(isReady).length >= 2), 2000);
+                } finally {
+                    node("return", lost.node);
+                }
+                try {
+                    await waitUntil(`${lost.node} registered again and Ready`, 180, () => nodeReady(lost.node) === "True", 2000);
+                    await whole(`prod whole again with zone ${zone} back`, 300);
+                } finally {
+                    const x = await tr.stop();
+                    report(x);
+                    assert(x.lost.length === 0, `acknowledged writes lost: ${x.lost.slice(0, 5).join(", ")}`);
+                    // A write sent just before the replica came back may wait for its confirmation (WAIT) a moment longer.
+                    const w = x.writes;
+                    const refusedWhileAlone = w.failed > 0 && alone.to > 0 && [...w.failedStatuses].every(st => st === 503)
+                        && w.firstFailedAt >= alone.from && w.lastFailedAt <= alone.to + 5000;
+                    if (w.failed > 0 && refusedWhileAlone) line(`       the ${w.failed} failed writes were refused (503) while the primary had no replica, as prod's durability requires`);
+                    assert(x.reads.failed === 0 && x.gray.failed === 0 && (w.failed === 0 || refusedWhileAlone), [...x.reads.errors, ...x.gray.errors, ...w.errors].join("\n"));
+                }
             } finally {
-                node("return", lost.node);
-            }
-            try {
-                await waitUntil(`${lost.node} registered again and Ready`, 180, () => nodeReady(lost.node) === "True", 2000);
-                await whole(`prod whole again with zone ${zone} back`, 300);
-            } finally {
-                const x = await tr.stop();
-                report(x);
-                assert(x.lost.length === 0, `acknowledged writes lost: ${x.lost.slice(0, 5).join(", ")}`);
-                // A write sent just before the replica came back may wait for its confirmation (WAIT) a moment longer.
-                const w = x.writes;
-                const refusedWhileAlone = w.failed > 0 && alone.to > 0 && [...w.failedStatuses].every(st => st === 503)
-                    && w.firstFailedAt >= alone.from && w.lastFailedAt <= alone.to + 5000;
-                if (w.failed > 0 && refusedWhileAlone) line(`       the ${w.failed} failed writes were refused (503) while the primary had no replica, as prod's durability requires`);
-                assert(x.reads.failed === 0 && x.gray.failed === 0 && (w.failed === 0 || refusedWhileAlone), [...x.reads.errors, ...x.gray.errors, ...w.errors].join("\n"));
+                await tr.stop(); // also when the node did not come back: the load stops here
             }
         });
     });
