@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as c from "./components";
 import { loadSettings } from "./settings";
 import { API, DEPLOY_ACCOUNT, FRONTEND, ownRedis, REDIS, StackContext } from "./stack/context";
+import { forceOwnFields } from "./stack/ownership";
 import { networkPolicies } from "./stack/policies";
 import { readProdRedis } from "./stack/prod";
 import { redisBackup, redisOutputs, theRedis } from "./stack/redis";
@@ -25,17 +26,14 @@ export = async () => {
     const prod = s.kind === "canary" ? new pulumi.StackReference("prod", { name: s.canary.prodStack }) : undefined;
     const prodRedis = prod && s.kind === "canary" ? await readProdRedis(prod, s) : undefined;
 
-    // An explicit provider pinned to one kube context: a stack cannot land in the wrong cluster. It
-    // forces the fields the program sets over another field manager's (`kubectl edit`, `kubectl set
-    // env`): such drift is reported (`drift` in scripts/engine/stack.ts, the drift workflow) and the
-    // next `up` puts it back, instead of failing on a field-manager conflict. Fields the program does
-    // not set stay whoever's they are.
+    // An explicit provider pinned to one kube context: a stack cannot land in the wrong cluster.
     const provider = new k8s.Provider("cluster", {
         context: s.kubeContext,
         enableServerSideApply: true,
-        enablePatchForce: true,
     });
-    const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
+    // Every object: the program owns the fields it sets, and the next `up` takes them back from a
+    // `kubectl edit` (stack/ownership.ts). Components hand both down to their children.
+    const opts: pulumi.ComponentResourceOptions = { providers: [provider], transformations: [forceOwnFields] };
 
     // Deleting the namespace or Redis would lose the data: `protect` makes Pulumi refuse until it is lifted.
     const ns = new c.AppNamespace("sample-app", { namespace: s.namespace, quota: s.quota, ...identity }, { ...opts, protect: s.protect });

@@ -75,9 +75,12 @@ describe("the environment matrix", () => {
         });
 
         it("takes back the fields it sets from another field manager (kubectl edit), so up puts drift back instead of failing on a conflict", () => {
+            const objects = run.resources.filter(r => r.custom && r.type.startsWith("kubernetes:"));
+            assert.ok(objects.length > 20);
+            const unforced = objects.filter(r => (r.inputs.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.["pulumi.com/patchForce"] !== "true");
+            assert.deepStrictEqual(unforced.map(r => `${r.type} ${r.name}`), []);
             const provider = run.resources.find(r => r.type === "pulumi:providers:kubernetes");
             assert.strictEqual(String(provider?.inputs.enableServerSideApply), "true");
-            assert.strictEqual(String(provider?.inputs.enablePatchForce), "true");
         });
     });
 
@@ -173,6 +176,7 @@ describe("the environment matrix", () => {
                 "nginx.ingress.kubernetes.io/canary-weight": "10",
                 "nginx.ingress.kubernetes.io/canary-by-header": "X-Canary",
                 "nginx.ingress.kubernetes.io/canary-by-header-value": "always",
+                "pulumi.com/patchForce": "true",
             });
             assert.strictEqual(ofKind(ingressRun, "Ingress").length, 1);
         });
