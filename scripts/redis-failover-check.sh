@@ -8,8 +8,8 @@
 #   scripts/redis-failover-check.sh NAMESPACE [drain|crash] [-- KUBECTL_ARGS...]
 #
 #   drain  (default) kubectl delete pod: the preStop hook hands over first (a planned move)
-#   crash  kubectl delete pod --grace-period=0 --force: no handover, the Sentinels detect it
-#          (force deletion: use it on a test cluster only)
+#   crash  the primary stops answering (CLIENT PAUSE ALL), the Sentinels detect it and fail over,
+#          then its pod is deleted with a 1 s grace period: no handover
 #
 # Env: BOUND_S (default 30) the longest acceptable write outage; RUN_AFTER_S (default 10) how
 # long to keep writing after the first write the new primary acknowledged; PORT (default 18080)
@@ -81,7 +81,18 @@ sleep 3
 olduid=$(k get pod "$old" -o jsonpath='{.metadata.uid}')
 killed=$(now_ms)
 if [ "$mode" = crash ]; then
-  k delete pod "$old" --grace-period=0 --force --wait=false >/dev/null 2>&1
+  # A crash as the Sentinels see one: the primary stops answering anyone (CLIENT PAUSE ALL: no
+  # hand-over, no write taken), and once they have failed it over its pod goes within a second (no
+  # force: the StatefulSet starts the new pod only when the old one is gone). A forced delete let the
+  # new pod start on the same volume while the old process still answered, before the Sentinels saw
+  # anything down: no failover at all, two Redis processes on one volume.
+  k exec "$old" -c redis -- sh -c '. /etc/redis/conf/common.sh; local_redis client pause 120000 all' >/dev/null
+  for _ in $(seq 120); do
+    named="$(primary_of "$(k get pods -l app.kubernetes.io/name=redis -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | grep -vx "$old" | head -n 1)")"
+    [ -n "$named" ] && [ "${named%%.*}" != "$old" ] && break
+    sleep 0.5
+  done
+  k delete pod "$old" --grace-period=1 --wait=false >/dev/null 2>&1
 else
   k delete pod "$old" --wait=false >/dev/null
 fi
