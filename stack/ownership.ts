@@ -1,7 +1,7 @@
 /**
  * The program owns every field it sets. Another field manager's change to one (`kubectl edit`,
  * `kubectl set env`) is drift: `drift` (scripts/engine/stack.ts, the drift workflow) reports it and
- * the next `pulumi up` puts it back. Server-side apply gives a field back from another manager only
+ * `pulumi up --refresh` puts it back. Server-side apply gives a field back from another manager only
  * when the apply is forced, so every Kubernetes object the program makes carries the provider's
  * per-object switch `pulumi.com/patchForce: "true"` (its provider-wide `enablePatchForce` is newer
  * than providers still in use, the one this repository builds among them). Fields the program does

@@ -17,7 +17,7 @@
  * go, and a private mount namespace (root, as CI runs, or user namespaces).
  */
 import * as assert from "assert";
-import { spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -58,6 +58,23 @@ describe("the Redis pods' scripts, run with redis-server and Sentinel on the edg
         sandbox?.stop();
         sandbox = undefined;
     });
+
+    /** Three pods in Sentinel mode, each with Redis and its Sentinel started, all ready. */
+    async function sentinelTrio(): Promise<{ sb: Sandbox; pods: Pod[]; procs: Array<{ redis: ChildProcess; sentinel: ChildProcess }>; port: number; sentinelPort: number }> {
+        const addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+        const port = await freePort(addresses);
+        const sentinelPort = await freePort(addresses);
+        const { config, secret } = await renderRedis({ port, sentinel: {}, password: pulumi.secret(EDGE_PASSWORD), sentinelPassword: pulumi.secret(ALL_PRINTABLE) });
+        const sb = sandbox = new Sandbox(config, secret, "cache", HEADLESS,
+            (file, text) => (file === "topology.sh" ? text.replace(/^SENTINEL_PORT='\d+'$/m, `SENTINEL_PORT='${sentinelPort}'`) : text));
+        const pods = [0, 1, 2].map(i => sb.schedule(i));
+        const procs = pods.map(p => ({ redis: sb.start(p, "start-redis.sh"), sentinel: sb.start(p, "start-sentinel.sh") }));
+        await sb.until("all three Sentinels and Redis pods are ready", () => [0, 1, 2].every(i => sb.run(pods[i], "sentinel-ready.sh", true).status === 0 && sb.run(pods[i], "ready.sh").status === 0), 60);
+        return { sb, pods, procs, port, sentinelPort };
+    }
+
+    /** SIGKILL to a started script's whole process group (its redis-server too). */
+    const kill = (c: { pid?: number }) => { try { process.kill(-(c.pid ?? 0), "SIGKILL"); } catch { /* gone */ } };
 
     it("a StatefulSet whose pod 1 starts before pod 0: it waits as an unready replica, then syncs, with a password of quotes, spaces and backslashes", async () => {
         assert.ok(PASSWORD.test(EDGE_PASSWORD) && PASSWORD.test(ALL_PRINTABLE), "both passwords are ones the settings accept");
@@ -129,16 +146,7 @@ describe("the Redis pods' scripts, run with redis-server and Sentinel on the edg
         assert.ok([pods[1].host, pods[2].host].includes(primary), `a replica took over: ${primary}`);
     });
     it("a Sentinel whose primary is stale (it names a replica, another Sentinel names the primary) fails its liveness probe and, restarted, names the primary; one that only sees the primary down stays alive", async () => {
-        const addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
-        const port = await freePort(addresses);
-        const sentinelPort = await freePort(addresses);
-        const { config, secret } = await renderRedis({ port, sentinel: {}, password: pulumi.secret(EDGE_PASSWORD), sentinelPassword: pulumi.secret(ALL_PRINTABLE) });
-        const sb = sandbox = new Sandbox(config, secret, "cache", HEADLESS,
-            (file, text) => (file === "topology.sh" ? text.replace(/^SENTINEL_PORT='\d+'$/m, `SENTINEL_PORT='${sentinelPort}'`) : text));
-        const pods = [0, 1, 2].map(i => sb.schedule(i));
-        const procs = pods.map(p => ({ redis: sb.start(p, "start-redis.sh"), sentinel: sb.start(p, "start-sentinel.sh") }));
-        await sb.until("all three Sentinels and Redis pods are ready", () => [0, 1, 2].every(i => sb.run(pods[i], "sentinel-ready.sh", true).status === 0 && sb.run(pods[i], "ready.sh").status === 0), 60);
-        const kill = (c: { pid?: number }) => { try { process.kill(-(c.pid ?? 0), "SIGKILL"); } catch { /* gone */ } };
+        const { sb, pods, procs, port, sentinelPort } = await sentinelTrio();
         const ask = (i: number, ...args: string[]) => sb.cli(pods[i], sentinelPort, ALL_PRINTABLE, "sentinel", ...args);
         const named = (i: number) => ask(i, "get-master-addr-by-name", "mymaster").split("\n")[0];
         const alive = (i: number) => sb.run(pods[i], "sentinel-alive.sh", true);
@@ -166,16 +174,7 @@ describe("the Redis pods' scripts, run with redis-server and Sentinel on the edg
     });
 
     it("a pod that restarts with data while no Sentinel answers follows the Redis that is primary; with no peer answering it waits, and never starts as a second primary; the backup Job names that primary, or fails saying none answers", async () => {
-        const addresses = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
-        const port = await freePort(addresses);
-        const sentinelPort = await freePort(addresses);
-        const { config, secret } = await renderRedis({ port, sentinel: {}, password: pulumi.secret(EDGE_PASSWORD), sentinelPassword: pulumi.secret(ALL_PRINTABLE) });
-        const sb = sandbox = new Sandbox(config, secret, "cache", HEADLESS,
-            (file, text) => (file === "topology.sh" ? text.replace(/^SENTINEL_PORT='\d+'$/m, `SENTINEL_PORT='${sentinelPort}'`) : text));
-        const pods = [0, 1, 2].map(i => sb.schedule(i));
-        const procs = pods.map(p => ({ redis: sb.start(p, "start-redis.sh"), sentinel: sb.start(p, "start-sentinel.sh") }));
-        await sb.until("all three Sentinels and Redis pods are ready", () => [0, 1, 2].every(i => sb.run(pods[i], "sentinel-ready.sh", true).status === 0 && sb.run(pods[i], "ready.sh").status === 0), 60);
-        const kill = (c: { pid?: number }) => { try { process.kill(-(c.pid ?? 0), "SIGKILL"); } catch { /* gone */ } };
+        const { sb, pods, procs, port, sentinelPort } = await sentinelTrio();
         const role = (i: number) => sb.cli(pods[i], port, EDGE_PASSWORD, "info", "replication");
 
         const ask = (i: number, ...args: string[]) => sb.cli(pods[i], sentinelPort, ALL_PRINTABLE, "sentinel", ...args);

@@ -59,7 +59,7 @@ describe("npm run cluster -- deploy|preview|refresh|drift|destroy (scripts/clust
         assert.throws(() => parseArgs(["deploy", "--event-log=x"]), /deploy needs a STACK/);
         assert.strictEqual(parseArgs(["deploy", "prod"]).stack, "prod");
         assert.throws(() => parseArgs(["deploy", "staging"]), /stack "staging" is not a stack of this repository: dev, test, gray, prod/);
-        assert.throws(() => parseArgs(["deploy", "dev", "imageTag"]), /"imageTag": expected a config override key=value, --event-log=FILE, --policy-pack=DIR or --policy-pack-config=FILE$/);
+        assert.throws(() => parseArgs(["deploy", "dev", "imageTag"]), /"imageTag": expected a config override key=value, --event-log=FILE, --policy-pack=DIR, --policy-pack-config=FILE or --refresh$/);
         assert.throws(() => parseArgs(["deploy", "dev", "--expect-no-changes"]), /expected a config override/);
         assert.throws(() => parseArgs(["refresh", "dev", "--policy-pack=policy"]), /key=value, --event-log=FILE or --expect-no-changes$/);
         assert.throws(() => parseArgs(["preview", "dev", "--event-log="]), /expected a config override/);
@@ -70,6 +70,9 @@ describe("npm run cluster -- deploy|preview|refresh|drift|destroy (scripts/clust
     it("drift is its own command: a refresh and preview whose report is its output, with the event log kept on request", () => {
         const d = parseArgs(["drift", "prod", "--event-log=/tmp/drift.jsonl"]);
         assert.deepStrictEqual([d.command, d.stack, d.eventLog, d.expectNoChanges], ["drift", "prod", "/tmp/drift.jsonl", false]);
+        assert.strictEqual(parseArgs(["deploy", "prod", "--refresh"]).refresh, true, "up --refresh puts drift back");
+        assert.strictEqual(parseArgs(["deploy", "prod"]).refresh, false);
+        assert.throws(() => parseArgs(["destroy", "prod", "--refresh"]), /expected a config override/);
     });
 
     it("outside the local cluster takes any stack, with the flags a caller allows", () => {

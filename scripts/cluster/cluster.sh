@@ -10,7 +10,7 @@
 #   npm run cluster -- down [--purge]  stop everything, remove exactly what up made;
 #                                      --purge also drops the image store (the build cache stays)
 #   npm run cluster -- status          what runs, nodes and pods
-#   npm run cluster -- deploy STACK [key=value ...]    pulumi up of STACK on the real engine, print the URL
+#   npm run cluster -- deploy STACK [--refresh] [key=value ...]   pulumi up of STACK on the real engine, print the URL
 #   npm run cluster -- preview STACK [--expect-no-changes] [key=value ...]   pulumi preview --diff
 #   npm run cluster -- refresh STACK [--expect-no-changes] [key=value ...]   pulumi refresh
 #   npm run cluster -- drift STACK     pulumi preview --refresh: what drifted from the program (exit 3), or nothing (0)

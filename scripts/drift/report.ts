@@ -3,7 +3,8 @@
  * program declares for them. The refresh reads every object back (its inputs become the live values
  * of the fields the program sets); the preview then plans what `pulumi up` would do to put them back.
  * Every object it would touch has drifted: an update names the fields someone changed (live value →
- * declared value), a create an object someone deleted. Fields the program does not set are not
+ * declared value), a create an object someone deleted. `pulumi up --refresh` puts them back (a plain
+ * `up` plans from the state, which still holds what the program last applied). Fields the program does not set are not
  * drift: other controllers own them.
  *
  * The report is the body of one issue per stack (drift.yml finds it again by its first line). Secret
@@ -55,7 +56,7 @@ export function renderDrift(d: Drift, runUrl?: string): string {
     } else {
         const n = d.objects.length;
         out.push(`**${n} object${n === 1 ? "" : "s"} in the cluster differ${n === 1 ? "s" : ""} from what the program declares.** ` +
-            "`pulumi up` of the stack puts back what the program says (each field: live value → declared value); " +
+            "`pulumi up --refresh` of the stack puts back what the program says (each field: live value → declared value); " +
             "to keep a change, make it in the stack's config or the program instead.", "");
         out.push("| object | type | what `pulumi up` changes back |", "|---|---|---|");
         for (const c of d.objects) {

@@ -5,7 +5,7 @@
  * the review environment's minikube in CI.
  *
  *   ts-node scripts/engine/stack.ts up|preview|refresh|drift|destroy STACK --work-dir=DIR
- *       [--expect-no-changes] [--event-log=FILE] [--policy-pack=DIR] [--policy-pack-config=FILE] [key=value ...]
+ *       [--refresh] [--expect-no-changes] [--event-log=FILE] [--policy-pack=DIR] [--policy-pack-config=FILE] [key=value ...]
  *
  * `drift` is `pulumi preview --refresh`: the engine's progress goes to stderr, the drift report
  * (scripts/drift/report.ts: each object and field that differs from the program, secrets masked) to
@@ -30,7 +30,7 @@ export interface RunOptions {
     readonly onEvent?: (e: EngineEvent) => void;
     /** Fail if the run would change anything (preview, refresh, up). */
     readonly expectNoChanges?: boolean;
-    /** Read every object back from the cluster before planning (preview): `pulumi preview --refresh`. */
+    /** Read every object back from the cluster before planning (preview, up): `--refresh`. An `up --refresh` puts drift back. */
     readonly refresh?: boolean;
     /** Policy pack directories to enforce (preview, up). */
     readonly policyPacks?: readonly string[];
@@ -80,7 +80,7 @@ export interface UpDone {
 
 export async function up(s: Stack, run: RunOptions = {}): Promise<UpDone> {
     const t0 = Date.now();
-    const r: UpResult = await s.up({ ...common(run), ...policies(run), expectNoChanges: run.expectNoChanges });
+    const r: UpResult = await s.up({ ...common(run), ...policies(run), expectNoChanges: run.expectNoChanges, ...(run.refresh ? { refresh: true } : {}) });
     return {
         seconds: (Date.now() - t0) / 1000,
         outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value])),
@@ -123,6 +123,8 @@ export interface CommandLine {
     readonly stack: string;
     readonly overrides: Record<string, string>;
     readonly expectNoChanges: boolean;
+    /** `--refresh` (up, preview): read every object back from the cluster first. */
+    readonly refresh: boolean;
     readonly eventLog?: string;
     readonly policyPacks: string[];
     readonly policyPackConfigs: string[];
@@ -151,17 +153,21 @@ export function parseCommandLine(
         throw new Error(`stack ${JSON.stringify(stack)} ${o.stackHint ?? `is not one of ${o.stacks.join(", ")}`}`);
     }
     let expectNoChanges = false;
+    let refresh = false;
     let eventLog: string | undefined;
     const policyPacks: string[] = [];
     const policyPackConfigs: string[] = [];
     const extra: Record<string, string> = {};
     const overrides: Record<string, string> = {};
     const flags = ["--event-log=FILE", ...(command === "up" || command === "preview" ? ["--policy-pack=DIR", "--policy-pack-config=FILE"] : []),
-        ...(o.extraFlags ?? []).map(f => `--${f}=VALUE`), ...(command === "preview" || command === "refresh" ? ["--expect-no-changes"] : [])];
+        ...(o.extraFlags ?? []).map(f => `--${f}=VALUE`), ...(command === "preview" || command === "refresh" ? ["--expect-no-changes"] : []),
+        ...(command === "up" || command === "preview" ? ["--refresh"] : [])];
     for (const arg of rest) {
         const flag = /^--([a-z-]+)=(.+)$/.exec(arg);
         if (arg === "--expect-no-changes" && (command === "preview" || command === "refresh")) {
             expectNoChanges = true;
+        } else if (arg === "--refresh" && (command === "up" || command === "preview")) {
+            refresh = true;
         } else if (flag?.[1] === "event-log") {
             eventLog = flag[2];
         } else if (flag?.[1] === "policy-pack" && (command === "up" || command === "preview")) {
@@ -181,7 +187,7 @@ export function parseCommandLine(
     if (policyPackConfigs.length > 0 && policyPackConfigs.length !== policyPacks.length) {
         throw new Error(`${policyPackConfigs.length} --policy-pack-config for ${policyPacks.length} --policy-pack: give one config per pack, in the same order`);
     }
-    return { command, stack, overrides, expectNoChanges, ...(eventLog ? { eventLog } : {}), policyPacks, policyPackConfigs, extra };
+    return { command, stack, overrides, expectNoChanges, refresh, ...(eventLog ? { eventLog } : {}), policyPacks, policyPackConfigs, extra };
 }
 
 /** Runs a parsed command on a stack; `open` selects it with the overrides. Returns the exit status (drift's 3 when it found some). */
@@ -191,7 +197,7 @@ export async function runCommandLine(c: CommandLine, open: () => Promise<Stack>,
     }
     const run: RunOptions = {
         // The CLI runs in the workspace's directory: paths given here are relative to ours.
-        expectNoChanges: c.expectNoChanges, policyPacks: c.policyPacks.map(p => path.resolve(p)), policyPackConfigs: c.policyPackConfigs.map(p => path.resolve(p)),
+        expectNoChanges: c.expectNoChanges, refresh: c.refresh, policyPacks: c.policyPacks.map(p => path.resolve(p)), policyPackConfigs: c.policyPackConfigs.map(p => path.resolve(p)),
         ...(c.eventLog ? { onEvent: (e: EngineEvent) => fs.appendFileSync(c.eventLog!, `${JSON.stringify(e)}\n`) } : {}),
     };
     const s = await open();
