@@ -24,6 +24,7 @@ go vet ./...
 # verbose, to print their figures: they measure time, so nothing else runs.
 failover='^TestSentinel'
 go test -race -count=1 -skip="$failover" ./...
-go test -race -count=1 -run="$failover" -v . | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|failover:'
+# The figures and every failure's message (a test's t.Error/t.Fatal line names its _test.go).
+go test -race -count=1 -run="$failover" -v . | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|failover:|_test\.go:[0-9]+:'
 go test -run='^$' -fuzz='^FuzzDecodeUser$' -fuzztime=20s ./internal/httpapi
 go test -run='^$' -fuzz='^FuzzEncodeUserMatchesEncodingJSON$' -fuzztime=10s ./internal/httpapi
