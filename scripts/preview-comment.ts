@@ -175,8 +175,13 @@ export function changes(events: readonly EngineEvent[]): Change[] {
 }
 
 /** A short type for the table: `apps/v1:Deployment` for `kubernetes:apps/v1:Deployment`. */
-function shortType(t: string): string {
+export function shortType(t: string): string {
     return t.replace(/^kubernetes:/, "").replace(/^core\/v1:/, "v1:");
+}
+
+/** The engine's error messages in a run's events. */
+export function engineErrors(events: readonly EngineEvent[]): string[] {
+    return events.map(e => e.diagnosticEvent).filter(d => d?.severity === "error").map(d => d!.message.trim());
 }
 
 /** The comment for a preview of `stack`. */
@@ -189,7 +194,7 @@ export function renderComment(events: readonly EngineEvent[], stack: string, tit
         .sort(([a], [b]) => ORDER.indexOf(a as (typeof ORDER)[number]) - ORDER.indexOf(b as (typeof ORDER)[number]))
         .map(([op, n]) => `${n} to ${op === "same" ? "leave unchanged" : op}`)
         .join(", ");
-    const errors = events.map(e => e.diagnosticEvent).filter(d => d?.severity === "error").map(d => d!.message.trim());
+    const errors = engineErrors(events);
     const policies = events.map(e => e.policyEvent).filter(p => p !== undefined);
     const out: string[] = [marker(stack), `### ${title ?? `\`pulumi preview\` of **${stack}**`}`, ""];
     out.push(countText ? `**${countText}**` : "**No summary: the preview did not finish.**", "");

@@ -17,7 +17,7 @@
  */
 import * as fs from "fs";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { Change, changes, flagValue, parseEvents } from "../preview-comment";
+import { Change, changes, engineErrors, flagValue, parseEvents, shortType } from "../preview-comment";
 
 /** The exit status of a run that found drift (0: none; 1 and 2: the run itself failed). */
 export const DRIFT_EXIT = 3;
@@ -39,7 +39,7 @@ export interface Drift {
 /** The drift in a `pulumi preview --refresh`'s events. */
 export function driftOf(events: readonly EngineEvent[], stack: string): Drift {
     const summary = events.some(e => e.summaryEvent !== undefined);
-    const errors = events.map(e => e.diagnosticEvent).filter(d => d?.severity === "error").map(d => d!.message.trim());
+    const errors = engineErrors(events);
     // The refresh's own steps only read the objects back; the preview's steps after them are the drift.
     // The provider's own update (its settings changed in the program) is not something in the cluster.
     const objects = changes(events).filter(c => c.op !== "refresh" && !c.type.startsWith("pulumi:providers:"));
@@ -63,7 +63,7 @@ export function renderDrift(d: Drift, runUrl?: string): string {
             const what = c.op === "create" ? "(deleted from the cluster: created again)"
                 : c.op === "replace" ? `(replaced, because ${c.replaceReasons.map(r => `\`${r}\``).join(", ")} changed)<br>${c.fields.join("<br>")}`
                     : c.fields.length > 0 ? c.fields.join("<br>") : `(${c.op})`;
-            out.push(`| \`${c.name}\` | ${c.type.replace(/^kubernetes:/, "").replace(/^core\/v1:/, "v1:")} | ${what} |`);
+            out.push(`| \`${c.name}\` | ${shortType(c.type)} | ${what} |`);
         }
     }
     if (runUrl) {
