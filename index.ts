@@ -14,6 +14,7 @@ import { API, DEPLOY_ACCOUNT, FRONTEND, ownRedis, REDIS, StackContext } from "./
 import { forceOwnFields } from "./stack/ownership";
 import { networkPolicies } from "./stack/policies";
 import { readProdRedis } from "./stack/prod";
+import { apiScraping } from "./stack/metrics";
 import { redisBackup, redisOutputs, theRedis } from "./stack/redis";
 import { theRoute } from "./stack/route";
 
@@ -61,8 +62,8 @@ export = async () => {
         imagePullPolicy: s.profile.imagePullPolicy,
         redis,
         logLevel: s.logLevel,
-        // Scrape annotations only where a Prometheus is let through the NetworkPolicies.
-        prometheusScrape: s.metricsNamespace !== undefined,
+        // Scraped only where a Prometheus is let through the NetworkPolicies: by annotations, or a PodMonitor.
+        ...apiScraping(s.metrics),
         serviceAccountName: access.serviceAccountNames[API],
         ...s.api,
         ...identity,

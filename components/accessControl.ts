@@ -53,6 +53,7 @@ const APP_KINDS: readonly [string, readonly string[]][] = [
     ["discovery.k8s.io", ["endpointslices"]],
     ["events.k8s.io", ["events"]],
     ["rbac.authorization.k8s.io", ["roles", "rolebindings"]],
+    ["monitoring.coreos.com", ["podmonitors"]],
 ];
 
 /** `viewer`: read the app's workloads, pods, logs, events, routing, policies and RBAC; never Secrets, no exec or port-forward. */
@@ -87,6 +88,8 @@ export function deployerRules(managedSecrets: readonly pulumi.Input<string>[] = 
         { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: CHANGE },
         { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: CHANGE },
         { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: CHANGE },
+        // The API's PodMonitor (metricsDiscovery podMonitor): where a Prometheus finds the pods, not who may reach them.
+        { apiGroups: ["monitoring.coreos.com"], resources: ["podmonitors"], verbs: CHANGE },
     ];
 }
 

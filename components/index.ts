@@ -11,6 +11,8 @@ export * from "./redis";
 export * from "./redisBackup";
 export * from "./externalRedis";
 export * from "./userApi";
+export { validScrapeInterval } from "./podMonitor";
+export type { PodMonitorArgs } from "./podMonitor";
 export * from "./frontend";
 export * from "./publicIngress";
 export * from "./gatewayApi";

@@ -7,6 +7,7 @@ import { ScalingArgs } from "./scaling";
 import { parseQuantity } from "./quantity";
 import { ContainerResources, ResolvedResources, resolveResources, resourceRequirements } from "./security";
 import { createHttpWorkload, httpProbe } from "./workload";
+import { createPodMonitor, PodMonitorArgs, podMonitorManifest } from "./podMonitor";
 
 /** `LOG_LEVEL` values of the API (an enum in the component schema). */
 export const LogLevel = { Debug: "debug", Info: "info", Warn: "warn", Error: "error" } as const;
@@ -42,6 +43,14 @@ export interface UserApiArgs extends ScalingArgs {
      * so the annotations never promise scraping that the policies block. Default: false.
      */
     readonly prometheusScrape?: boolean;
+    /**
+     * Make a `monitoring.coreos.com/v1` PodMonitor that scrapes the pods' `/metrics` on the `http` port, for a
+     * Prometheus that reads PodMonitors: the Prometheus Operator, or ACK's Managed Service for Prometheus (ARMS).
+     * The cluster must have the CRD (both install it). The other way than `prometheusScrape` (a Prometheus that
+     * read both would scrape each pod twice, so setting both is refused); set it, too, only where that Prometheus
+     * may reach the pods. Default: no PodMonitor.
+     */
+    readonly podMonitor?: PodMonitorArgs;
     /** Seconds from SIGTERM to SIGKILL; the API drains within this minus 5s. Default: 30. */
     readonly terminationGracePeriodSeconds?: number;
 }
@@ -112,6 +121,13 @@ export class UserApi extends pulumi.ComponentResource {
         const resources = checkArgs(this, () => resolveResources(USER_API_DEFAULTS.resources, args.resources));
         const memLimit = checkArgs(this, () => goMemLimit(resources.memoryLimit));
         const tlsCa = redisTlsCaVolume("redis-tls-ca", args.redis);
+        const podMonitor = args.podMonitor;
+        const monitor = podMonitor && checkArgs(this, () => {
+            if (args.prometheusScrape) {
+                throw new Error("podMonitor and prometheusScrape are two ways to the same scrape: set one (a Prometheus that reads both scrapes each pod twice)");
+            }
+            return podMonitorManifest({ name, namespace: args.namespace, labels, selector, port: "http", path: "/metrics" }, podMonitor);
+        });
 
         const service = createHttpWorkload(this, {
             name,
@@ -159,6 +175,10 @@ export class UserApi extends pulumi.ComponentResource {
             servicePort: port,
             serviceType: "ClusterIP",
         });
+
+        if (monitor) {
+            createPodMonitor(this, name, monitor);
+        }
 
         this.serviceName = service.metadata.name;
         this.port = port;

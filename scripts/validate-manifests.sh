@@ -33,6 +33,7 @@ fi
 crds="$(scripts/gateway-api-crds.sh)"
 validate_crds() { "$venv/bin/python" scripts/validate-crds.py "$crds" "$@"; }
 snapshot_crds="$(scripts/volumesnapshot-crds.sh)"
+monitoring_crds="$(scripts/prometheus-operator-crds.sh)"
 # backup_snapshot CONFIGMAP OUT: the VolumeSnapshot that prepare.sh in the backup ConfigMap writes, for pod redis-0.
 backup_snapshot() {
   "$venv/bin/python" - "$1" "$2" <<'PY'
@@ -68,10 +69,11 @@ for stack in "${stacks[@]}"; do
     name="${dir#rendered/mock/}"
     all=("$dir"/*.yaml)
     [ -e "${all[0]}" ] || { echo "validate: no manifests in $dir; run scripts/manifests.ts first" >&2; exit 1; }
-    core=(); gateway=(); snapshot=()
+    core=(); gateway=(); snapshot=(); monitoring=()
     for f in "${all[@]}"; do
       if grep -q '^apiVersion: gateway\.networking\.k8s\.io/' "$f"; then gateway+=("$f")
       elif grep -q '^apiVersion: snapshot\.storage\.k8s\.io/' "$f"; then snapshot+=("$f")
+      elif grep -q '^apiVersion: monitoring\.coreos\.com/' "$f"; then monitoring+=("$f")
       else core+=("$f"); fi
     done
     for k in "${K8S_VERSIONS[@]}"; do
@@ -82,6 +84,8 @@ for stack in "${stacks[@]}"; do
       validate_crds "${gateway[@]}"
     [ ${#snapshot[@]} -eq 0 ] || check "$name: ${#snapshot[@]} VolumeSnapshotClass manifests valid against the CRDs in $snapshot_crds (strict)" \
       "$venv/bin/python" scripts/validate-crds.py "$snapshot_crds" "${snapshot[@]}"
+    [ ${#monitoring[@]} -eq 0 ] || check "$name: ${#monitoring[@]} PodMonitor manifests valid against the CRDs in $monitoring_crds (strict)" \
+      "$venv/bin/python" scripts/validate-crds.py "$monitoring_crds" "${monitoring[@]}"
     if [ -f "$dir/configmap-redis-backup.yaml" ]; then
       backup_snapshot "$dir/configmap-redis-backup.yaml" "$tmp/$name-volumesnapshot.yaml"
       check "$name: the backup Job's VolumeSnapshot valid against the CRDs in $snapshot_crds (strict)" \
@@ -90,27 +94,33 @@ for stack in "${stacks[@]}"; do
   done
 done
 
-# The Gateway API check must be able to fail: a rendered HTTPRoute with a misspelt field.
+# rejects_misspelt WHAT FIELD WRONG FROM CRDS: each CRD check must be able to fail. FROM with FIELD
+# misspelt as WRONG must not pass validate-crds.py against CRDS.
+rejects_misspelt() {
+  local what=$1 field=$2 wrong=$3 from=$4 crds=$5 bad
+  bad="$tmp/misspelt-$(basename "$from")"
+  if [ ! -f "$from" ]; then
+    echo "FAIL no rendered manifest to check $what with ($from)"
+    failed=$((failed + 1))
+    return
+  fi
+  sed "s/$field:/$wrong:/" "$from" >"$bad"
+  if "$venv/bin/python" scripts/validate-crds.py "$crds" "$bad" >/dev/null 2>&1; then
+    echo "FAIL $what accepts a misspelt field ($wrong, from $from)"
+    failed=$((failed + 1))
+  else
+    echo "ok   $what rejects a misspelt field ($wrong)"
+    passed=$((passed + 1))
+  fi
+}
 route="$(grep -l '^kind: HTTPRoute' rendered/mock/*/*.yaml | head -n 1)"
-sed 's/backendRefs:/backendRef:/' "$route" >"$tmp/misspelt-httproute.yaml"
-if validate_crds "$tmp/misspelt-httproute.yaml" >/dev/null 2>&1; then
-  echo "FAIL the Gateway API check accepts an HTTPRoute with a misspelt field (backendRef, from $route)"
-  failed=$((failed + 1))
-else
-  echo "ok   the Gateway API check rejects an HTTPRoute with a misspelt field (backendRef)"
-  passed=$((passed + 1))
-fi
-# The VolumeSnapshot check must be able to fail too: the same manifest with a misspelt field.
+rejects_misspelt "the Gateway API check" backendRefs backendRef "$route" "$crds"
+# The VolumeSnapshot the backup Job would create, from the first stack that has the backup.
 backups=(rendered/mock/*/configmap-redis-backup.yaml)
-backup="${backups[0]}"
-backup_snapshot "$backup" "$tmp/volumesnapshot.yaml"
-sed 's/persistentVolumeClaimName:/persistentVolumeClaim:/' "$tmp/volumesnapshot.yaml" >"$tmp/misspelt-volumesnapshot.yaml"
-if "$venv/bin/python" scripts/validate-crds.py "$snapshot_crds" "$tmp/misspelt-volumesnapshot.yaml" >/dev/null 2>&1; then
-  echo "FAIL the VolumeSnapshot check accepts a misspelt field (persistentVolumeClaim, from $backup)"
-  failed=$((failed + 1))
-else
-  echo "ok   the VolumeSnapshot check rejects a misspelt field (persistentVolumeClaim)"
-  passed=$((passed + 1))
-fi
+backup_snapshot "${backups[0]}" "$tmp/volumesnapshot.yaml"
+rejects_misspelt "the VolumeSnapshot check" persistentVolumeClaimName persistentVolumeClaim "$tmp/volumesnapshot.yaml" "$snapshot_crds"
+# prod and gray as written find the API by PodMonitor.
+monitor="$(grep -l '^kind: PodMonitor' rendered/mock/*/*.yaml | head -n 1 || true)"
+rejects_misspelt "the PodMonitor check" podMetricsEndpoints podMetricEndpoints "${monitor:-rendered/mock/prod/podmonitor-user-api.yaml}" "$monitoring_crds"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -16,6 +16,7 @@
  *   routing.ts   the public host, routing gateway or ingress, gray's canary
  *   images.ts    the app's images and the third-party ones, by tag or digest
  *   scaling.ts   replicas, HPA, PDB and zone spread of frontend and API
+ *   metrics.ts   the Prometheus that may scrape the API, and how it finds the pods
  *   redis.ts     the stack's own Redis (statefulset, sentinel) or a managed one
  *   quota.ts     the namespace quota, and that it admits every workload at its peak
  */
@@ -29,6 +30,7 @@ import { ConfigError, Reader } from "./reader";
 import { CanaryRedisSettings, canaryRedis, redisMode, redisSettings, StackRedisSettings } from "./redis";
 import { CanarySettings, canarySettings, grayWeight, publicHost, RoutingSettings, routingSettings } from "./routing";
 import { ImageSettings, imageSettings } from "./images";
+import { MetricsSettings, metricsSettings } from "./metrics";
 import { ScalingSettings, workloadScaling } from "./scaling";
 import { DNS_LABEL, LABEL_VALUE, STACK_REF } from "./validate";
 
@@ -49,6 +51,8 @@ export type {
 } from "./redis";
 export type { CanarySettings, CreatedGateway, GatewayRouting, GatewaySettings, IngressRouting, RoutingSettings, SharedGateway } from "./routing";
 export type { ImageSettings } from "./images";
+export { METRICS_DISCOVERIES } from "./metrics";
+export type { MetricsDiscovery, MetricsSettings } from "./metrics";
 export type { ScalingSettings } from "./scaling";
 
 export const ENVIRONMENTS = ["dev", "test", "gray", "prod"] as const;
@@ -69,8 +73,8 @@ interface CommonSettings {
     readonly logLevel: LogLevel;
     readonly frontend: ScalingSettings;
     readonly api: ScalingSettings;
-    /** Namespace whose pods (Prometheus) may scrape the API's /metrics. */
-    readonly metricsNamespace?: string;
+    /** A Prometheus that may scrape the API's /metrics, and how it finds the pods; unset: none may. */
+    readonly metrics?: MetricsSettings;
     readonly viewerGroups: readonly string[];
     readonly deployerGroups: readonly string[];
     readonly networkAdminGroups: readonly string[];
@@ -149,7 +153,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     const weight = grayWeight(r, routing, canary, grayNamespace);
 
     // Who else may reach it, who may change it, and how much it may use.
-    const metricsNamespace = namespaceKey(r, "metricsNamespace");
+    const metrics = metricsSettings(r);
     const quota = quotaSettings(r);
     const viewerGroups = r.stringArray("viewerGroups");
     const deployerGroups = r.stringArray("deployerGroups");
@@ -159,7 +163,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
     // Every key set must do something in this stack's mode.
     const stackMode: StackMode = {
         canary, redis: mode ?? "prod", routing: routing.routing, gateway: routed.gateway, backup: own?.backup !== undefined,
-        proxy: routed.proxy, autoscaling: frontend.autoscaling !== undefined,
+        proxy: routed.proxy, autoscaling: frontend.autoscaling !== undefined, metrics: metrics?.discovery ?? "none",
     };
     scopeProblems(r, stackMode);
     if (r.problems.length === 0) {
@@ -173,7 +177,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
         project: PROJECT, stack, env, profile, kubeContext, protect, namespace, images, logLevel, frontend, api,
         viewerGroups, deployerGroups, networkAdminGroups, quota, warnings: settingsWarnings(profile, own !== undefined && frontend.zoneSpread), mode: stackMode,
         ...(tlsSecretName ? { tlsSecretName } : {}),
-        ...(metricsNamespace ? { metricsNamespace } : {}),
+        ...(metrics ? { metrics } : {}),
     };
     if (canarySide || redis === undefined) {
         return { ...common, ...routing, kind: "canary", canary: canarySide?.canary ?? { prodStack, header: "" }, prodRedis: canarySide?.prodRedis ?? {} };
@@ -182,7 +186,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>, stack: stri
 }
 
 /** A namespace name from `key` ("" when unset). */
-function namespaceKey(r: Reader, key: "grayNamespace" | "metricsNamespace"): string {
+function namespaceKey(r: Reader, key: "grayNamespace"): string {
     const value = r.string(key);
     return value === "" ? "" : r.matching(key, value, DNS_LABEL, "must be a namespace name (a DNS label)");
 }

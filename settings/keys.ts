@@ -37,6 +37,8 @@ export interface Scope {
     readonly proxy?: "outside";
     /** The stateless workloads scale with an HPA (`autoscaling: true`). */
     readonly autoscaling?: true;
+    /** A Prometheus scrapes the API (`metricsNamespace` set); `podMonitor`: and finds it by PodMonitor. */
+    readonly metrics?: "scraped" | "podMonitor";
 }
 
 /** A key's type, the value the program uses when the stack does not set it, and where it does something. */
@@ -115,6 +117,9 @@ export const CONFIG_KEYS = {
     prodStack: { type: "string", default: "" },
     grayNamespace: { type: "string", default: "", appliesTo: { canary: false } },
     metricsNamespace: { type: "string", default: "" },
+    metricsDiscovery: { type: "string", default: "annotations", appliesTo: { metrics: "scraped" }, why: "without a Prometheus let through the NetworkPolicies nothing scrapes the API" },
+    metricsPodMonitorLabels: { type: "array", default: [], appliesTo: { metrics: "podMonitor" } },
+    metricsScrapeInterval: { type: "string", default: "", appliesTo: { metrics: "podMonitor" }, why: "a Prometheus that finds pods by annotation scrapes them at its own interval" },
     canaryWeight: { type: "integer", default: 0, appliesTo: { canary: true, routing: "ingress" }, why: "with routing gateway prod's grayWeight sets gray's share" },
     canaryHeader: { type: "string", default: "X-Canary", appliesTo: { canary: true } },
     viewerGroups: { type: "array", default: [] },

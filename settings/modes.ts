@@ -21,6 +21,8 @@ export interface StackMode {
     /** Where the proxies that forward public traffic run. */
     readonly proxy: "in-cluster" | "outside";
     readonly autoscaling: boolean;
+    /** How a Prometheus finds the API's pods; none: nothing may scrape them. */
+    readonly metrics: "none" | "annotations" | "podMonitor";
 }
 
 /** Whether the conditions of one scope hold in `mode`. */
@@ -31,7 +33,8 @@ function holds(scope: Scope, mode: StackMode): boolean {
         && (scope.gateway === undefined || scope.gateway === mode.gateway)
         && (scope.backup === undefined || mode.backup)
         && (scope.proxy === undefined || scope.proxy === mode.proxy)
-        && (scope.autoscaling === undefined || mode.autoscaling);
+        && (scope.autoscaling === undefined || mode.autoscaling)
+        && (scope.metrics === undefined || (scope.metrics === "scraped" ? mode.metrics !== "none" : mode.metrics === scope.metrics));
 }
 
 /** The scopes of a key, any of which it applies in; none: it applies everywhere. */
@@ -77,6 +80,9 @@ function describeScope(scope: Scope): string {
     if (scope.autoscaling) {
         parts.push("with autoscaling true");
     }
+    if (scope.metrics) {
+        parts.push(scope.metrics === "scraped" ? "where a Prometheus scrapes the API (metricsNamespace set)" : "where a Prometheus finds the API by PodMonitor (metricsNamespace set, metricsDiscovery podMonitor)");
+    }
     return parts.join(", ");
 }
 
@@ -88,6 +94,7 @@ export function describeMode(mode: StackMode): string {
         mode.backup ? "Redis backups on" : "no Redis backup",
         mode.proxy === "outside" ? "traffic from outside the cluster" : "traffic from in-cluster proxy pods",
         mode.autoscaling ? "autoscaling" : "fixed replicas",
+        mode.metrics === "none" ? "no metrics scraping" : `metrics found by ${mode.metrics === "podMonitor" ? "PodMonitor" : "annotations"}`,
     ].join(", ");
 }
 

@@ -11,7 +11,7 @@ import type { ServiceType } from "../components/workload";
 import type { ClusterProfile, PodSource } from "./profiles";
 import { ROUTINGS } from "./profiles";
 import { Reader } from "./reader";
-import { DNS_LABEL, DNS_SUBDOMAIN, HEADER, HOST, parseLabel, validCidr } from "./validate";
+import { DNS_LABEL, DNS_SUBDOMAIN, HEADER, HOST, labelMap, validCidr } from "./validate";
 
 /** A Gateway the stack creates, of a class, listening on these ports. */
 export interface CreatedGateway { readonly className: string; readonly ports: { readonly http: number; readonly https: number } }
@@ -174,20 +174,6 @@ function gatewayRoute(r: Reader, profile: ClusterProfile, ctx: RoutingContext): 
         source = profile.gatewayDataPlanes[className ?? profile.gatewayClasses[0] ?? ""];
     }
     return { settings: { routing: "gateway", gateway }, gateway: shared ? "shared" : "created", source, proxy: "the Gateway's load balancer" };
-}
-
-/** `key=value` label strings as a map; a problem for each malformed one. */
-function labelMap(r: Reader, key: "gatewayPodLabels", items: readonly string[]): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const item of items) {
-        const label = parseLabel(item);
-        if (!label) {
-            r.problem(key, item, "must be labels written key=value, e.g. app.kubernetes.io/name=traefik");
-        } else {
-            out[label.key] = label.value;
-        }
-    }
-    return out;
 }
 
 /** prod's share of plain requests for gray (routing gateway, not a canary); 0 elsewhere. */

@@ -3,11 +3,11 @@
  * values against, and the parsers of Kubernetes quantities, CIDRs and labels.
  * Pure, so each is unit tested on its own (test/validate.spec.ts).
  */
+import { DNS_SUBDOMAIN, LABEL_VALUE, validLabelKey } from "../components/labels";
+import type { Reader } from "./reader";
 
 /** A DNS label (RFC 1123): namespaces, Secrets and most object names. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** A DNS subdomain (RFC 1123): Gateway, GatewayClass, VolumeSnapshot(Class) and Secret names. */
-export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A public host name: lowercase DNS labels, at least two. */
 export const HOST = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 /** A network host: a DNS name or an IPv4 address, any case (a managed Redis endpoint). */
@@ -25,11 +25,10 @@ export const HEADER = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
 /** A Pulumi stack reference: `<stack>`, `<project>/<stack>` or `<org>/<project>/<stack>`. */
 export const STACK_REF = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 
-/** The name part of a label key (after an optional `prefix/`), and a label value but empty. */
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 export { parseQuantity } from "../components/quantity";
+export { DNS_SUBDOMAIN, LABEL_VALUE };
 
 /** Whether `c` is an IPv4 CIDR (`10.0.0.0/8`): four octets up to 255, a prefix up to 32. */
 export function validCidr(c: string): boolean {
@@ -41,10 +40,21 @@ export function validCidr(c: string): boolean {
 export function parseLabel(item: string): { readonly key: string; readonly value: string } | undefined {
     const at = item.indexOf("=");
     const [key, value] = at < 0 ? [item, undefined] : [item.slice(0, at), item.slice(at + 1)];
-    // A key is a name, or a DNS subdomain prefix (at most 253) and a name: k8s.io/apimachinery's IsQualifiedName.
-    const slash = key.split("/");
-    const validKey = slash.length === 1 ? LABEL_NAME.test(key) : slash.length === 2 && DNS_SUBDOMAIN.test(slash[0]) && LABEL_NAME.test(slash[1]);
-    return value !== undefined && validKey && LABEL_VALUE.test(value) ? { key, value } : undefined;
+    return value !== undefined && validLabelKey(key) && LABEL_VALUE.test(value) ? { key, value } : undefined;
+}
+
+/** `key=value` label strings of `key` as a map; a problem for each malformed one. */
+export function labelMap(r: Reader, key: "gatewayPodLabels" | "metricsPodMonitorLabels", items: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const item of items) {
+        const label = parseLabel(item);
+        if (!label) {
+            r.problem(key, item, "must be labels written key=value, e.g. app.kubernetes.io/name=traefik");
+        } else {
+            out[label.key] = label.value;
+        }
+    }
+    return out;
 }
 
 /**
@@ -131,8 +141,3 @@ function cronRangeProblem(item: string, bounds: { readonly min: number; readonly
     return step === 0 ? "a step of 0" : undefined;
 }
 
-/**
- * A label value (empty, or up to 63 of [A-Za-z0-9_.-] beginning and ending with a letter or digit):
- * every object's `app.kubernetes.io/instance` is the stack's name.
- */
-export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;

@@ -26,7 +26,7 @@ export function withPatchForceAnnotation(annotations: Annotations): Annotations 
 /** `metadata` with PATCH_FORCE among its annotations. */
 export function withPatchForce(metadata: Metadata): Metadata {
     if (pulumi.Output.isInstance(metadata)) {
-        return metadata.apply(m => ({ ...m, annotations: { ...(m?.annotations as Record<string, string> | undefined), [PATCH_FORCE]: "true" } }));
+        return metadata.apply(m => ({ ...m, annotations: withPatchForceAnnotation(m?.annotations) }));
     }
     const m = (metadata ?? {}) as { annotations?: Annotations; [key: string]: unknown };
     return { ...m, annotations: withPatchForceAnnotation(m.annotations) };

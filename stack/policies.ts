@@ -44,7 +44,7 @@ export function networkPolicies(ctx: StackContext, { frontend, api, redis, backu
         } : undefined,
         redisClients: grayNamespace ? [{ namespace: grayNamespace, podSelector: c.crossStackSelector(API, c.USER_API_COMPONENT) }] : [],
         ingressSource: s.ingressSource,
-        metricsNamespace: s.metricsNamespace,
+        metricsNamespace: s.metrics?.namespace,
         ...ctx.identity,
     }, ctx.opts);
 }

@@ -124,6 +124,48 @@ describe("each component on its own, with minimal args", () => {
         assert.strictEqual(one(run, "PodDisruptionBudget", "users").spec.maxUnavailable, 1);
     });
 
+    it("UserApi with a podMonitor gets a PodMonitor that scrapes /metrics on its http port, and no scrape annotations", async () => {
+        const run = await standalone(() => {
+            const redis = new c.ExternalRedis("redis", { namespace: "team-a", host: "r", password: "pw" });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis, podMonitor: { labels: { release: "kube-prometheus-stack" }, interval: "15s" } });
+            return {};
+        });
+        const d = one(run, "Deployment", "users");
+        const monitor = one(run, "PodMonitor", "users");
+        assert.strictEqual(monitor.apiVersion, "monitoring.coreos.com/v1");
+        assert.strictEqual(monitor.metadata.namespace, "team-a");
+        assert.strictEqual(monitor.metadata.labels.release, "kube-prometheus-stack");
+        assert.strictEqual(monitor.metadata.labels["app.kubernetes.io/name"], "users");
+        assert.deepStrictEqual(monitor.spec.selector.matchLabels, d.spec.selector.matchLabels, "it selects exactly the API's pods");
+        assert.deepStrictEqual(monitor.spec.podMetricsEndpoints, [{ port: "http", path: "/metrics", scheme: "http", interval: "15s" }]);
+        assert.ok((d.spec.template.spec.containers[0].ports as KObj[]).some(p => p.name === "http"), "the port it names exists");
+        assert.ok(!Object.keys(d.spec.template.metadata.annotations ?? {}).some(k => k.startsWith("prometheus.io/")));
+    });
+
+    it("UserApi makes no PodMonitor unless asked (a cluster without the CRD would refuse it)", async () => {
+        const run = await standalone(() => {
+            const redis = new c.ExternalRedis("redis", { namespace: "team-a", host: "r", password: "pw" });
+            new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis, prometheusScrape: true });
+            return {};
+        });
+        assert.deepStrictEqual(ofKind(run, "PodMonitor"), []);
+        assert.strictEqual(one(run, "Deployment", "users").spec.template.metadata.annotations["prometheus.io/scrape"], "true");
+    });
+
+    it("names in STANDARD_LABEL_KEYS exactly the labels every object gets, which a PodMonitor's own labels may not set", () => {
+        const labels = c.standardLabels({ name: "n", component: "c", instance: "i", env: "e", tier: "back" });
+        assert.deepStrictEqual(Object.keys(labels).sort(), [...c.STANDARD_LABEL_KEYS].sort());
+    });
+
+    it("accepts as a PodMonitor interval exactly the Prometheus durations longer than zero", () => {
+        for (const ok of ["15s", "1m", "1m30s", "500ms", "1h", "2d", "1w", "1y", "10"]) {
+            assert.strictEqual(c.validScrapeInterval(ok), !/^\d+$/.test(ok), ok);
+        }
+        for (const bad of ["", "0", "0s", "0m0s", "15", "1.5s", "15 s", "s", "-1s", "1s1m", "1M"]) {
+            assert.strictEqual(c.validScrapeInterval(bad), false, bad);
+        }
+    });
+
     it("Frontend fills the API upstream into nginx.conf and rolls its pods when the config changes", async () => {
         const hashFor = async (upstream: string) => {
             const run = await standalone(() => {
@@ -362,6 +404,10 @@ describe("component args", () => {
         ["Redis with a memory limit that is not a quantity", c.Redis, () => new c.Redis("r", { namespace: ns, resources: { memoryLimit: "lots" } }), /resources\.memoryLimit must be a Kubernetes quantity.*"lots"/],
         ["UserApi with a request above its limit", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("x", { namespace: ns, host: "h", password: "p" }), resources: { cpuRequest: "2" } }), /resources\.cpuRequest \(2\) must not exceed resources\.cpuLimit \(500m\)/],
         ["UserApi with no replicas", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("y", { namespace: ns, host: "h", password: "p" }), replicas: 0 }), /replicas must be an integer >= 1/],
+        ["UserApi with both scrape annotations and a PodMonitor", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("z", { namespace: ns, host: "h", password: "p" }), prometheusScrape: true, podMonitor: {} }), /podMonitor and prometheusScrape are two ways to the same scrape: set one/],
+        ["UserApi with a PodMonitor label Kubernetes refuses", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("w", { namespace: ns, host: "h", password: "p" }), podMonitor: { labels: { release: "kube prometheus" } } }), /podMonitor\.labels: "release=kube prometheus" is not a Kubernetes label/],
+        ["UserApi with a PodMonitor label that overrides its own", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("v", { namespace: ns, host: "h", password: "p" }), podMonitor: { labels: { tier: "x" } } }), /podMonitor\.labels: tier is a label the component sets on every object \(tier=back\)/],
+        ["UserApi with a PodMonitor interval that is not a duration", c.UserApi, () => new c.UserApi("u", { namespace: ns, image: "a/b:1", redis: new c.ExternalRedis("t", { namespace: ns, host: "h", password: "p" }), podMonitor: { interval: "15" } }), /podMonitor\.interval: "15" is not a Prometheus duration longer than zero/],
         ["Frontend whose nginx.conf lacks the upstream placeholder", c.Frontend, () => new c.Frontend("f", { namespace: ns, image: "a/b:1", apiUpstream: "api:8080", nginxConfTemplate: "events {}" }), /must contain __API_UPSTREAM__/],
         ["GatewayRoute with both a class and a parent", c.GatewayRoute, () => new c.GatewayRoute("g", { namespace: ns, host: "a.b", serviceName: "f", gatewayClassName: "x", parentGateway: { name: "p" } }), /set exactly one of gatewayClassName/],
         ["PublicIngress with a canary weight of 200", c.PublicIngress, () => new c.PublicIngress("i", { namespace: ns, host: "a.b", serviceName: "f", canary: { weight: 200 } }), /canary weight must be an integer from 0 to 100/],

@@ -274,16 +274,18 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             assert.ok(one(run, "LimitRange", "sample-app-limits").spec.limits[0].default.memory);
         });
 
-        it("promises no Prometheus scraping when no monitoring namespace may reach the API", () => {
-            assert.ok(!ofKind(run, "NetworkPolicy").some(np => JSON.stringify(np.spec).includes("monitoring")));
-            for (const w of workloads(run)) {
+        it("promises no Prometheus scraping when no monitoring namespace may reach the API", async () => {
+            const unscraped = await runStack(stack, { ...routingOverrides(mode), metricsNamespace: undefined, metricsDiscovery: undefined });
+            assert.ok(!ofKind(unscraped, "NetworkPolicy").some(np => JSON.stringify(np.spec).includes("monitoring") || JSON.stringify(np.spec).includes("arms-prom")));
+            assert.deepStrictEqual(ofKind(unscraped, "PodMonitor"), []);
+            for (const w of workloads(unscraped)) {
                 const keys = Object.keys(w.spec.template.metadata.annotations ?? {});
                 assert.deepStrictEqual(keys.filter(k => k.startsWith("prometheus.io/")), [], `${w.metadata.name} is annotated for a scrape the policies block`);
             }
         });
 
         it("lets a named monitoring namespace scrape the API and nothing else, and annotates the API pods for it", async () => {
-            const scraped = await runStack(stack, { ...routingOverrides(mode), metricsNamespace: "monitoring" });
+            const scraped = await runStack(stack, { ...routingOverrides(mode), metricsNamespace: "monitoring", metricsDiscovery: "annotations" });
             assert.deepStrictEqual(one(scraped, "Deployment", "user-api").spec.template.metadata.annotations,
                 { "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics" });
             const prometheus: Endpoint = { id: "prometheus", namespace: "monitoring", labels: { app: "prometheus" } };
@@ -291,6 +293,19 @@ for (const stack of STACKS) for (const mode of ROUTINGS) {
             const flows = allowedFlows(ofKind(scraped, "NetworkPolicy"), [prometheus, ...targets], [{ port: 8080, protocol: "TCP" }, { port: 6379, protocol: "TCP" }], `sample-app-${stack}`)
                 .filter(f => f.startsWith("prometheus"));
             assert.deepStrictEqual(flows, ["prometheus -> user-api:8080/TCP"]);
+        });
+
+        it("with metricsDiscovery podMonitor, scrapes the API through a PodMonitor instead of annotations, behind the same policies", async () => {
+            const monitored = await runStack(stack, { ...routingOverrides(mode), metricsNamespace: "arms-prom", metricsDiscovery: "podMonitor", metricsPodMonitorLabels: ["release=prom"], metricsScrapeInterval: "10s" });
+            const api = one(monitored, "Deployment", "user-api");
+            assert.ok(!Object.keys(api.spec.template.metadata.annotations ?? {}).some(k => k.startsWith("prometheus.io/")));
+            const monitors = ofKind(monitored, "PodMonitor");
+            assert.deepStrictEqual(monitors.map(m => m.metadata.name), ["user-api"], "one PodMonitor, the API's");
+            assert.deepStrictEqual(monitors[0].spec.selector.matchLabels, api.spec.selector.matchLabels);
+            assert.deepStrictEqual(monitors[0].spec.podMetricsEndpoints, [{ port: "http", path: "/metrics", scheme: "http", interval: "10s" }]);
+            assert.strictEqual(monitors[0].metadata.labels.release, "prom");
+            const policies = ofKind(monitored, "NetworkPolicy");
+            assert.ok(policies.some(np => JSON.stringify(np.spec).includes("arms-prom")), "the PodMonitor's Prometheus may reach the API");
         });
 
         it("sends NetworkPolicies in the form the API server stores them: no empty matchLabels, no empty rule lists", () => {

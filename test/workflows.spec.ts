@@ -207,4 +207,52 @@ describe("the deploy workflow on ACK", () => {
             assert.match(r.output, new RegExp(`^::error::Cluster ack-prod has no Terway in shared-ENI mode .*found: daemonset.apps/${daemonsets[0]}`, "m"));
         }
     });
+
+    const CRD_CHECK = "scripts/check-podmonitor-crd.sh";
+
+    it("checks, for every stack and before pulumi up, that a cluster has the PodMonitor CRD the stack file asks for", () => {
+        const steps = deploy();
+        const at = steps.findIndex(s => typeof s.run === "string" && s.run.includes(CRD_CHECK));
+        const up = steps.findIndex(s => String(s.uses ?? "").startsWith("pulumi/actions@"));
+        assert.ok(at >= 0 && at < up, "the check runs before pulumi up");
+        assert.strictEqual(steps[at].if, undefined, "minikube stacks can find the API by PodMonitor too");
+        assert.match(steps[at].run, /"Pulumi\.\$STACK\.yaml"/);
+    });
+
+    /** Runs the CRD check for `stackFile` against a kubectl stand-in whose cluster has the CRD or not. */
+    function crdCheck(stackFile: string, hasCrd: boolean): { status: number | null; output: string } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-kubectl-"));
+        try {
+            fs.writeFileSync(path.join(dir, "kubectl"), [
+                "#!/bin/sh",
+                'case "$*" in',
+                `  *"get crd podmonitors.monitoring.coreos.com"*) ${hasCrd ? "echo customresourcedefinition.apiextensions.k8s.io/podmonitors.monitoring.coreos.com; exit 0" : 'echo "Error from server (NotFound)" >&2; exit 1'} ;;`,
+                "esac",
+                "exit 2",
+                "",
+            ].join("\n"), { mode: 0o755 });
+            const r = spawnSync("bash", [path.join(ROOT, CRD_CHECK), "ack-prod", path.join(ROOT, stackFile)], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
+            return { status: r.status, output: `${r.stdout}${r.stderr}` };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("refuses prod and gray, which find the API by PodMonitor, on a cluster without the CRD, and passes them on one with it", () => {
+        for (const file of ["Pulumi.prod.yaml", "Pulumi.gray.yaml"]) {
+            const without = crdCheck(file, false);
+            assert.strictEqual(without.status, 1, without.output);
+            assert.match(without.output, /^::error::Cluster ack-prod has no CRD podmonitors\.monitoring\.coreos\.com, and .* sets metricsDiscovery: podMonitor/m);
+            const withCrd = crdCheck(file, true);
+            assert.strictEqual(withCrd.status, 0, withCrd.output);
+        }
+    });
+
+    it("passes dev and test, which make no PodMonitor, without asking the cluster", () => {
+        for (const file of ["Pulumi.dev.yaml", "Pulumi.test.yaml"]) {
+            const r = crdCheck(file, false);
+            assert.strictEqual(r.status, 0, r.output);
+            assert.match(r.output, /no PodMonitor CRD needed/);
+        }
+    });
 });

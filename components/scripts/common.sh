@@ -29,6 +29,23 @@ conf_quote() {
 # redis-cli takes the password from REDISCLI_AUTH, never from its arguments.
 local_redis() { REDISCLI_AUTH="$(redis_password)" redis-cli -p "$REDIS_PORT" "$@"; }
 local_sentinel() { REDISCLI_AUTH="$(sentinel_password)" redis-cli -p "$SENTINEL_PORT" "$@"; }
+# Another pod's Redis or Sentinel, by host name or address, given up after SECONDS; one that does not
+# answer prints nothing (redis-cli's complaints are dropped) and fails.
+peer_redis() { # peer_redis SECONDS HOST ARGS...
+  peer_s=$1 peer_h=$2
+  shift 2
+  REDISCLI_AUTH="$(redis_password)" timeout "$peer_s" redis-cli -h "$peer_h" -p "$REDIS_PORT" "$@" 2>/dev/null
+}
+peer_sentinel() { # peer_sentinel SECONDS HOST ARGS...
+  peer_s=$1 peer_h=$2
+  shift 2
+  REDISCLI_AUTH="$(sentinel_password)" timeout "$peer_s" redis-cli -h "$peer_h" -p "$SENTINEL_PORT" "$@" 2>/dev/null
+}
+# The first line of the primary the Sentinel at HOST names (its host), within SECONDS; nothing when
+# it does not answer. A line with a space is an error, not a host: callers check.
+named_by() { # named_by SECONDS HOST
+  peer_sentinel "$1" "$2" --raw sentinel get-master-addr-by-name "$SENTINEL_MASTER" | head -n 1
+}
 
 # The host of the current primary. Without Sentinel it is always pod 0. With Sentinel:
 #  1. the primary a pod's Sentinel names (each pod's asked in turn);
@@ -85,7 +102,7 @@ named_primary() {
 sentinel_primary() {
   i=0
   while [ "$i" -lt "$REPLICAS" ]; do
-    host="$(REDISCLI_AUTH="$(sentinel_password)" timeout 3 redis-cli -h "$STATEFULSET-$i.$HEADLESS" -p "$SENTINEL_PORT" --raw sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)" || host=""
+    host="$(named_by 3 "$STATEFULSET-$i.$HEADLESS")" || host=""
     case "$host" in "" | *ERR* | *NOAUTH* | *" "*) ;; *) echo "$host"; return 0 ;; esac
     i=$((i + 1))
   done
@@ -99,7 +116,7 @@ redis_primary() {
   i=0
   while [ "$i" -lt "$REPLICAS" ]; do
     host="$STATEFULSET-$i.$HEADLESS"
-    info="$(REDISCLI_AUTH="$(redis_password)" timeout 3 redis-cli -h "$host" -p "$REDIS_PORT" info replication 2>/dev/null | tr -d '\r')" || info=""
+    info="$(peer_redis 3 "$host" info replication | tr -d '\r')" || info=""
     case "$info" in
       *role:master*connected_slaves:0*) [ -n "$found" ] || found="$host" ;;
       *role:master*) echo "$host"; return 0 ;;

@@ -26,11 +26,6 @@ local_redis info replication | grep -q role:master || exit 0
 say "primary: pausing writes to hand over"
 deadline=$(($(date +%s) + PRESTOP_WAIT_SECONDS))
 in_time() { [ "$(date +%s)" -lt "$deadline" ]; }
-peer_redis() { # peer_redis HOST PORT ARGS...: redis-cli against another pod's Redis
-  host=$1 port=$2
-  shift 2
-  REDISCLI_AUTH="$(redis_password)" timeout 2 redis-cli -h "$host" -p "$port" "$@" 2>/dev/null
-}
 
 # The replicas that an INFO replication (on stdin) lists as connected, as host:port; its
 # slaveN:ip=<announced host>,port=<port>,state=online,offset=...,lag=... lines.
@@ -43,25 +38,25 @@ online_replicas() {
 # name" for 30 s, and the hand-over waited that long on a name in the rehearsal's drains).
 linked_replica_ips() {
   for ip in $(local_redis client list type replica | tr -d '\r' | sed -n 's/.* addr=\([0-9.]*\):[0-9]* .*/\1/p'); do
-    if peer_redis "$ip" "$REDIS_PORT" info replication | grep -q '^master_link_status:up'; then echo "$ip"; fi
+    if peer_redis 2 "$ip" info replication | grep -q '^master_link_status:up'; then echo "$ip"; fi
   done
 }
 
 # The host name the Redis at IP announces itself by (what Sentinel and its replicas call it).
 announced_name() {
-  peer_redis "$1" "$REDIS_PORT" config get replica-announce-ip | tr -d '\r' | sed -n 2p
+  peer_redis 2 "$1" config get replica-announce-ip | tr -d '\r' | sed -n 2p
 }
 
-# Whether the Redis at HOST PORT has a replica online other than this pod.
+# Whether the Redis at HOST has a replica online other than this pod.
 other_replica_online() {
-  peer_redis "$1" "$2" info replication | online_replicas | grep -qv "^$self:"
+  peer_redis 2 "$1" info replication | online_replicas | grep -qv "^$self:"
 }
 
 # Whether no Sentinel that answers names this pod as the primary.
 sentinels_moved() {
   i=0
   while [ "$i" -lt "$REPLICAS" ]; do
-    named="$(REDISCLI_AUTH="$(sentinel_password)" timeout 2 redis-cli -h "$STATEFULSET-$i.$HEADLESS" -p "$SENTINEL_PORT" --raw sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)"
+    named="$(named_by 2 "$STATEFULSET-$i.$HEADLESS")"
     [ "$named" != "$self" ] || return 1
     i=$((i + 1))
   done
@@ -80,7 +75,7 @@ online="$(linked_replica_ips)"
 [ -n "$online" ] || { say "no replica is online: no handover"; exit 0; }
 say "waiting for $(echo "$online" | paste -sd' ') to reach offset $offset"
 for ip in $online; do
-  until [ "$(peer_redis "$ip" "$REDIS_PORT" info replication | tr -d '\r' | sed -n 's/^slave_repl_offset://p')" -ge "$offset" ] 2>/dev/null; do
+  until [ "$(peer_redis 2 "$ip" info replication | tr -d '\r' | sed -n 's/^slave_repl_offset://p')" -ge "$offset" ] 2>/dev/null; do
     in_time || exit 0
     sleep 0.05
   done
@@ -93,7 +88,7 @@ done
 # down-after-milliseconds, after which they fail over on their own.
 asked=""
 ask_sentinel() { # ask_sentinel [HOST]: the Sentinel at HOST (this pod's without one) fails over
-  REDISCLI_AUTH="$(sentinel_password)" timeout 1 redis-cli ${1:+-h "$1"} -p "$SENTINEL_PORT" sentinel failover "$SENTINEL_MASTER" 2>/dev/null | grep -q OK
+  peer_sentinel 1 "${1:-127.0.0.1}" sentinel failover "$SENTINEL_MASTER" | grep -q OK
 }
 # The Sentinels beside the replicas (same pods, same addresses), then every other pod's by name.
 for ip in $online; do
@@ -114,7 +109,7 @@ fi
 say "the Sentinel of $asked fails over"
 while in_time; do
   for ip in $online; do
-    if peer_redis "$ip" "$REDIS_PORT" role | head -n 1 | grep -qx master; then
+    if peer_redis 2 "$ip" role | head -n 1 | grep -qx master; then
       # By its name, as Sentinel and the other replicas know it (Redis resolves it again until it can).
       name="$(announced_name "$ip")"
       local_redis replicaof "${name:-$ip}" "$REDIS_PORT" >/dev/null
@@ -125,8 +120,8 @@ while in_time; do
       say "no Sentinel names this pod any more"
       local_redis client unpause >/dev/null 2>&1
       # 5. Another replica of the new primary online, or the deadline.
-      while in_time && ! other_replica_online "$ip" "$REDIS_PORT"; do sleep 0.1; done
-      if other_replica_online "$ip" "$REDIS_PORT"; then
+      while in_time && ! other_replica_online "$ip"; do sleep 0.1; done
+      if other_replica_online "$ip"; then
         say "${name:-$ip} has another replica online"
       else
         say "${name:-$ip} has no other replica online yet; stopping anyway"

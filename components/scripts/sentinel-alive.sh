@@ -28,14 +28,8 @@ if ! local_sentinel ping 2>/dev/null | grep -qx PONG; then
 fi
 rm -f "$since_file"
 
-# The first line of what a Sentinel at HOST names as the primary (nothing when it does not answer).
-named_by() {
-  REDISCLI_AUTH="$(sentinel_password)" timeout 2 redis-cli -h "$1" -p "$SENTINEL_PORT" --raw sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1
-}
 # The role the Redis at HOST reports (master, slave), or nothing when it does not answer.
-role_of() {
-  REDISCLI_AUTH="$(redis_password)" timeout 2 redis-cli -h "$1" -p "$REDIS_PORT" role 2>/dev/null | head -n 1
-}
+role_of() { peer_redis 2 "$1" role | head -n 1; }
 
 mine="$(local_sentinel --raw sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)"
 case "$mine" in "" | *" "*) exit 0 ;; esac
@@ -44,7 +38,7 @@ i=0
 while [ "$i" -lt "$REPLICAS" ]; do
   peer="$STATEFULSET-$i.$HEADLESS"
   if [ "$peer" != "$self" ]; then
-    theirs="$(named_by "$peer")"
+    theirs="$(named_by 2 "$peer")"
     case "$theirs" in "" | *" "*) theirs="" ;; esac
     if [ -n "$theirs" ] && [ "$theirs" != "$mine" ] && [ "$(role_of "$theirs")" = master ]; then
       echo "not alive: stale: this Sentinel names $mine, which is not a primary; the Sentinel of $peer names $theirs, which is"

@@ -7,7 +7,8 @@
 #
 # `--like ack` adds what an ACK cluster has (addons-ack.yaml): ACK's disk StorageClasses, node-local
 # and WaitForFirstConsumer like a cloud disk made in its pod's zone; the VolumeSnapshot CRDs, the
-# snapshot controller and ACK's VolumeSnapshotClass; the GatewayClass `alb`, served from outside the
+# snapshot controller and ACK's VolumeSnapshotClass; the PodMonitor and ServiceMonitor CRDs that
+# ACK's Managed Service for Prometheus installs (no agent reads them here); the GatewayClass `alb`, served from outside the
 # pod network by a second Traefik in a namespace of its own on the nodes' range (alb_start), with
 # the shared Gateway gateway-system/public-alb that Pulumi.prod.yaml names.
 
@@ -77,6 +78,10 @@ start_ack_addons() {
   crds=$(bash "$REPO_ROOT/scripts/volumesnapshot-crds.sh")
   local crd
   for crd in "$crds"/snapshot.storage.k8s.io_*.yaml; do kc apply --server-side --field-manager sample-app-cluster -f "$crd" >/dev/null; done
+  # ACK's Managed Service for Prometheus (ack-arms-prometheus) reads PodMonitors and ServiceMonitors:
+  # their CRDs, so prod and gray as written (metricsDiscovery podMonitor) make theirs.
+  crds=$(bash "$REPO_ROOT/scripts/prometheus-operator-crds.sh")
+  for crd in "$crds"/monitoring.coreos.com_{podmonitors,servicemonitors}.yaml; do kc apply --server-side --field-manager sample-app-cluster -f "$crd" >/dev/null; done
   kc wait --for=condition=Established crd --all --timeout=60s >/dev/null
   snap="$(bash "$REPO_ROOT/scripts/go-module-dir.sh" "github.com/kubernetes-csi/external-snapshotter/v8@v$SNAPSHOTTER_VERSION" deploy/kubernetes/snapshot-controller/rbac-snapshot-controller.yaml)"
   kc apply --server-side --field-manager sample-app-cluster -f "$snap/deploy/kubernetes/snapshot-controller/rbac-snapshot-controller.yaml" >/dev/null

@@ -16,6 +16,10 @@ GATEWAY_API_VERSION=1.4.0     # sigs.k8s.io/gateway-api: standard-channel CRDs
 # `up --like ack`: what an ACK cluster has that a laptop's does not.
 DISTRIBUTION_VERSION=3.0.0    # github.com/distribution/distribution/v3: the OCI registry the nodes pull from (what ACR speaks)
 SNAPSHOTTER_VERSION=8.7.0     # github.com/kubernetes-csi/external-snapshotter: snapshot-controller and the VolumeSnapshot CRDs
+# The PodMonitor CRD (monitoring.coreos.com/v1), generated from the Prometheus Operator's API types by
+# controller-gen, as the operator's own release does (scripts/prometheus-operator-crds.sh).
+PROMETHEUS_OPERATOR_VERSION=0.95.2  # github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring
+CONTROLLER_TOOLS_VERSION=0.23.0     # sigs.k8s.io/controller-tools: controller-gen
 DEBIAN_SUITE=bookworm         # base image stand-ins are built from this Debian suite
 
 # The Pulumi engine (scripts/engine): the CLI and the kubernetes provider, built from Go modules.

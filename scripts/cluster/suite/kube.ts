@@ -16,7 +16,7 @@ export interface K8sList<T> { items: T[] }
 export interface Meta { name: string; namespace?: string; resourceVersion: string; generation?: number; uid: string; labels?: Record<string, string>; deletionTimestamp?: string }
 export interface Pod {
     metadata: Meta;
-    spec: { nodeName?: string; containers: Array<{ name: string; image: string }> };
+    spec: { nodeName?: string; containers: Array<{ name: string; image: string; ports?: Array<{ name?: string; containerPort: number }> }> };
     status: { phase: string; podIP?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ restartCount: number; state: { running?: unknown } }>; initContainerStatuses?: Array<{ restartCount: number }> };
 }
 

@@ -144,6 +144,17 @@ export async function rehearsal(w: World): Promise<void> {
                 }
             }
         });
+        await check("prod's API is found by PodMonitor, as ACK's Managed Service for Prometheus reads it: one PodMonitor that selects exactly the API's pods, on the port that serves /metrics", () => {
+            const monitors = json<K8sList<{ metadata: Meta; spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string; path: string }> } }>>(["-n", PROD_NS, "get", "podmonitors.monitoring.coreos.com"]).items;
+            assert(monitors.length === 1 && monitors[0].metadata.name === "user-api", `PodMonitors: ${monitors.map(m => m.metadata.name).join(", ") || "none"}`);
+            const selector = Object.entries(monitors[0].spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",");
+            const selected = json<K8sList<{ metadata: Meta }>>(["-n", PROD_NS, "get", "pods", "-l", selector]).items.map(p => p.metadata.name).sort();
+            const api = pods(PROD_NS, "user-api").map(p => p.metadata.name).sort();
+            assert(selected.length > 0 && JSON.stringify(selected) === JSON.stringify(api), `the PodMonitor selects ${selected.join(", ")}; the API's pods are ${api.join(", ")}`);
+            const endpoint = monitors[0].spec.podMetricsEndpoints[0];
+            const ports = pods(PROD_NS, "user-api")[0].spec.containers.flatMap(c => c.ports ?? []).map(p => p.name);
+            assert(endpoint.path === "/metrics" && ports.includes(endpoint.port), `scrapes ${endpoint.port}${endpoint.path}; the pods' ports: ${ports.join(", ")}`);
+        });
         await check("prod's namespace and Redis are protected in the state", async () => {
             const state = await (await localStack("prod", prodConfig)).exportStack();
             const resources = (state.deployment as { resources?: Array<{ protect?: boolean; type: string }> }).resources ?? [];
