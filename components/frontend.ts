@@ -127,6 +127,8 @@ export class Frontend extends pulumi.ComponentResource {
             serviceAccountName: args.serviceAccountName,
             runAs: { user: FRONTEND_DEFAULTS.uid, group: FRONTEND_DEFAULTS.gid },
             terminationGracePeriodSeconds: 30,
+            // nginx cannot tell that it is being stopped before SIGTERM: the kubelet waits first.
+            preStopSleepSeconds: 3,
             // A change of nginx.conf changes the pod template, so the pods roll.
             podAnnotations: { [CONFIG_HASH_ANNOTATION]: nginxConf.apply(configHash) },
             container: {

@@ -95,6 +95,19 @@ export function goMemLimit(memoryLimit: string): string {
 }
 
 /**
+ * SHUTDOWN_TIMEOUT and SHUTDOWN_DELAY of the API for a termination grace period of `grace` seconds.
+ * On SIGTERM the API fails /readyz and keeps serving for the delay (3s, or half the timeout when that
+ * is shorter), each response telling the client to close its connection: endpoints drop the pod, and
+ * a proxy's keep-alive connections to it close after an answer instead of while idle, where a POST
+ * sent at that moment would fail. Then it stops accepting and lets in-flight requests finish, all
+ * within the timeout: the grace period less 5s (at least 1s), the margin before the kubelet kills it.
+ */
+export function shutdownTiming(grace: number): { readonly timeout: string; readonly delay: string } {
+    const timeout = Math.max(grace - 5, 1);
+    return { timeout: `${timeout}s`, delay: `${Math.min(3000, timeout * 500)}ms` };
+}
+
+/**
  * The Go user-CRUD API: Deployment, Service, ServiceAccount, probes on
  * /healthz and /readyz, and optionally an HPA and a PDB.
  */
@@ -121,6 +134,7 @@ export class UserApi extends pulumi.ComponentResource {
         const resources = checkArgs(this, () => resolveResources(USER_API_DEFAULTS.resources, args.resources));
         const memLimit = checkArgs(this, () => goMemLimit(resources.memoryLimit));
         const tlsCa = redisTlsCaVolume("redis-tls-ca", args.redis);
+        const shutdown = shutdownTiming(grace);
         const podMonitor = args.podMonitor;
         const monitor = podMonitor && checkArgs(this, () => {
             if (args.prometheusScrape) {
@@ -138,6 +152,8 @@ export class UserApi extends pulumi.ComponentResource {
             serviceAccountName: args.serviceAccountName,
             runAs: { user: USER_API_DEFAULTS.uid, group: USER_API_DEFAULTS.uid },
             terminationGracePeriodSeconds: grace,
+            // The API keeps serving after SIGTERM by itself (SHUTDOWN_DELAY): no preStop pause.
+            preStopSleepSeconds: 0,
             podAnnotations: args.prometheusScrape
                 ? { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" }
                 : {},
@@ -150,8 +166,9 @@ export class UserApi extends pulumi.ComponentResource {
                     // Passwords are read-only files from the Secret, never environment variables.
                     ...redisClientEnv(args.redis, REDIS_AUTH_DIR),
                     { name: "LOG_LEVEL", value: args.logLevel ?? USER_API_DEFAULTS.logLevel },
-                    // Drain within the grace period, after the 3s preStop pause.
-                    { name: "SHUTDOWN_TIMEOUT", value: `${Math.max(grace - 5, 1)}s` },
+                    // On SIGTERM: keep serving a moment, every response closing its connection, then drain (shutdownTiming).
+                    { name: "SHUTDOWN_TIMEOUT", value: shutdown.timeout },
+                    { name: "SHUTDOWN_DELAY", value: shutdown.delay },
                     // The Go runtime's soft limit, with headroom below the container's (goMemLimit says why).
                     { name: "GOMEMLIMIT", value: memLimit },
                 ],

@@ -83,6 +83,12 @@ export interface HttpWorkload {
     /** UID and GID the pods run as. */
     readonly runAs: { readonly user: number; readonly group: number };
     readonly terminationGracePeriodSeconds: number;
+    /**
+     * Seconds the kubelet waits (a preStop sleep) before it signals the container, so that endpoints
+     * drop the pod first: for a server that cannot do it itself (nginx). 0: none, for one that keeps
+     * serving for a while after SIGTERM by itself (the API's SHUTDOWN_DELAY).
+     */
+    readonly preStopSleepSeconds: number;
     readonly podAnnotations: Record<string, pulumi.Input<string>>;
     /** The container; it must expose a port named `http`. securityContext and lifecycle are set here. */
     readonly container: k8s.types.input.core.v1.Container;
@@ -124,7 +130,7 @@ export function createHttpWorkload(parent: pulumi.Resource, w: HttpWorkload): k8
                         ...w.container,
                         securityContext: restrictedContainerSecurityContext(),
                         // Let endpoints drop the pod before the process is told to stop.
-                        lifecycle: { preStop: { sleep: { seconds: 3 } } },
+                        ...(w.preStopSleepSeconds > 0 ? { lifecycle: { preStop: { sleep: { seconds: w.preStopSleepSeconds } } } } : {}),
                     }],
                     volumes: w.volumes,
                 },

@@ -20,7 +20,8 @@ const VARIANTS: Readonly<Record<string, Readonly<Record<string, Record<string, u
     // With routing ingress a canary's share of plain requests is its own canaryWeight.
     gray: { ingress: { ...routingOverrides("ingress"), canaryWeight: 10 } },
     // prod's HTTPRoute references gray's Service once grayWeight is set.
-    prod: { ingress: routingOverrides("ingress"), grayweight: { grayWeight: 10 } },
+    // prod's PodMonitor with its own labels and interval, checked against the CRD's patterns.
+    prod: { ingress: routingOverrides("ingress"), grayweight: { grayWeight: 10 }, scrape: { metricsPodMonitorLabels: ["release=kube-prometheus-stack"], metricsScrapeInterval: "1m30s" } },
 };
 
 /** Secrets keep their keys, never their values. */

@@ -157,6 +157,31 @@ describe("each component on its own, with minimal args", () => {
         assert.deepStrictEqual(Object.keys(labels).sort(), [...c.STANDARD_LABEL_KEYS].sort());
     });
 
+    it("stops the API gracefully by itself: on SIGTERM it keeps serving 3s, closing keep-alive connections after each answer, with no preStop pause, while nginx keeps its 3s pause", async () => {
+        const run = await standalone(() => {
+            const redis = new c.ExternalRedis("redis", { namespace: "team-a", host: "r", password: "pw" });
+            const api = new c.UserApi("users", { namespace: "team-a", image: "example/api:1.2.3", redis });
+            new c.Frontend("web", { namespace: "team-a", image: "example/web:1.2.3", apiUpstream: api.address, nginxConfTemplate: TEMPLATE });
+            return {};
+        });
+        const api = one(run, "Deployment", "users").spec.template.spec;
+        const env = Object.fromEntries((api.containers[0].env as KObj[]).map(e => [e.name, e.value]));
+        assert.strictEqual(env.SHUTDOWN_DELAY, "3000ms");
+        assert.strictEqual(env.SHUTDOWN_TIMEOUT, "25s", "within the 30s grace period, 5s to spare");
+        assert.strictEqual(api.containers[0].lifecycle, undefined, "SIGTERM at once: the API's own delay does what the pause did");
+        assert.deepStrictEqual(one(run, "Deployment", "web").spec.template.spec.containers[0].lifecycle, { preStop: { sleep: { seconds: 3 } } });
+    });
+
+    it("keeps the API's shutdown delay shorter than its timeout for every grace period, as the API requires", () => {
+        for (const grace of [1, 2, 5, 6, 7, 8, 10, 30, 120]) {
+            const t = c.shutdownTiming(grace);
+            const timeoutMs = Number(t.timeout.replace(/s$/, "")) * 1000;
+            const delayMs = Number(t.delay.replace(/ms$/, ""));
+            assert.ok(delayMs > 0 && delayMs < timeoutMs && timeoutMs <= Math.max(grace - 5, 1) * 1000, `grace ${grace}: ${JSON.stringify(t)}`);
+        }
+        assert.deepStrictEqual(c.shutdownTiming(1), { timeout: "1s", delay: "500ms" });
+    });
+
     it("accepts as a PodMonitor interval exactly the Prometheus durations longer than zero", () => {
         for (const ok of ["15s", "1m", "1m30s", "500ms", "1h", "2d", "1w", "1y", "10"]) {
             assert.strictEqual(c.validScrapeInterval(ok), !/^\d+$/.test(ok), ok);

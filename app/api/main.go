@@ -236,7 +236,7 @@ func newServer(ctx context.Context, logger *slog.Logger, store *users.Store) *ht
 		Registry: registry,
 	})
 	return &http.Server{
-		Handler:           handler,
+		Handler:           closeConnectionsWhenDone(ctx, handler),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -246,10 +246,29 @@ func newServer(ctx context.Context, logger *slog.Logger, store *users.Store) *ht
 	}
 }
 
+// closeConnectionsWhenDone answers every request with "Connection: close"
+// once ctx is done (the server is shutting down), so that a client's
+// keep-alive connection is closed after a response, which the client reads,
+// rather than while it sits idle. A proxy (nginx) may send a request on an
+// idle connection at the very moment the server closes it; it cannot know
+// whether the request ran, so it does not send a POST again and answers an
+// error. During the shutdown delay the proxy's connections to this pod close
+// one response at a time; Shutdown then closes only those left idle through
+// the whole delay.
+func closeConnectionsWhenDone(ctx context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ctx.Err() != nil {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // serve runs srv on ln until ctx is done, then shuts it down within
 // cfg.shutdownTimeout: it first keeps serving for cfg.shutdownDelay, with
-// /readyz failing, so that load balancers stop sending requests, then stops
-// accepting connections and waits for in-flight requests. Requests still
+// /readyz failing and every response closing its connection, so that load
+// balancers stop sending requests and proxies stop reusing connections, then
+// stops accepting connections and waits for in-flight requests. Requests still
 // running at the deadline are cut off and serve returns an error.
 func serve(ctx context.Context, srv *http.Server, ln net.Listener, cfg config, logger *slog.Logger) error {
 	served := make(chan error, 1)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -290,6 +291,72 @@ func TestShutdownFailsReadinessAndLetsInFlightRequestsFinish(t *testing.T) {
 	rdb := rs.Client()
 	if n, err := rdb.Exists(t.Context(), "user:email:slow@example.com").Result(); n != 1 {
 		t.Errorf("the user created during shutdown is not stored (%v)", err)
+	}
+}
+
+func TestDuringTheShutdownDelayResponsesCloseKeepAliveConnectionsAndIdleOnesStayOpen(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	env := testEnv(rs)
+	env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"] = "1s", "5s"
+	in := startRun(t, env)
+	in.waitForStatus(t, "/readyz", http.StatusOK)
+	addr := strings.TrimPrefix(in.url, "http://")
+	// get sends GET /healthz on conn and returns whether the response says
+	// Connection: close (ReadResponse takes the header out into resp.Close).
+	get := func(conn net.Conn, r *bufio.Reader) bool {
+		t.Helper()
+		if _, err := fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: api\r\n\r\n"); err != nil {
+			t.Fatalf("send on a keep-alive connection: %v", err)
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("read the answer on a keep-alive connection: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /healthz: %d", resp.StatusCode)
+		}
+		return resp.Close
+	}
+	dial := func() (net.Conn, *bufio.Reader) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn, bufio.NewReader(conn)
+	}
+	busy, busyR := dial()
+	idle, idleR := dial()
+	for _, c := range []struct {
+		conn net.Conn
+		r    *bufio.Reader
+	}{{busy, busyR}, {idle, idleR}} {
+		if get(c.conn, c.r) {
+			t.Fatal("before the signal a response closes its connection; want keep-alive")
+		}
+	}
+
+	in.stop()
+	time.Sleep(200 * time.Millisecond) // inside the 1s delay
+	if !get(busy, busyR) {
+		t.Error("a response during the shutdown delay keeps its connection open; want Connection: close")
+	}
+	_ = busy.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := busyR.ReadByte(); err != io.EOF {
+		t.Errorf("after that response the server did not close the connection: %v", err)
+	}
+	// The idle connection was not closed at the signal: a request sent on it
+	// now is answered (and closes it), not cut off.
+	time.Sleep(300 * time.Millisecond)
+	if !get(idle, idleR) {
+		t.Error("a response on a connection idle since before the signal keeps it open; want Connection: close")
+	}
+	if err := in.wait(); err != nil {
+		t.Errorf("run = %v; want nil", err)
 	}
 }
 
