@@ -158,34 +158,43 @@ describe("the deploy workflow on ACK", () => {
     const CHECK = "scripts/check-netpol-enforcement.sh";
 
     it("checks, for an ack stack and before pulumi up, that the cluster enforces NetworkPolicies", () => {
-        const steps = deploy();
-        const at = steps.findIndex(s => typeof s.run === "string" && s.run.includes(CHECK));
-        const up = steps.findIndex(s => String(s.uses ?? "").startsWith("pulumi/actions@"));
+        const { step, at, up } = stepBeforeUp(CHECK);
         assert.ok(at >= 0 && at < up, "the check runs before pulumi up");
-        assert.strictEqual(steps[at].if, "inputs.profile == 'ack'");
-        assert.strictEqual(steps[at].env.CONTEXT, "${{ inputs.context }}");
+        assert.strictEqual(step.if, "inputs.profile == 'ack'");
+        assert.strictEqual(step.env.CONTEXT, "${{ inputs.context }}");
     });
 
-    /** Runs the check against a kubectl stand-in that answers as a cluster with `terway` DaemonSets and `disabled` would. */
-    function check(daemonsets: string[], disabled: string | undefined): { status: number | null; output: string } {
+    /**
+     * Runs `script ...args` with a kubectl stand-in first on PATH: a shell script whose `case "$*"` has
+     * `cases` (each `  *"<args>"*) <commands> ;;`) and exits 2 on anything else.
+     */
+    function withKubectl(cases: string[], script: string, args: string[]): { status: number | null; output: string } {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-kubectl-"));
         try {
-            fs.writeFileSync(path.join(dir, "kubectl"), [
-                "#!/bin/sh",
-                'case "$*" in',
-                ...daemonsets.map(d => `  *"get daemonset ${d} "*) echo daemonset.apps/${d}; exit 0 ;;`),
-                '  *"get daemonset "*) echo "Error from server (NotFound)" >&2; exit 1 ;;',
-                `  *"get daemonsets"*) ${daemonsets.map(d => `echo daemonset.apps/${d}`).join("; ") || "true"}; exit 0 ;;`,
-                `  *"get configmap eni-config"*) ${disabled === undefined ? 'echo "Error from server (NotFound)" >&2; exit 1' : `printf %s '${disabled}'; exit 0`} ;;`,
-                "esac",
-                "exit 2",
-                "",
-            ].join("\n"), { mode: 0o755 });
-            const r = spawnSync("bash", [path.join(ROOT, CHECK), "ack-prod"], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
+            fs.writeFileSync(path.join(dir, "kubectl"), ["#!/bin/sh", 'case "$*" in', ...cases, "esac", "exit 2", ""].join("\n"), { mode: 0o755 });
+            const r = spawnSync("bash", [path.join(ROOT, script), ...args], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
             return { status: r.status, output: `${r.stdout}${r.stderr}` };
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    }
+
+    /** The deploy job's steps, the index of the one that runs `script`, and that of pulumi up. */
+    function stepBeforeUp(script: string): { step: any; at: number; up: number } {
+        const steps = deploy();
+        const at = steps.findIndex(s => typeof s.run === "string" && s.run.includes(script));
+        const up = steps.findIndex(s => String(s.uses ?? "").startsWith("pulumi/actions@"));
+        return { step: steps[at], at, up };
+    }
+
+    /** Runs the check against a kubectl stand-in that answers as a cluster with `terway` DaemonSets and `disabled` would. */
+    function check(daemonsets: string[], disabled: string | undefined): { status: number | null; output: string } {
+        return withKubectl([
+            ...daemonsets.map(d => `  *"get daemonset ${d} "*) echo daemonset.apps/${d}; exit 0 ;;`),
+            '  *"get daemonset "*) echo "Error from server (NotFound)" >&2; exit 1 ;;',
+            `  *"get daemonsets"*) ${daemonsets.map(d => `echo daemonset.apps/${d}`).join("; ") || "true"}; exit 0 ;;`,
+            `  *"get configmap eni-config"*) ${disabled === undefined ? 'echo "Error from server (NotFound)" >&2; exit 1' : `printf %s '${disabled}'; exit 0`} ;;`,
+        ], CHECK, ["ack-prod"]);
     }
 
     it("passes a cluster with Terway in shared-ENI mode and NetworkPolicy support on", () => {
@@ -211,31 +220,17 @@ describe("the deploy workflow on ACK", () => {
     const CRD_CHECK = "scripts/check-podmonitor-crd.sh";
 
     it("checks, for every stack and before pulumi up, that a cluster has the PodMonitor CRD the stack file asks for", () => {
-        const steps = deploy();
-        const at = steps.findIndex(s => typeof s.run === "string" && s.run.includes(CRD_CHECK));
-        const up = steps.findIndex(s => String(s.uses ?? "").startsWith("pulumi/actions@"));
+        const { step, at, up } = stepBeforeUp(CRD_CHECK);
         assert.ok(at >= 0 && at < up, "the check runs before pulumi up");
-        assert.strictEqual(steps[at].if, undefined, "minikube stacks can find the API by PodMonitor too");
-        assert.match(steps[at].run, /"Pulumi\.\$STACK\.yaml"/);
+        assert.strictEqual(step.if, undefined, "minikube stacks can find the API by PodMonitor too");
+        assert.match(step.run, /"Pulumi\.\$STACK\.yaml"/);
     });
 
     /** Runs the CRD check for `stackFile` against a kubectl stand-in whose cluster has the CRD or not. */
     function crdCheck(stackFile: string, hasCrd: boolean): { status: number | null; output: string } {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-kubectl-"));
-        try {
-            fs.writeFileSync(path.join(dir, "kubectl"), [
-                "#!/bin/sh",
-                'case "$*" in',
-                `  *"get crd podmonitors.monitoring.coreos.com"*) ${hasCrd ? "echo customresourcedefinition.apiextensions.k8s.io/podmonitors.monitoring.coreos.com; exit 0" : 'echo "Error from server (NotFound)" >&2; exit 1'} ;;`,
-                "esac",
-                "exit 2",
-                "",
-            ].join("\n"), { mode: 0o755 });
-            const r = spawnSync("bash", [path.join(ROOT, CRD_CHECK), "ack-prod", path.join(ROOT, stackFile)], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
-            return { status: r.status, output: `${r.stdout}${r.stderr}` };
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        return withKubectl([
+            `  *"get crd podmonitors.monitoring.coreos.com"*) ${hasCrd ? "echo customresourcedefinition.apiextensions.k8s.io/podmonitors.monitoring.coreos.com; exit 0" : 'echo "Error from server (NotFound)" >&2; exit 1'} ;;`,
+        ], CRD_CHECK, ["ack-prod", path.join(ROOT, stackFile)]);
     }
 
     it("refuses prod and gray, which find the API by PodMonitor, on a cluster without the CRD, and passes them on one with it", () => {

@@ -247,13 +247,21 @@ func TestRunFailsWhenItCannotListen(t *testing.T) {
 	}
 }
 
-func TestShutdownFailsReadinessAndLetsInFlightRequestsFinish(t *testing.T) {
-	t.Parallel()
+// startReady runs the API over a new redis-server with SHUTDOWN_DELAY delay
+// and SHUTDOWN_TIMEOUT timeout, and waits until it is ready.
+func startReady(t *testing.T, delay, timeout string) (*instance, *redistest.Server) {
+	t.Helper()
 	rs := redistest.Start(t)
 	env := testEnv(rs)
-	env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"] = "300ms", "5s"
+	env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"] = delay, timeout
 	in := startRun(t, env)
 	in.waitForStatus(t, "/readyz", http.StatusOK)
+	return in, rs
+}
+
+func TestShutdownFailsReadinessAndLetsInFlightRequestsFinish(t *testing.T) {
+	t.Parallel()
+	in, rs := startReady(t, "300ms", "5s")
 	finish, created := in.slowCreate(t, "slow@example.com")
 
 	stopped := time.Now()
@@ -296,11 +304,7 @@ func TestShutdownFailsReadinessAndLetsInFlightRequestsFinish(t *testing.T) {
 
 func TestDuringTheShutdownDelayResponsesCloseKeepAliveConnectionsAndIdleOnesStayOpen(t *testing.T) {
 	t.Parallel()
-	rs := redistest.Start(t)
-	env := testEnv(rs)
-	env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"] = "1s", "5s"
-	in := startRun(t, env)
-	in.waitForStatus(t, "/readyz", http.StatusOK)
+	in, _ := startReady(t, "1s", "5s")
 	addr := strings.TrimPrefix(in.url, "http://")
 	// get sends GET /healthz on conn and returns whether the response says
 	// Connection: close (ReadResponse takes the header out into resp.Close).
