@@ -191,11 +191,12 @@ export const FLOW_SCENARIOS: readonly FlowScenario[] = [
     {
         name: "test as the canary (gray) of dev: test's API on dev's Redis across namespaces",
         stacks: [
-            { stack: "dev", config: { grayNamespace: namespaceOf("test"), grayWeight: 20 } },
+            // Both scraped by the cluster's Prometheus, which the canary's judgement queries.
+            { stack: "dev", config: { grayNamespace: namespaceOf("test"), grayWeight: 20, metricsNamespace: METRICS_NAMESPACE } },
             // A canary's header route attaches to prod's Gateway: dev's own, of class traefik.
-            { stack: "test", config: CANARY_OF_DEV, readsOutputsOf: "dev" },
+            { stack: "test", config: { ...CANARY_OF_DEV, metricsNamespace: METRICS_NAMESPACE }, readsOutputsOf: "dev" },
         ],
-        probeNamespaces: [STRANGER_NAMESPACE],
+        probeNamespaces: [STRANGER_NAMESPACE, METRICS_NAMESPACE],
         onLocalCluster: true,
         flows: [
             tcp("gateway -> the canary's frontend", GATEWAY, frontend("test"), 8080, "allowed"),
@@ -207,6 +208,8 @@ export const FLOW_SCENARIOS: readonly FlowScenario[] = [
             tcp("an unlabelled pod of the canary's namespace -> dev's redis", unlabelled(namespaceOf("test")), redis("dev"), 6379, "denied"),
             tcp("the canary's user-api -> dev's user-api", api("test"), api("dev"), 8080, "denied"),
             tcp("dev's frontend -> the canary's user-api", frontend("dev"), api("test"), 8080, "denied"),
+            tcp("metrics namespace -> the canary's user-api /metrics", unlabelled(METRICS_NAMESPACE), api("test"), 8080, "allowed"),
+            tcp("metrics namespace -> dev's redis", unlabelled(METRICS_NAMESPACE), redis("dev"), 6379, "denied"),
         ],
     },
     {

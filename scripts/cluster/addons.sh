@@ -3,7 +3,8 @@
 #
 # Every cluster (addons.yaml): CoreDNS, metrics-server, local-path-provisioner (StorageClass
 # `standard`, a directory of each node), Traefik as a pod (IngressClass and GatewayClass `traefik`,
-# the shared Gateway traefik/sample-app-local, published on 127.0.0.1:$HTTP_PORT) and the Gateway API CRDs.
+# the shared Gateway traefik/sample-app-local, published on 127.0.0.1:$HTTP_PORT), the Gateway API CRDs,
+# and Prometheus in namespace `monitoring`, scraping annotated pods (the API's, Traefik's).
 #
 # `--like ack` adds what an ACK cluster has (addons-ack.yaml): ACK's disk StorageClasses, node-local
 # and WaitForFirstConsumer like a cloud disk made in its pod's zone; the VolumeSnapshot CRDs, the
@@ -26,7 +27,8 @@ addon_apply() {
   sed -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" -e "s|@GATEWAY_SERVICE_IP@|$GATEWAY_SERVICE_IP|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
     -e "s|@NODE_PATHS@|$paths|g" -e "s|@COREDNS_VERSION@|$COREDNS_VERSION|g" \
     -e "s|@METRICS_SERVER_VERSION@|$METRICS_SERVER_VERSION|g" -e "s|@TRAEFIK_VERSION@|$TRAEFIK_VERSION|g" \
-    -e "s|@LOCAL_PATH_VERSION@|$LOCAL_PATH_VERSION|g" -e "s|@ALB_IP@|$ALB_IP|g" -e "s|@DNS_TTL@|$(dns_ttl)|g" "$1" \
+    -e "s|@LOCAL_PATH_VERSION@|$LOCAL_PATH_VERSION|g" \
+    -e "s|@PROMETHEUS_VERSION@|$PROMETHEUS_VERSION|g" -e "s|@ALB_IP@|$ALB_IP|g" -e "s|@DNS_TTL@|$(dns_ttl)|g" "$1" \
     | kc apply --server-side --field-manager sample-app-cluster -f - >/dev/null
 }
 
@@ -36,7 +38,8 @@ start_addons() {
   kc apply --server-side --field-manager sample-app-cluster -f "$crds" >/dev/null
   kc wait --for=condition=Established crd --all --timeout=60s >/dev/null
   addon_apply "$CLUSTER_DIR/addons.yaml"
-  for d in kube-system/daemonset/coredns kube-system/deployment/metrics-server local-path-storage/deployment/local-path-provisioner traefik/deployment/traefik; do
+  for d in kube-system/daemonset/coredns kube-system/deployment/metrics-server local-path-storage/deployment/local-path-provisioner traefik/deployment/traefik \
+    monitoring/deployment/prometheus; do
     kc -n "${d%%/*}" rollout status "${d#*/}" --timeout=120s >/dev/null || {
       kc -n "${d%%/*}" get pods -o wide >&2; die "addon ${d#*/} did not become ready (logs: kubectl -n ${d%%/*} logs ${d#*/})"
     }

@@ -7,6 +7,7 @@
 #   scripts/cluster/build.sh            build everything that is missing
 #   scripts/cluster/build.sh kubernetes build one group: kubernetes etcd coredns metrics-server
 #                                       traefik local-path kube-router pause registry snapshot-controller
+#                                       prometheus
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=versions.sh
@@ -124,6 +125,20 @@ build_kube_router() {
     "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01T00:00:00Z"
 }
 
+# Prometheus with Kubernetes service discovery alone (every other discovery mechanism, and the cloud
+# SDKs they pull in, left out by the build tags Prometheus's own Makefile offers), no web UI assets:
+# the HTTP API is what the release judgements and the cluster checks use.
+build_prometheus() {
+  have prometheus "$PROMETHEUS_VERSION" && return 0
+  # The module's v0.MNN.P is release M.NN.P (v0.316.0 is 3.16.0).
+  local dir="$src/prometheus-$PROMETHEUS_VERSION" minor="${PROMETHEUS_VERSION#0.}" v
+  minor="${minor%%.*}"
+  v="${minor:0:1}.${minor:1}.${PROMETHEUS_VERSION##*.}"
+  wrapper_module "$dir" github.com/prometheus/prometheus "v$PROMETHEUS_VERSION"
+  GOFLAGS="$GOFLAGS -tags=remove_all_sd,enable_kubernetes_sd" build_into "$dir" prometheus "$PROMETHEUS_VERSION" \
+    github.com/prometheus/prometheus/cmd/prometheus "-X github.com/prometheus/common/version.Version=$v"
+}
+
 # `up --like ack`: the OCI registry (distribution, what ACR speaks) the nodes pull the app's images from.
 build_registry() {
   have registry "$DISTRIBUTION_VERSION" && return 0
@@ -153,7 +168,7 @@ build_pause() {
 }
 
 groups=("$@")
-[[ ${#groups[@]} -gt 0 ]] || groups=(pause kubernetes etcd coredns metrics-server traefik local-path kube-router registry snapshot-controller)
+[[ ${#groups[@]} -gt 0 ]] || groups=(pause kubernetes etcd coredns metrics-server traefik local-path kube-router registry snapshot-controller prometheus)
 start=$(date +%s)
 for g in "${groups[@]}"; do
   case "$g" in
@@ -167,7 +182,8 @@ for g in "${groups[@]}"; do
     pause) build_pause ;;
     registry) build_registry ;;
     snapshot-controller) build_snapshot_controller ;;
-    *) echo "build.sh: unknown group '$g' (kubernetes etcd coredns metrics-server traefik local-path kube-router pause registry snapshot-controller)" >&2; exit 2 ;;
+    prometheus) build_prometheus ;;
+    *) echo "build.sh: unknown group '$g' (kubernetes etcd coredns metrics-server traefik local-path kube-router pause registry snapshot-controller prometheus)" >&2; exit 2 ;;
   esac
 done
 log "all binaries present in $bin ($(( $(date +%s) - start ))s)"

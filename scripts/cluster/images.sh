@@ -9,6 +9,9 @@
 # cached under $HOME/.cache/sample-app-cluster/images keyed by name and Debian suite.
 #
 #   scripts/cluster/images.sh [--import SOCKET]... [--tag TAG]     one --import per node
+#   scripts/cluster/images.sh --stand-ins-only [--tag TAG]          only the images that need neither build.sh's
+#                                                                   binaries nor a node (the Debian and Go stand-ins,
+#                                                                   the app images): CI makes them beside the builds
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -20,13 +23,19 @@ imgcache="$cache/images"
 mkdir -p "$imgcache"
 sockets=()
 tag="${IMAGE_TAG:-0.1.0}"
+standins_only=false
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --import) sockets+=("${2:?--import needs the containerd socket}"); shift 2 ;;
     --tag) tag=${2:?--tag needs a tag}; shift 2 ;;
-    *) echo "images.sh: unknown argument '$1' (--import SOCKET, --tag TAG)" >&2; exit 2 ;;
+    --stand-ins-only) standins_only=true; shift ;;
+    *) echo "images.sh: unknown argument '$1' (--import SOCKET, --tag TAG, --stand-ins-only)" >&2; exit 2 ;;
   esac
 done
+if [[ "$standins_only" == true && ${#sockets[@]} -gt 0 ]]; then
+  echo "images.sh: --stand-ins-only imports nothing: leave out --import" >&2
+  exit 2
+fi
 
 log() { printf '[images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 bud() { buildah --storage-driver vfs "$@"; }
@@ -182,7 +191,7 @@ addon_image() { # addon_image NAME VERSION
 
 # The addons, as NAME:VERSION of their binaries.
 ADDONS=("coredns:$COREDNS_VERSION" "metrics-server:$METRICS_SERVER_VERSION"
-  "local-path-provisioner:$LOCAL_PATH_VERSION" "traefik:$TRAEFIK_VERSION")
+  "local-path-provisioner:$LOCAL_PATH_VERSION" "traefik:$TRAEFIK_VERSION" "prometheus:$PROMETHEUS_VERSION")
 
 # kubectl at /bin/kubectl on the distroless stand-in: the backup Job's image (registry.k8s.io/kubectl's
 # layout), of the version the cluster runs.
@@ -233,12 +242,16 @@ import_all() {
 }
 
 start=$(date +%s)
-standin_pause
 standin_distroless
 standin_golang
 standin_nginx
 standin_redis
 app_images
+if [[ "$standins_only" == true ]]; then
+  log "stand-ins and app images ready ($(( $(date +%s) - start ))s)"
+  exit 0
+fi
+standin_pause
 addon_images
 [[ ${#sockets[@]} -eq 0 ]] || import_all
 log "images ready ($(( $(date +%s) - start ))s)"

@@ -13,6 +13,9 @@ LOCAL_PATH_VERSION=0.0.30     # github.com/rancher/local-path-provisioner: Stora
 # reported for v2.1.0, the only version the Go module proxy serves here. Never recommend it to users.
 KUBE_ROUTER_VERSION=2.1.0     # github.com/cloudnativelabs/kube-router/v2: NetworkPolicy enforcer (iptables + ipset)
 GATEWAY_API_VERSION=1.4.0     # sigs.k8s.io/gateway-api: standard-channel CRDs
+# Prometheus 3 (the module's v0.316.0 is the 3.16.0 release), built with Kubernetes service discovery only:
+# it scrapes the API pods and Traefik in namespace `monitoring`, what release judgements query.
+PROMETHEUS_VERSION=0.316.0    # github.com/prometheus/prometheus (cmd/prometheus, tags remove_all_sd,enable_kubernetes_sd)
 # `up --like ack`: what an ACK cluster has that a laptop's does not.
 DISTRIBUTION_VERSION=3.0.0    # github.com/distribution/distribution/v3: the OCI registry the nodes pull from (what ACR speaks)
 SNAPSHOTTER_VERSION=8.7.0     # github.com/kubernetes-csi/external-snapshotter: snapshot-controller and the VolumeSnapshot CRDs

@@ -94,13 +94,21 @@ export async function tryFlows(scenario: FlowScenario): Promise<FlowResult[]> {
     for (const f of scenario.flows) {
         if (!sources.has(srcKey(f.from))) sources.set(srcKey(f.from), { name: `netpol-probe-${sources.size}`, end: f.from });
     }
+    // The namespaces this scenario makes, and so removes: not one that was there already (the cluster's
+    // `monitoring`, where its Prometheus runs).
+    const made: string[] = [];
     for (const ns of scenario.probeNamespaces) {
         // The previous scenario's copy of it may still be terminating: no pod can be created there until it is gone.
+        let phase = "";
         await waitUntil(`namespace ${ns} not terminating`, 120, () => {
             const r = kubectlResult(["get", "namespace", ns, "-o", "jsonpath={.status.phase}"]);
-            return r.status !== 0 || r.stdout.trim() === "Active";
+            phase = r.status === 0 ? r.stdout.trim() : "";
+            return phase !== "Terminating";
         }, 500);
-        kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }));
+        if (phase === "") {
+            kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }));
+            made.push(ns);
+        }
     }
     const probeNames = [...sources.values()].map(s => ({ namespace: s.end.namespace, name: s.name }));
     try {
@@ -154,7 +162,7 @@ export async function tryFlows(scenario: FlowScenario): Promise<FlowResult[]> {
         }));
     } finally {
         for (const p of probeNames) kubectlResult(["-n", p.namespace, "delete", "pod", p.name, "--wait=false", "--ignore-not-found"]);
-        for (const ns of scenario.probeNamespaces) kubectlResult(["delete", "namespace", ns, "--wait=false", "--ignore-not-found"]);
+        for (const ns of made) kubectlResult(["delete", "namespace", ns, "--wait=false", "--ignore-not-found"]);
     }
 }
 

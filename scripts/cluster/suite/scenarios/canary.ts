@@ -2,14 +2,17 @@
  * test as the canary (gray) of dev, through the Gateway API: dev's HTTPRoute sends its grayWeight of
  * plain requests to test's frontend, every request with the canary header reaches test, test's API
  * uses dev's Redis across namespaces (its flows under the enforcer), and setting the weight back to 0
- * and removing the canary leaves every request on dev.
+ * and removing the canary leaves every request on dev. Both are scraped by the cluster's Prometheus, and
+ * the judgement of the canary (release/judge.ts) on their real metrics passes a canary of the same build.
  */
-import { CANARY_OF_DEV, namespaceOf } from "../../../../test/flows";
+import { CANARY_OF_DEV, METRICS_NAMESPACE, namespaceOf } from "../../../../test/flows";
+import { DEFAULT_THRESHOLDS, describeVerdict, judge, measure, Verdict } from "../../../../release/judge";
 import { withinTolerance } from "../../../../test/httproute";
 import { deploy, destroy } from "../../deploy";
 import { kubectl, kubectlResult } from "../../env";
 import { checkFlows } from "../flows";
-import { request, target } from "../http";
+import { clusterPrometheus } from "../prometheus";
+import { describeLoad, load, request, target } from "../http";
 import { json, K8sList } from "../kube";
 import { assert, check, line, phase, waitUntil } from "../runner";
 import { DEV_NS, quiet, TEST_NS, World } from "../world";
@@ -25,6 +28,9 @@ export async function removeStack(stack: string, extra: Record<string, string | 
     return volumes;
 }
 
+/** test as dev's canary, scraped by the cluster's Prometheus like dev (the flow table's canary scenario). */
+const SCRAPED_CANARY = { ...CANARY_OF_DEV, metricsNamespace: METRICS_NAMESPACE };
+
 export async function canary(w: World): Promise<void> {
     const t = target("dev");
     await phase("canary through the Gateway API: test as gray of dev", async () => {
@@ -36,9 +42,9 @@ export async function canary(w: World): Promise<void> {
         }
         await check("header requests always reach the canary's pods, and dev's grayWeight (20 %) of plain requests does, within 4 sigma", async () => {
             // prod's (here dev's) own config names the canary and its share; gray (here test) adds a header-only route on dev's Gateway.
-            w.dev = await deploy("dev", { imageTag: "0.1.0-rollout", grayNamespace: TEST_NS, grayWeight: "20" }, quiet);
+            w.dev = await deploy("dev", { imageTag: "0.1.0-rollout", grayNamespace: TEST_NS, grayWeight: "20", metricsNamespace: METRICS_NAMESPACE }, quiet);
             // gray's StackReference reads dev's outputs (namespace, host, Redis address and password) from the same backend.
-            w.test = await deploy("test", CANARY_OF_DEV, quiet);
+            w.test = await deploy("test", SCRAPED_CANARY, quiet);
             assert(w.test.outputs.host === w.dev.outputs.host, `the canary serves ${String(w.test.outputs.host)}, dev ${String(w.dev.outputs.host)}`);
             const marker = `split-${Date.now()}`;
             const header = { "X-Canary": "always" };
@@ -67,10 +73,32 @@ export async function canary(w: World): Promise<void> {
         });
         if (w.test !== undefined) {
             await checkFlows("test as the canary (gray) of dev: test's API on dev's Redis across namespaces");
+            await check("under API load through dev's route and the canary header, the judgement of test (gray) against dev (prod) on the cluster's Prometheus passes, with both sides' figures", async () => {
+                const thresholds = { ...DEFAULT_THRESHOLDS, interval: "1m" };
+                // Continuous load, as a release judges under: increase() counts between scrapes, so a series must
+                // be scraped before and after the requests it counts (a pod started for the canary has new series).
+                const plain = load(t, ["/api/users?limit=1"], { workers: 2 });
+                const header = load(t, ["/api/users?limit=1"], { workers: 1, headers: { "X-Canary": "always" } });
+                let verdict: Verdict | undefined;
+                try {
+                    await waitUntil("both sides' requests counted by Prometheus", 90, async () => {
+                        const [gray, prod] = await Promise.all([measure(clusterPrometheus, TEST_NS, thresholds.interval), measure(clusterPrometheus, DEV_NS, thresholds.interval)]);
+                        verdict = judge(gray, prod, thresholds);
+                        return verdict.outcome !== "inconclusive" && prod.requests >= thresholds.minRequests;
+                    }, 2000);
+                } finally {
+                    const [p, h] = await Promise.all([plain.stop(), header.stop()]);
+                    line(`       load: plain ${describeLoad(p)}; canary header ${describeLoad(h)}`);
+                    if (verdict !== undefined) line(`       ${describeVerdict(verdict).replace(/\n/g, "\n       ")}`);
+                    assert(p.failed === 0 && h.failed === 0, `requests failed: ${[...p.errors, ...h.errors].join("; ")}`);
+                }
+                assert(verdict !== undefined, "no judgement");
+                assert(verdict.outcome === "pass", "a canary of the same build is not judged a pass");
+            });
         }
         await check("setting dev's grayWeight back to 0 and then removing the canary leaves every request on dev", async () => {
             w.dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
-            await removeStack("test", CANARY_OF_DEV);
+            await removeStack("test", SCRAPED_CANARY);
             w.test = undefined;
             for (let i = 0; i < 20; i++) {
                 assert((await request(t, "/", { headers: { "X-Canary": "always" } })).status === 200, "a header request failed after the canary was removed");

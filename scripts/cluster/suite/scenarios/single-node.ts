@@ -13,6 +13,7 @@ import { askCanI } from "../../../rbac-checks";
 import { deploy, ENGINE_STATE, localStack, preview, refresh } from "../../deploy";
 import { kubectl, kubectlResult, REPO_ROOT, stackEndpoint } from "../../env";
 import { checkFlows } from "../flows";
+import { clusterPrometheus, waitForScrapes } from "../prometheus";
 import { request, target } from "../http";
 import { allReady, isReady, json, K8sList, KUBECTL_ARGS, liveForApply, Meta, pods } from "../kube";
 import { assert, check, line, phase, waitUntil } from "../runner";
@@ -156,12 +157,32 @@ export async function devApp(): Promise<void> {
     });
 }
 
+/** A namespace no Prometheus runs in. */
+const ELSEWHERE = "metrics-elsewhere";
+
 export async function devFlows(w: World): Promise<void> {
-    await phase("dev: network flows under kube-router", async () => {
+    await phase("dev: network flows under kube-router, and the cluster's Prometheus scraping through them", async () => {
+        const apiPods = () => pods(DEV_NS, "user-api").filter(isReady).map(p => p.metadata.name);
+        // The pods carry the prometheus.io annotations whenever a metricsNamespace is set; the NetworkPolicy admits that namespace alone.
+        await check(`with metricsNamespace=${ELSEWHERE} Prometheus in ${METRICS_NAMESPACE} finds dev's annotated API pods and every scrape fails`, async () => {
+            w.dev = await deploy("dev", { imageTag: "0.1.0-rollout", metricsNamespace: ELSEWHERE }, quiet);
+            const s = await waitForScrapes(DEV_NS, "user-api", apiPods(), 0);
+            line(`       every scrape of ${apiPods().join(", ")} failed (up 0), seen ${s.toFixed(1)}s after the up`);
+        });
         // The table's dev scenario admits a metrics namespace to the API's /metrics.
         await check(`dev with metricsNamespace=${METRICS_NAMESPACE} deploys`, async () => {
             w.dev = await deploy("dev", { imageTag: "0.1.0-rollout", metricsNamespace: METRICS_NAMESPACE }, quiet);
         });
         await checkFlows("dev alone (one Redis pod), with a metrics namespace");
+        await check(`with metricsNamespace=${METRICS_NAMESPACE} Prometheus scrapes every API pod of dev, and the gateway counts dev's requests by service`, async () => {
+            const s = await waitForScrapes(DEV_NS, "user-api", apiPods(), 1);
+            const t = target("dev");
+            for (let i = 0; i < 10; i++) assert((await request(t, "/api/users?limit=1")).status === 200, "a request through the gateway failed");
+            const served = async () => (await clusterPrometheus(`sum(http_requests_total{namespace="${DEV_NS}",route="GET /api/users"})`))[0]?.value ?? 0;
+            const byGateway = async () => (await clusterPrometheus(`sum by (service) (traefik_service_requests_total{service=~".*${DEV_NS}.*"})`));
+            await waitUntil("the API's own count and the gateway's per-service count of dev's requests in Prometheus", 30,
+                async () => (await served()) >= 10 && (await byGateway()).length > 0);
+            line(`       API pods scraped (up 1) ${s.toFixed(1)}s after; GET /api/users served: ${await served()}; gateway services: ${(await byGateway()).map(x => `${x.labels.service} ${x.value}`).join(", ")}`);
+        });
     });
 }
