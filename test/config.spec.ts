@@ -10,7 +10,8 @@ const INGRESS = routingOverrides("ingress");
 /** Raw config of a stack as the program sees it, without the project prefix. */
 function raw(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(stackConfig(stack, overrides))) {
+    // The program's own keys, as loadSettings takes them: other namespaces (kubernetes:, release:) are not its.
+    for (const [k, v] of Object.entries(stackConfig(stack, overrides)).filter(([key]) => key.startsWith("sample-app:"))) {
         out[k.replace(/^sample-app:/, "")] = v;
     }
     return out;

@@ -6,8 +6,12 @@
 import * as assert from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { checkThresholds, DEFAULT_THRESHOLDS, describeVerdict, Figures, figureQueries, judge, measure } from "../release/judge";
+import { checkThresholds, DEFAULT_THRESHOLDS, describeVerdict, Figures, figureQueries, judge, measure, Verdict } from "../release/judge";
 import { parseQueryResponse, prometheusAt, PrometheusQuery } from "../release/prometheus";
+import { checkSchedule, DEFAULT_SCHEDULE, Deployed, Images, release, ReleaseEffects, sameImages } from "../release/stepper";
+import { releaseConfig } from "../release/config";
+import { parseReleaseArgs } from "../release/main";
+import { deployedFrom, durationMs, waitForCanary } from "../release/stacks";
 
 const vector = (...values: Array<[Record<string, string>, string]>) =>
     JSON.stringify({ status: "success", data: { resultType: "vector", result: values.map(([metric, v]) => ({ metric, value: [1765000000.1, v] })) } });
@@ -111,5 +115,158 @@ describe("the canary's judgement", () => {
             parseQueryResponse(vector([{}, q.includes("histogram_quantile") ? p99 : q.includes('status=~"5..') ? errors : requests]), q);
         assert.deepStrictEqual(await measure(answers("200", "10", "0.25"), "ns", "30s"), { requests: 200, errorRatio: 0.05, p99Ms: 250 });
         assert.deepStrictEqual(await measure(answers("0", "0", "NaN"), "ns", "30s"), { requests: 0, errorRatio: 0, p99Ms: undefined });
+    });
+});
+
+describe("the release through gray", () => {
+    const old: Images = { imageTag: "0.1.0" };
+    const candidate: Images = { imageTag: "0.2.0", apiImageDigest: `sha256:${"a".repeat(64)}` };
+    const figures = (errorRatio: number): Figures => ({ requests: 100, errorRatio, p99Ms: 10 });
+
+    /** Two stacks as the engine would hold them, and a judge that fails a candidate named "bad". */
+    class Stacks implements ReleaseEffects {
+        ups: string[] = [];
+        lines: string[] = [];
+        judgements = 0;
+        constructor(public prod: Images, public gray: Images | undefined, public weight: number,
+            readonly verdictOf: (gray: Images | undefined, weight: number) => Verdict["outcome"] = g => (g?.imageTag === "bad" ? "fail" : "pass"),
+            readonly failUp?: (images: Images, weight: number) => boolean) {}
+        async deployed(): Promise<Deployed> { return { prod: this.prod, gray: this.gray, weight: this.weight }; }
+        async deployGray(images: Images): Promise<void> { this.ups.push(`gray ${images.imageTag}`); this.gray = images; }
+        async tryCanary(): Promise<void> { assert.ok(this.gray, "the canary is tried before gray is deployed"); }
+        async updateProd(images: Images, weight: number): Promise<void> {
+            this.ups.push(`prod ${images.imageTag} ${weight}`);
+            if (this.failUp?.(images, weight)) throw new Error("pulumi up failed: the cluster went away");
+            this.prod = images;
+            this.weight = weight;
+        }
+        async judge(): Promise<Verdict> {
+            this.judgements++;
+            const outcome = this.verdictOf(this.gray, this.weight);
+            return { outcome, gray: figures(outcome === "fail" ? 0.2 : 0), prod: figures(0), reasons: outcome === "pass" ? [] : ["error ratio 20.00 % is above 1.00 %"] };
+        }
+        log(line: string): void { this.lines.push(line); }
+    }
+
+    it("deploys a good candidate to gray, steps prod's weight 5, 25, 50 with a judgement at each, promotes it and ends at weight 0", async () => {
+        const s = new Stacks(old, old, 0);
+        const r = await release(candidate, DEFAULT_SCHEDULE, s);
+        assert.strictEqual(r.outcome, "promoted");
+        assert.deepStrictEqual(s.ups, ["gray 0.2.0", "prod 0.1.0 5", "prod 0.1.0 25", "prod 0.1.0 50", "prod 0.2.0 50", "prod 0.2.0 0"]);
+        assert.strictEqual(s.judgements, 3);
+        assert.ok(sameImages(s.prod, candidate) && s.weight === 0);
+    });
+
+    it("rolls a bad candidate back at its first judgement: the weight goes to 0 at once and the result carries the failed figures", async () => {
+        const s = new Stacks(old, old, 0);
+        const r = await release({ imageTag: "bad" }, DEFAULT_SCHEDULE, s);
+        assert.strictEqual(r.outcome, "rolled back");
+        assert.ok(r.outcome === "rolled back" && r.weight === 5 && r.verdict.gray.errorRatio === 0.2);
+        assert.deepStrictEqual(s.ups, ["gray bad", "prod 0.1.0 5", "prod 0.1.0 0"]);
+        assert.ok(sameImages(s.prod, old) && s.weight === 0);
+        assert.ok(s.lines.some(l => /judgement at 5 %: fail: .*\n {2}.*error ratio 20\.00 %/.test(l)), s.lines.join("\n"));
+    });
+
+    it("fails a step whose judgements find too little traffic the schedule's number of times in a row", async () => {
+        const s = new Stacks(old, old, 0, () => "inconclusive");
+        const r = await release(candidate, { weights: [5, 25], maxInconclusive: 2 }, s);
+        assert.ok(r.outcome === "rolled back" && r.weight === 5 && /2 judgements in a row found too little traffic/.test(r.verdict.reasons.join()));
+        assert.strictEqual(s.judgements, 2);
+        assert.strictEqual(s.weight, 0);
+    });
+
+    it("takes up a release that was stopped at weight 25 on the candidate: judges it there first, then goes on from 50", async () => {
+        const s = new Stacks(old, candidate, 25);
+        const r = await release(candidate, DEFAULT_SCHEDULE, s);
+        assert.strictEqual(r.outcome, "promoted");
+        assert.deepStrictEqual(s.ups, ["prod 0.1.0 50", "prod 0.2.0 50", "prod 0.2.0 0"]);
+        assert.strictEqual(s.judgements, 2);
+        assert.ok(s.lines.some(l => l.startsWith("resuming: prod already sends 25 %")));
+    });
+
+    it("takes a stopped release of a candidate that fails its judgement back to weight 0 without stepping on", async () => {
+        const bad: Images = { imageTag: "bad" };
+        const s = new Stacks(old, bad, 25);
+        const r = await release(bad, DEFAULT_SCHEDULE, s);
+        assert.ok(r.outcome === "rolled back" && r.weight === 25);
+        assert.deepStrictEqual(s.ups, ["prod 0.1.0 0"]);
+    });
+
+    it("sets a weight left on another candidate to 0 before it deploys the new one", async () => {
+        const s = new Stacks(old, { imageTag: "0.1.9" }, 25);
+        await release(candidate, DEFAULT_SCHEDULE, s);
+        assert.deepStrictEqual(s.ups.slice(0, 2), ["prod 0.1.0 0", "gray 0.2.0"]);
+    });
+
+    it("does not release a candidate prod already runs, and sets a weight left over to 0", async () => {
+        const s = new Stacks(candidate, candidate, 50);
+        const r = await release(candidate, DEFAULT_SCHEDULE, s);
+        assert.strictEqual(r.outcome, "promoted");
+        assert.deepStrictEqual(s.ups, ["prod 0.2.0 0"]);
+    });
+
+    it("sets the weight back to 0 when a pulumi up fails mid-schedule, and fails with that up's error", async () => {
+        const s = new Stacks(old, old, 0, undefined, (_i, w) => w === 25);
+        await assert.rejects(release(candidate, DEFAULT_SCHEDULE, s), /pulumi up failed/);
+        assert.deepStrictEqual(s.ups, ["gray 0.2.0", "prod 0.1.0 5", "prod 0.1.0 25", "prod 0.1.0 0"]);
+        assert.strictEqual(s.weight, 0);
+    });
+
+    it("refuses a schedule that does not rise or leaves 1–100, naming each weight", () => {
+        assert.throws(() => checkSchedule({ weights: [5, 5, 120], maxInconclusive: 0 }),
+            /weight 5 does not rise above 5; weight 120 is not a whole percent from 1 to 100; maxInconclusive 0/);
+        assert.throws(() => checkSchedule({ weights: [], maxInconclusive: 1 }), /weights is empty/);
+    });
+});
+
+describe("the release's settings and command line", () => {
+    it("takes prod's release:* settings with their defaults, weights as a list or a comma-separated string", () => {
+        const c = releaseConfig({ "sample-app:imageTag": "0.1.0", "release:weights": "10, 50", "release:interval": "1m", "release:minRequests": 50, "release:prometheusUrl": "http://prometheus.monitoring:9090" });
+        assert.deepStrictEqual(c.schedule, { weights: [10, 50], maxInconclusive: 3 });
+        assert.deepStrictEqual(c.thresholds, { ...DEFAULT_THRESHOLDS, interval: "1m", minRequests: 50 });
+        assert.strictEqual(c.prometheusUrl, "http://prometheus.monitoring:9090");
+        assert.deepStrictEqual(releaseConfig({ "release:weights": [5, 25, 50] }).schedule.weights, [5, 25, 50]);
+        assert.strictEqual(releaseConfig({}).prometheusUrl, undefined);
+    });
+
+    it("refuses a misspelt release key, a value that is not a number and a schedule that cannot run, naming them", () => {
+        assert.throws(() => releaseConfig({ "release:weight": [5] }), /release:weight is not a release setting: use one of release:weights,/);
+        assert.throws(() => releaseConfig({ "release:maxLatencyRatio": "fast" }), /release:maxLatencyRatio is "fast", not a number/);
+        assert.throws(() => releaseConfig({ "release:weights": "50,25" }), /weight 25 does not rise above 50/);
+        assert.throws(() => releaseConfig({ "release:interval": "soon" }), /interval "soon" is not a Prometheus duration/);
+        assert.throws(() => releaseConfig({ "release:prometheusUrl": { secure: "x" } }), /is secret or structured/);
+    });
+
+    it("reads the candidate, its digests and the stacks from the command line, refusing what no release can use", () => {
+        const digest = `sha256:${"0".repeat(64)}`;
+        assert.deepStrictEqual(parseReleaseArgs(["--candidate", "0.2.0", `--api-digest=${digest}`]),
+            { candidate: { imageTag: "0.2.0", apiImageDigest: digest }, prod: "prod", gray: "gray", prometheus: undefined });
+        assert.throws(() => parseReleaseArgs([]), /--candidate is required/);
+        assert.throws(() => parseReleaseArgs(["--candidate", "latest"]), /never latest/);
+        assert.throws(() => parseReleaseArgs(["--candidate", "0.2.0", "--web-digest", "sha256:abc"]), /--web-digest "sha256:abc" is not a digest/);
+        assert.throws(() => parseReleaseArgs(["--candidate", "0.2.0", "--prod", "staging"]), /stack "staging" has no Pulumi.staging.yaml/);
+        assert.throws(() => parseReleaseArgs(["--candidate", "0.2.0", "--prod", "gray"]), /both gray/);
+        assert.throws(() => parseReleaseArgs(["--candidate", "0.2.0", "--dry-run"]), /unknown argument "--dry-run"/);
+        assert.throws(() => parseReleaseArgs(["--candidate"]), /--candidate needs a value/);
+        assert.deepStrictEqual(parseReleaseArgs(["--candidate", "1.0.0", "--policy-pack", "policy", "--policy-pack-config", "policy/config/ack.json"]).policyPack,
+            { dir: "policy", config: "policy/config/ack.json" });
+        assert.throws(() => parseReleaseArgs(["--candidate", "1.0.0", "--policy-pack-config", "policy/config/ack.json"]), /needs --policy-pack/);
+        assert.throws(() => parseReleaseArgs(["--candidate", "1.0.0", "--policy-pack", "nope/"]), /--policy-pack "nope\/" does not exist/);
+    });
+
+    it("reads what a stack runs from its last update's config, Pulumi.yaml's tag when the update set none", () => {
+        const config = (c: Record<string, string>) => ({ config: Object.fromEntries(Object.entries(c).map(([k, value]) => [k, { value, secret: false }])) });
+        assert.deepStrictEqual(deployedFrom(config({ "sample-app:imageTag": "0.2.0", "sample-app:grayWeight": "25", "sample-app:apiImageDigest": "" }), { imageTag: "0.1.0" }),
+            { images: { imageTag: "0.2.0" }, weight: 25 });
+        assert.deepStrictEqual(deployedFrom(config({}), { imageTag: "0.1.0" }), { images: { imageTag: "0.1.0" }, weight: 0 });
+    });
+
+    it("waits out a Prometheus duration, and waits for the canary route until it answers 200", async () => {
+        assert.strictEqual(durationMs("1m30s"), 90_000);
+        assert.strictEqual(durationMs("250ms"), 250);
+        const answers = [404, 503, 200];
+        await waitForCanary(async () => answers.shift() ?? 0, "canary", 60, async () => undefined);
+        assert.strictEqual(answers.length, 0);
+        await assert.rejects(waitForCanary(async () => 502, "GET / with X-Canary", 0, async () => undefined), /GET \/ with X-Canary: not answered 200 within 0 s \(last: HTTP 502\)/);
     });
 });

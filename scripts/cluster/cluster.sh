@@ -17,6 +17,8 @@
 #   npm run cluster -- destroy STACK   pulumi destroy, then remove the stack from the local backend
 #   npm run cluster -- images          rebuild and re-import the app images (after a change to app/)
 #   npm run cluster -- node lose|return NODE   freeze a node and cut its link (a lost node), or bring it back
+#   npm run cluster -- release --candidate TAG   release TAG from dev through test as its canary, judged on
+#                                      the cluster's Prometheus: promoted (exit 0) or rolled back (exit 1)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -39,7 +41,7 @@ source "$CLUSTER_DIR/registry.sh"
 
 usage() { # usage [PROBLEM]
   [[ -z "${1:-}" ]] || printf 'cluster: %s\n' "$1" >&2
-  sed -n '8,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '8,21p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -242,6 +244,10 @@ case "$cmd" in
     # The Pulumi Node.js SDK needs Node >= 22 (scripts/ensure-node.sh finds or installs it).
     PATH="$("$REPO_ROOT/scripts/ensure-node.sh"):$PATH"
     exec "$REPO_ROOT/node_modules/.bin/ts-node" --transpile-only "$CLUSTER_DIR/deploy.ts" "$cmd" "$@" ;;
+  release)
+    running kube-apiserver || die "the cluster is not up: npm run cluster -- up"
+    PATH="$("$REPO_ROOT/scripts/ensure-node.sh"):$PATH"
+    exec "$REPO_ROOT/node_modules/.bin/ts-node" --transpile-only "$CLUSTER_DIR/release.ts" "$@" ;;
   "") usage "which command?" ;;
   *) usage "unknown command '$cmd'" ;;
 esac

@@ -4,7 +4,8 @@
  *   npm run cluster:test        one node, shaped like a laptop's cluster: dev deployed by the 0.5.0
  *                               release and upgraded, then dev and test as their stack files say
  *                               (deploy, no drift, drift reported and put back, security, RBAC, the app in Chromium,
- *                               updates, PR comments, flows, Sentinel, the canary, interrupted
+ *                               updates, PR comments, flows, Sentinel, the canary, releases through
+ *                               gray (good, bad, interrupted) judged on the cluster's Prometheus, interrupted
  *                               deploys, the YAML program, protect and destroy), dev on a managed
  *                               Redis over TLS with test as its gray, then the cluster script's own
  *                               safety (lifecycle)
@@ -33,6 +34,7 @@ import { interruptedDeploys } from "./scenarios/interrupted";
 import { lifecycle } from "./scenarios/lifecycle";
 import { managedRedis } from "./scenarios/managed";
 import { rehearsal, rehearsalTeardown } from "./scenarios/rehearsal";
+import { releases } from "./scenarios/release";
 import { reuseYaml } from "./scenarios/reuse-yaml";
 import { upgradeFrom050 } from "./scenarios/upgrade";
 import { sentinelTest } from "./scenarios/sentinel";
@@ -82,6 +84,7 @@ const SUITES: Record<string, Suite> = {
             ["flows", async w => { if (w.dev) await devFlows(w); }],
             ["sentinel", sentinelTest],
             ["canary", async w => { if (w.dev) await canary(w); }],
+            ["release", async w => { if (w.dev) await releases(w); }],
             ["interrupted", () => interruptedDeploys()],
             ["reuse-yaml", () => reuseYaml()],
             ["destroy", async w => { await destroyDevAndTest(w); await phase("network policies", checkAllFlowsTried); }],

@@ -5,10 +5,11 @@
  * and removing the canary leaves every request on dev. Both are scraped by the cluster's Prometheus, and
  * the judgement of the canary (release/judge.ts) on their real metrics passes a canary of the same build.
  */
-import { CANARY_OF_DEV, METRICS_NAMESPACE, namespaceOf } from "../../../../test/flows";
+import { METRICS_NAMESPACE, namespaceOf } from "../../../../test/flows";
 import { DEFAULT_THRESHOLDS, describeVerdict, judge, measure, Verdict } from "../../../../release/judge";
 import { withinTolerance } from "../../../../test/httproute";
 import { deploy, destroy } from "../../deploy";
+import { RELEASE_GRAY_CONFIG } from "../../release";
 import { kubectl, kubectlResult } from "../../env";
 import { checkFlows } from "../flows";
 import { clusterPrometheus } from "../prometheus";
@@ -29,7 +30,7 @@ export async function removeStack(stack: string, extra: Record<string, string | 
 }
 
 /** test as dev's canary, scraped by the cluster's Prometheus like dev (the flow table's canary scenario). */
-const SCRAPED_CANARY = { ...CANARY_OF_DEV, metricsNamespace: METRICS_NAMESPACE };
+const SCRAPED_CANARY = RELEASE_GRAY_CONFIG;
 
 export async function canary(w: World): Promise<void> {
     const t = target("dev");
