@@ -10,7 +10,7 @@
  *   npx ts-node --transpile-only scripts/image-refs.ts <stack>
  */
 import { parseSettings } from "../settings";
-import { stackConfig } from "../test/harness";
+import { programConfig } from "../test/harness";
 
 /** An image reference without its `@sha256:…` digest. */
 export function withoutDigest(image: string): string {
@@ -21,7 +21,7 @@ function main(stack: string | undefined): void {
     if (!stack) {
         throw new Error("usage: image-refs.ts <stack>");
     }
-    const raw = Object.fromEntries(Object.entries(stackConfig(stack)).map(([k, v]) => [k.replace(/^sample-app:/, ""), v]));
+    const raw = programConfig(stack);
     const s = parseSettings(raw, stack);
     if (!s.profile.registryRequired) {
         throw new Error(`stack ${stack} (profile ${s.profile.name}) runs local images; there is nothing to push`);

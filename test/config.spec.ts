@@ -2,22 +2,16 @@ import * as assert from "assert";
 import { applies, CONFIG_KEYS, ConfigError, ConfigKey, describeMode, GatewaySettings, parseQuantity, parseSettings, PROFILES, Settings } from "../settings";
 import * as fs from "fs";
 import * as path from "path";
-import { failStack, projectConfigSchema, redisModeOverrides, ROOT, routingOverrides, stackConfig } from "./harness";
+import { failStack, programConfig, projectConfigSchema, redisModeOverrides, ROOT, routingOverrides } from "./harness";
 import { manual } from "./manual";
 
 const INGRESS = routingOverrides("ingress");
 
 /** Raw config of a stack as the program sees it, without the project prefix. */
 function raw(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
-    const out: Record<string, string> = {};
-    // The program's own keys, as loadSettings takes them: other namespaces (kubernetes:, release:) are not its.
-    for (const [k, v] of Object.entries(stackConfig(stack, overrides)).filter(([key]) => key.startsWith("sample-app:"))) {
-        out[k.replace(/^sample-app:/, "")] = v;
-    }
-    return out;
+    return programConfig(stack, overrides);
 }
 
-/** The Gateway of settings with routing gateway; undefined with routing ingress. */
 function gatewayOf(s: Settings): GatewaySettings | undefined {
     return s.routing === "gateway" ? s.gateway : undefined;
 }

@@ -27,7 +27,7 @@ import * as c from "../components";
 import { REDIS_PATHS } from "../components/redisWorkload";
 import { cronProblem, parseSettings, PASSWORD } from "../settings";
 import { DNS_LABEL, DNS_SUBDOMAIN, LABEL_VALUE, parseLabel } from "../settings/validate";
-import { one, reveal, ROOT, runProgram, runStack, stackConfig } from "./harness";
+import { one, programConfig, reveal, ROOT, runProgram, runStack } from "./harness";
 import { freePort, Pod, Sandbox, sandboxProblem, withHosts } from "./sandbox";
 
 /** A Redis password on every edge the settings accept: spaces (leading and trailing too), quotes, backslash, #, $, backtick, %, braces. */
@@ -472,7 +472,7 @@ describe("label values, DNS names and cron schedules, by the functions the API s
     });
 
     it("refuses, before anything is registered, a schedule the API server would refuse only at pulumi up", () => {
-        const raw = Object.fromEntries(Object.entries(stackConfig("prod", { redisSnapshotSchedule: "0 3 * * 7" })).map(([k, v]) => [k.replace(/^sample-app:/, ""), v]));
+        const raw = programConfig("prod", { redisSnapshotSchedule: "0 3 * * 7" });
         assert.throws(() => parseSettings(raw, "prod"), /sample-app:redisSnapshotSchedule = "0 3 \* \* 7": .*day of week "7": above the maximum 6/);
     });
 });

@@ -95,6 +95,17 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
     return out;
 }
 
+/**
+ * The program's own config of `stack` as `parseSettings` takes it: the `sample-app:` keys of
+ * stackConfig without the prefix. Keys of other namespaces (`kubernetes:`, `release:`) are not the
+ * program's, as loadSettings leaves them out too.
+ */
+export function programConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+    return Object.fromEntries(Object.entries(stackConfig(stack, overrides))
+        .filter(([k]) => k.startsWith("sample-app:"))
+        .map(([k, v]) => [k.slice("sample-app:".length), v]));
+}
+
 function kubernetesObject(r: Registered): KObj | undefined {
     const m = /^kubernetes:([a-z0-9.]*)\/(v[0-9a-z]+):([A-Za-z]+)$/.exec(r.type);
     if (!m || !r.custom || r.readId !== undefined) {

@@ -10,7 +10,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { parseSettings, PROFILES } from "../../settings";
-import { stackConfig, STACKS } from "../../test/harness";
+import { programConfig, STACKS } from "../../test/harness";
 import { DEFAULT_ALLOWED_STORAGE_CLASSES, policies } from "../policies";
 import { profileConfig } from "./profiles";
 
@@ -97,7 +97,7 @@ describe("the preview and deploy workflows", () => {
      * secret of that profile (ACK) or, for the minikube stacks, the self-hosted runner's own kubeconfig.
      */
     function expected(stack: string): Record<string, string> {
-        const raw = Object.fromEntries(Object.entries(stackConfig(stack)).map(([k, v]) => [k.replace(/^sample-app:/, ""), v]));
+        const raw = programConfig(stack);
         const settings = parseSettings(raw, stack);
         const base = { profile: settings.profile.name, context: settings.kubeContext };
         return settings.profile.name === "ack"
@@ -148,7 +148,9 @@ describe("the preview and deploy workflows", () => {
             assert.strictEqual(jobs[stack].uses, "./.github/workflows/deploy-stack.yml", stack);
             // The registry stacks run the images the images job built, by digest.
             const pinned = expected(stack).profile === "ack" ? digests : {};
-            assert.deepStrictEqual(jobs[stack].with, { stack, ...expected(stack), ...pinned }, `deploy.yml job ${stack}`);
+            // prod is released through gray (npm run release), judged on Prometheus, instead of one pulumi up.
+            const release = stack === "prod" ? { release: true } : {};
+            assert.deepStrictEqual(jobs[stack].with, { stack, ...expected(stack), ...pinned, ...release }, `deploy.yml job ${stack}`);
         }
         assert.deepStrictEqual(jobs.images.outputs, { "api-digest": "${{ steps.api.outputs.digest }}", "web-digest": "${{ steps.web.outputs.digest }}" });
         assert.strictEqual(jobs.test.needs, "dev");
@@ -171,6 +173,12 @@ describe("the preview and deploy workflows", () => {
         for (const key of Object.keys(step.with)) {
             assert.ok(PULUMI_ACTION_INPUTS.has(key), `pulumi/actions has no input ${key}`);
         }
+        // A release runs the same policy pack and profile config on every update, with the pinned digests.
+        assert.strictEqual(step.if, "${{ !inputs.release }}");
+        const rel = up.steps.find((s: any) => typeof s.run === "string" && s.run.includes("npm run release"));
+        assert.strictEqual(rel.if, "inputs.release");
+        assert.match(rel.run, /--policy-pack policy --policy-pack-config "policy\/config\/\$PROFILE\.json"/);
+        assert.deepStrictEqual([rel.env.API_DIGEST, rel.env.WEB_DIGEST, rel.env.PROFILE], ["${{ inputs.api-digest }}", "${{ inputs.web-digest }}", "${{ inputs.profile }}"]);
     });
 });
 
