@@ -109,7 +109,11 @@ export interface RedisSentinelArgs {
     readonly masterName?: string;
     /** `down-after-milliseconds`. Default: 5000. */
     readonly downAfterMs?: number;
-    /** `failover-timeout` in milliseconds. Default: 60000. */
+    /**
+     * `failover-timeout` in milliseconds. A Sentinel whose failover attempt was not elected (two Sentinels asked
+     * for votes at the same moment, a split vote) tries again only after twice this: with a node lost, that is
+     * how long writes may wait. Default: 20000.
+     */
     readonly failoverTimeoutMs?: number;
     /** Resources of each sentinel container; unset fields keep their default. Default: 20m/32Mi requested, 100m/64Mi limit, local disk 16Mi requested and 128Mi limit (its emptyDirs and up to 50Mi of rotated logs). */
     readonly resources?: ContainerResources;
@@ -185,7 +189,7 @@ export const REDIS_DEFAULTS = {
     sentinel: {
         masterName: "mymaster",
         downAfterMs: 5000,
-        failoverTimeoutMs: 60000,
+        failoverTimeoutMs: 20000,
         resources: {
             cpuRequest: "20m", memoryRequest: "32Mi", cpuLimit: "100m", memoryLimit: "64Mi", ephemeralStorageRequest: "16Mi", ephemeralStorageLimit: "128Mi",
         } as ResolvedResources,

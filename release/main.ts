@@ -16,15 +16,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import { up } from "../scripts/engine/stack";
 import { engine, REPO_ROOT } from "../scripts/engine/toolchain";
-import { openStack } from "../scripts/engine/workspace";
+import { openStack, projectDefault, stackFileConfig } from "../scripts/engine/workspace";
 import { releaseConfig } from "./config";
 import { describeVerdict } from "./judge";
 import { prometheusAt } from "./prometheus";
 import { OpenStack, stackEffects, waitForCanary } from "./stacks";
-import { Images, release } from "./stepper";
+import { Images, release, ReleaseResult } from "./stepper";
 
 const USAGE = "usage: npm run release -- --candidate TAG [--api-digest sha256:<64 hex>] [--web-digest sha256:<64 hex>] [--prod STACK] [--gray STACK] [--prometheus URL] [--policy-pack DIR --policy-pack-config FILE]";
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -83,15 +82,19 @@ export function parseReleaseArgs(argv: readonly string[]): ReleaseArgs {
     };
 }
 
-function stackFileConfig(stack: string): Record<string, unknown> {
-    const f = yaml.load(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | undefined;
-    return f?.config ?? {};
+/** One line of a release's log, with the time: `[release HH:MM:SS] ...`. */
+export function logLine(l: string): void {
+    process.stdout.write(`[release ${new Date().toISOString().slice(11, 19)}] ${l}\n`);
 }
 
-/** A key's default in Pulumi.yaml. */
-function projectDefault(key: string): string {
-    const p = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, { default?: unknown }> };
-    return String(p.config?.[key]?.default ?? "");
+/** Logs how a release of `candidate` on `prod` ended; returns the exit status: 0 promoted, 1 rolled back. */
+export function reportOutcome(r: ReleaseResult, candidate: Images, prod: string, log: (l: string) => void = logLine): number {
+    if (r.outcome === "promoted") {
+        log(`promoted: ${prod} runs ${candidate.imageTag}, grayWeight 0`);
+        return 0;
+    }
+    log(`rolled back at ${r.weight} %: grayWeight 0, ${prod} still runs what it ran\n  ${describeVerdict(r.verdict).replace(/\n/g, "\n  ")}`);
+    return 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -111,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const auth = process.env.PROMETHEUS_AUTHORIZATION;
     const query = prometheusAt(url, auth ? { Authorization: auth } : {});
-    const log = (l: string) => process.stdout.write(`[release ${new Date().toISOString().slice(11, 19)}] ${l}\n`);
+    const log = logLine;
     const e = engine(m => process.stderr.write(`${m}\n`));
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-release-"));
     const open: OpenStack = (stack, overrides) => openStack({ stack, place: { workDir }, engine: e, overrides });
@@ -135,13 +138,7 @@ async function main(argv: string[]): Promise<number> {
                 headers: { [header]: "always" }, signal: AbortSignal.timeout(10_000),
             })).status, `GET ${new URL("/api/users?limit=1", publicUrl).href} with ${header}: always`),
         });
-        const r = await release(args.candidate, config.schedule, effects);
-        if (r.outcome === "promoted") {
-            log(`promoted: prod runs ${args.candidate.imageTag}, grayWeight 0`);
-            return 0;
-        }
-        log(`rolled back at ${r.weight} %: grayWeight 0, prod still runs what it ran\n  ${describeVerdict(r.verdict).replace(/\n/g, "\n  ")}`);
-        return 1;
+        return reportOutcome(await release(args.candidate, config.schedule, effects), args.candidate, args.prod, log);
     } catch (err) {
         process.stderr.write(`release: ${err instanceof Error ? err.message : String(err)}\n`);
         return 3;

@@ -12,6 +12,9 @@ import { checkSchedule, DEFAULT_SCHEDULE, Deployed, Images, release, ReleaseEffe
 import { releaseConfig } from "../release/config";
 import { parseReleaseArgs } from "../release/main";
 import { deployedFrom, durationMs, waitForCanary } from "../release/stacks";
+import * as yaml from "js-yaml";
+import { podMonitorManifest } from "../components/podMonitor";
+import { PodMonitor, podMonitorJobs, withPodMonitorJobs } from "../scripts/cluster/prometheus";
 
 const vector = (...values: Array<[Record<string, string>, string]>) =>
     JSON.stringify({ status: "success", data: { resultType: "vector", result: values.map(([metric, v]) => ({ metric, value: [1765000000.1, v] })) } });
@@ -268,5 +271,51 @@ describe("the release's settings and command line", () => {
         await waitForCanary(async () => answers.shift() ?? 0, "canary", 60, async () => undefined);
         assert.strictEqual(answers.length, 0);
         await assert.rejects(waitForCanary(async () => 502, "GET / with X-Canary", 0, async () => undefined), /GET \/ with X-Canary: not answered 200 within 0 s \(last: HTTP 502\)/);
+    });
+});
+
+describe("the rehearsal's ARMS stand-in: a scrape job for each PodMonitor", () => {
+    const labels = { "app.kubernetes.io/name": "user-api", "app.kubernetes.io/instance": "prod" };
+    const manifest = podMonitorManifest({ name: "user-api", namespace: "sample-app-prod", labels, selector: labels, port: "http", path: "/metrics" }, { interval: "15s" });
+    const monitor = { metadata: { name: "user-api", namespace: "sample-app-prod" }, spec: manifest.spec } as PodMonitor;
+
+    it("scrapes the pods the component's PodMonitor selects, in its namespace, on its named port and path, labelled as the Prometheus Operator labels them", () => {
+        const [job, ...more] = podMonitorJobs([monitor]);
+        assert.strictEqual(more.length, 0);
+        assert.strictEqual(job.job_name, "podMonitor/sample-app-prod/user-api/0");
+        assert.deepStrictEqual(job.kubernetes_sd_configs, [{ role: "pod", namespaces: { names: ["sample-app-prod"] } }]);
+        assert.strictEqual(job.metrics_path, "/metrics");
+        assert.strictEqual(job.scrape_interval, "15s");
+        const relabel = job.relabel_configs as Array<Record<string, unknown>>;
+        // Every selector label must be present and equal: a pod without it, or with another value, is dropped.
+        assert.deepStrictEqual(relabel.filter(r => r.action === "keep").map(r => [r.source_labels, r.regex]), [
+            [["__meta_kubernetes_pod_label_app_kubernetes_io_instance", "__meta_kubernetes_pod_labelpresent_app_kubernetes_io_instance"], "(prod);true"],
+            [["__meta_kubernetes_pod_label_app_kubernetes_io_name", "__meta_kubernetes_pod_labelpresent_app_kubernetes_io_name"], "(user-api);true"],
+            [["__meta_kubernetes_pod_container_port_name"], "http"],
+        ]);
+        const targets = Object.fromEntries(relabel.filter(r => r.target_label !== undefined).map(r => [r.target_label, r.replacement ?? (r.source_labels as string[])[0]]));
+        assert.deepStrictEqual(targets, {
+            namespace: "__meta_kubernetes_namespace", pod: "__meta_kubernetes_pod_name", container: "__meta_kubernetes_pod_container_name",
+            app: "__meta_kubernetes_pod_label_app_kubernetes_io_name", job: "sample-app-prod/user-api", endpoint: "http",
+        });
+    });
+
+    it("quotes a label value's regex characters, so a dot matches only a dot", () => {
+        const m = { ...monitor, spec: { ...monitor.spec, selector: { matchLabels: { version: "1.2" } } } };
+        const keep = (podMonitorJobs([m])[0].relabel_configs as Array<Record<string, unknown>>)[0];
+        assert.strictEqual(keep.regex, "(1\\.2);true");
+    });
+
+    it("refuses what it does not read, naming the PodMonitor: match expressions, another namespace, an endpoint without a port", () => {
+        assert.throws(() => podMonitorJobs([{ ...monitor, spec: { ...monitor.spec, selector: { matchExpressions: [{ key: "a", operator: "Exists" }] } } }]), /PodMonitor sample-app-prod\/user-api: selector.matchExpressions/);
+        assert.throws(() => podMonitorJobs([{ ...monitor, spec: { ...monitor.spec, namespaceSelector: { any: true } } }]), /namespaceSelector is not read here/);
+        assert.throws(() => podMonitorJobs([{ ...monitor, spec: { ...monitor.spec, podMetricsEndpoints: [{ path: "/metrics" }] } }]), /podMetricsEndpoints\[0\] names no port/);
+    });
+
+    it("replaces the PodMonitor jobs of an earlier sync and keeps every other job and setting", () => {
+        const config = yaml.dump({ global: { scrape_interval: "5s" }, scrape_configs: [{ job_name: "pods" }, { job_name: "podMonitor/gone/x/0" }] });
+        const out = yaml.load(withPodMonitorJobs(config, podMonitorJobs([monitor]))) as { global: unknown; scrape_configs: Array<{ job_name: string }> };
+        assert.deepStrictEqual(out.global, { scrape_interval: "5s" });
+        assert.deepStrictEqual(out.scrape_configs.map(j => j.job_name), ["pods", "podMonitor/sample-app-prod/user-api/0"]);
     });
 });

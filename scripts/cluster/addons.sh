@@ -4,7 +4,8 @@
 # Every cluster (addons.yaml): CoreDNS, metrics-server, local-path-provisioner (StorageClass
 # `standard`, a directory of each node), Traefik as a pod (IngressClass and GatewayClass `traefik`,
 # the shared Gateway traefik/sample-app-local, published on 127.0.0.1:$HTTP_PORT), the Gateway API CRDs,
-# and Prometheus in namespace `monitoring`, scraping annotated pods (the API's, Traefik's).
+# and Prometheus in namespace `monitoring` (`arms-prom` on `--like ack`, metrics_namespace), scraping
+# annotated pods (the API's, Traefik's).
 #
 # `--like ack` adds what an ACK cluster has (addons-ack.yaml): ACK's disk StorageClasses, node-local
 # and WaitForFirstConsumer like a cloud disk made in its pod's zone; the VolumeSnapshot CRDs, the
@@ -18,6 +19,11 @@
 # matters to Redis Sentinel: a pod replaced moments ago stays "no such name" that long for the others.
 dns_ttl() { if [[ "$LIKE" == ack ]]; then echo 5; else echo 30; fi; }
 
+# Where the cluster's Prometheus runs: `monitoring` (the suite's metricsNamespace for dev and test), or on
+# ACK's shape `arms-prom`, where ACK's Managed Service for Prometheus runs its agent and prod and gray admit
+# scrapes from (their metricsNamespace). scripts/cluster/prometheus.ts knows the same two names.
+metrics_namespace() { if [[ "$LIKE" == ack ]]; then echo arms-prom; else echo monitoring; fi; }
+
 # addon_apply FILE: FILE with its @NAME@ placeholders filled, applied server-side.
 addon_apply() {
   local paths="" i
@@ -28,7 +34,8 @@ addon_apply() {
     -e "s|@NODE_PATHS@|$paths|g" -e "s|@COREDNS_VERSION@|$COREDNS_VERSION|g" \
     -e "s|@METRICS_SERVER_VERSION@|$METRICS_SERVER_VERSION|g" -e "s|@TRAEFIK_VERSION@|$TRAEFIK_VERSION|g" \
     -e "s|@LOCAL_PATH_VERSION@|$LOCAL_PATH_VERSION|g" \
-    -e "s|@PROMETHEUS_VERSION@|$PROMETHEUS_VERSION|g" -e "s|@ALB_IP@|$ALB_IP|g" -e "s|@DNS_TTL@|$(dns_ttl)|g" "$1" \
+    -e "s|@PROMETHEUS_VERSION@|$PROMETHEUS_VERSION|g" -e "s|@ALB_IP@|$ALB_IP|g" -e "s|@DNS_TTL@|$(dns_ttl)|g" \
+    -e "s|@METRICS_NAMESPACE@|$(metrics_namespace)|g" "$1" \
     | kc apply --server-side --field-manager sample-app-cluster -f - >/dev/null
 }
 
@@ -39,7 +46,7 @@ start_addons() {
   kc wait --for=condition=Established crd --all --timeout=60s >/dev/null
   addon_apply "$CLUSTER_DIR/addons.yaml"
   for d in kube-system/daemonset/coredns kube-system/deployment/metrics-server local-path-storage/deployment/local-path-provisioner traefik/deployment/traefik \
-    monitoring/deployment/prometheus; do
+    "$(metrics_namespace)/deployment/prometheus"; do
     kc -n "${d%%/*}" rollout status "${d#*/}" --timeout=120s >/dev/null || {
       kc -n "${d%%/*}" get pods -o wide >&2; die "addon ${d#*/} did not become ready (logs: kubectl -n ${d%%/*} logs ${d#*/})"
     }

@@ -18,7 +18,6 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import { DestroyResult, OpMap, PreviewResult, Stack } from "@pulumi/pulumi/automation";
 import {
     CommandLine, destroy as destroyStack, engineMessage, parseCommandLine, preview as previewStack, refresh as refreshStack, RunOptions,
@@ -26,8 +25,8 @@ import {
 } from "../engine/stack";
 import { ManagedFieldsEntry, PendingObject, recoverStack, withoutOrphanedManagers } from "../engine/recover";
 import { engine, Engine } from "../engine/toolchain";
-import { openStack, WorkspacePlace } from "../engine/workspace";
-import { clusterShape, kubectl, kubectlResult, REPO_ROOT, STACKS_KUBECONFIG, STATE, stackEndpoint } from "./env";
+import { openStack, stackFileConfig, WorkspacePlace } from "../engine/workspace";
+import { clusterShape, kubectl, kubectlResult, STACKS_KUBECONFIG, STATE, stackEndpoint } from "./env";
 
 /** The stacks of this repository; gray and prod need a cluster made with `up --like ack`. */
 export const CLUSTER_STACKS = ["dev", "test", "gray", "prod"] as const;
@@ -80,8 +79,7 @@ function redisMode(stack: string, overrides: Record<string, string | undefined>)
     if ("redisMode" in overrides) {
         return overrides.redisMode ?? "statefulset";
     }
-    const file = yaml.load(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
-    return String(file?.config?.["sample-app:redisMode"] ?? "statefulset");
+    return String(stackFileConfig(stack)["sample-app:redisMode"] ?? "statefulset");
 }
 
 /** Whether the stack file (with the overrides) makes this a canary of another stack. */
@@ -89,8 +87,7 @@ function isCanary(stack: string, overrides: Record<string, string | undefined>):
     if ("prodStack" in overrides) {
         return (overrides.prodStack ?? "") !== "";
     }
-    const file = yaml.load(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
-    return String(file?.config?.["sample-app:prodStack"] ?? "") !== "";
+    return String(stackFileConfig(stack)["sample-app:prodStack"] ?? "") !== "";
 }
 
 /** Generated once per stack and kept in the stack's config as secrets (encrypted, as `pulumi config set --secret` does). */

@@ -120,6 +120,17 @@ function readStackFile(file: string): StackFile | undefined {
     return fs.existsSync(file) ? ((yaml.load(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {}) : undefined;
 }
 
+/** The `config:` of this repository's Pulumi.<stack>.yaml, keys as the file holds them (`sample-app:imageTag`); {} when there is none. */
+export function stackFileConfig(stack: string): Record<string, unknown> {
+    return (readStackFile(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`))?.config ?? {}) as Record<string, unknown>;
+}
+
+/** A key's default in Pulumi.yaml, as a string ("" when it declares none). */
+export function projectDefault(key: string): string {
+    const p = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, { default?: unknown }> };
+    return String(p.config?.[key]?.default ?? "");
+}
+
 /** The repository's program, index.ts, as an inline program (loaded through ts-node, which the caller registers). */
 export const repositoryProgram: PulumiFn = async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -4,14 +4,15 @@
  *   npm run cluster:test        one node, shaped like a laptop's cluster: dev deployed by the 0.5.0
  *                               release and upgraded, then dev and test as their stack files say
  *                               (deploy, no drift, drift reported and put back, security, RBAC, the app in Chromium,
- *                               updates, PR comments, flows, Sentinel, the canary, releases through
- *                               gray (good, bad, interrupted) judged on the cluster's Prometheus, interrupted
- *                               deploys, the YAML program, protect and destroy), dev on a managed
- *                               Redis over TLS with test as its gray, then the cluster script's own
- *                               safety (lifecycle)
+ *                               updates, PR comments, flows and scrapes, Sentinel, the canary judged on
+ *                               the cluster's Prometheus, interrupted deploys, the YAML program, protect
+ *                               and destroy), dev on a managed Redis over TLS with test as its gray, then
+ *                               the cluster script's own safety (lifecycle)
  *   npm run cluster:upgrade     one node: that upgrade alone
  *   npm run cluster:rehearsal   three nodes in three zones, shaped like ACK: prod and gray as their stack
- *                               files say, under drains, the loss of a node and of a zone
+ *                               files say, releases through gray (bad rolled back, good killed mid-step
+ *                               and promoted) judged on their PodMonitors' metrics, under drains, the loss
+ *                               of a node and of a zone
  *
  * Each brings the cluster up in its shape if none is up (and down at the end), uses it as it is if
  * it is up in that shape, and refuses a cluster of another shape. Prints one line per check, the
@@ -84,7 +85,6 @@ const SUITES: Record<string, Suite> = {
             ["flows", async w => { if (w.dev) await devFlows(w); }],
             ["sentinel", sentinelTest],
             ["canary", async w => { if (w.dev) await canary(w); }],
-            ["release", async w => { if (w.dev) await releases(w); }],
             ["interrupted", () => interruptedDeploys()],
             ["reuse-yaml", () => reuseYaml()],
             ["destroy", async w => { await destroyDevAndTest(w); await phase("network policies", checkAllFlowsTried); }],
@@ -101,6 +101,7 @@ const SUITES: Record<string, Suite> = {
         shape: { nodes: 3, like: "ack" },
         steps: [
             ["prod", rehearsal],
+            ["release", async w => { if (prodUp(w)) await releases(); }],
             ["drains", async w => { if (prodUp(w)) await drains(); }],
             ["loss", async w => { if (prodUp(w)) await nodeLoss(); }],
             ["zone", async w => { if (prodUp(w)) await zoneLoss(); }],

@@ -1,28 +1,14 @@
 /**
- * The local cluster's Prometheus (addons.yaml: namespace `monitoring`, scraping annotated pods every
- * 5 s), queried through the API server's service proxy as the cluster admin: what
- * `kubectl get --raw` does for a user without a port-forward.
+ * What the suite asks the cluster's Prometheus (scripts/cluster/prometheus.ts): whether its scrapes of
+ * a namespace's pods succeed.
  */
-import { parseQueryResponse, PrometheusQuery, Sample } from "../../../release/prometheus";
-import { kubectlResult } from "../env";
+import { Sample } from "../../../release/prometheus";
+import { clusterPrometheus } from "../prometheus";
 import { waitUntil } from "./runner";
 
-const PROXY = "/api/v1/namespaces/monitoring/services/prometheus:9090/proxy/api/v1";
-
-export const clusterPrometheus: PrometheusQuery = async promql => {
-    const r = kubectlResult(["get", "--raw", `${PROXY}/query?query=${encodeURIComponent(promql)}`]);
-    if (r.status !== 0) {
-        // A refused query comes back as the proxied 400, whose body kubectl prints after its own words.
-        const body = /\{.*\}/s.exec(r.stderr)?.[0];
-        if (body !== undefined) return parseQueryResponse(body, promql);
-        throw new Error(`querying the cluster's Prometheus for ${promql}: ${r.stderr.trim()}`);
-    }
-    return parseQueryResponse(r.stdout, promql);
-};
-
-/** The scrape health (`up`) of every target of a namespace's pods of one app, by pod. */
+/** The scrape health (`up`) of every target of a namespace's pods of one app, by pod, whichever job found them. */
 export async function scrapeHealth(namespace: string, app: string): Promise<Map<string, number>> {
-    const samples: Sample[] = await clusterPrometheus(`up{job="pods",namespace="${namespace}",app="${app}"}`);
+    const samples: Sample[] = await clusterPrometheus(`up{namespace="${namespace}",app="${app}"}`);
     return new Map(samples.map(s => [s.labels.pod ?? "", s.value]));
 }
 

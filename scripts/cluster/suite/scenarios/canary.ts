@@ -12,7 +12,7 @@ import { deploy, destroy } from "../../deploy";
 import { RELEASE_GRAY_CONFIG } from "../../release";
 import { kubectl, kubectlResult } from "../../env";
 import { checkFlows } from "../flows";
-import { clusterPrometheus } from "../prometheus";
+import { clusterPrometheus } from "../../prometheus";
 import { describeLoad, load, request, target } from "../http";
 import { json, K8sList } from "../kube";
 import { assert, check, line, phase, waitUntil } from "../runner";
@@ -29,9 +29,6 @@ export async function removeStack(stack: string, extra: Record<string, string | 
     return volumes;
 }
 
-/** test as dev's canary, scraped by the cluster's Prometheus like dev (the flow table's canary scenario). */
-const SCRAPED_CANARY = RELEASE_GRAY_CONFIG;
-
 export async function canary(w: World): Promise<void> {
     const t = target("dev");
     await phase("canary through the Gateway API: test as gray of dev", async () => {
@@ -45,7 +42,7 @@ export async function canary(w: World): Promise<void> {
             // prod's (here dev's) own config names the canary and its share; gray (here test) adds a header-only route on dev's Gateway.
             w.dev = await deploy("dev", { imageTag: "0.1.0-rollout", grayNamespace: TEST_NS, grayWeight: "20", metricsNamespace: METRICS_NAMESPACE }, quiet);
             // gray's StackReference reads dev's outputs (namespace, host, Redis address and password) from the same backend.
-            w.test = await deploy("test", SCRAPED_CANARY, quiet);
+            w.test = await deploy("test", RELEASE_GRAY_CONFIG, quiet);
             assert(w.test.outputs.host === w.dev.outputs.host, `the canary serves ${String(w.test.outputs.host)}, dev ${String(w.dev.outputs.host)}`);
             const marker = `split-${Date.now()}`;
             const header = { "X-Canary": "always" };
@@ -99,7 +96,7 @@ export async function canary(w: World): Promise<void> {
         }
         await check("setting dev's grayWeight back to 0 and then removing the canary leaves every request on dev", async () => {
             w.dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
-            await removeStack("test", SCRAPED_CANARY);
+            await removeStack("test", RELEASE_GRAY_CONFIG);
             w.test = undefined;
             for (let i = 0; i < 20; i++) {
                 assert((await request(t, "/", { headers: { "X-Canary": "always" } })).status === 200, "a header request failed after the canary was removed");

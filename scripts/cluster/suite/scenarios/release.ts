@@ -1,15 +1,15 @@
 /**
- * Releases through gray (`npm run cluster -- release`: dev as prod, test as its canary), each under
- * continuous load through dev's route, judged on the cluster's Prometheus:
+ * Releases through gray on the production rehearsal (`npm run cluster -- release` on `up --like ack`):
+ * prod and gray as their stack files say, under continuous load through the ALB stand-in, judged on the
+ * Prometheus in `arms-prom`, which finds both APIs through their PodMonitors as ACK's Managed Service for
+ * Prometheus does. It follows rehearsal.ts: gray runs the candidate 0.1.1 and prod sends it 10 %.
  *
- * - a good candidate (the same build under a new tag) is stepped 5, 25, 50 %, promoted and the weight
- *   set back to 0, with no failed request;
  * - a bad candidate, built here from a patched copy of app/api whose GET /api/users fails one request
- *   in three (nothing in the product carries a fault switch), is rolled back at its first judgement:
- *   users see errors only in gray's share and only until then, and the count is printed against the
- *   bound the schedule sets;
- * - a release killed in the middle of a step is taken up by the next start, which promotes the
- *   candidate with no failed request.
+ *   in three (nothing in the product carries a fault switch) and pushed to the registry, is rolled
+ *   back at its first judgement: users see errors only in gray's share and only until then, and the
+ *   count is printed against the bound the schedule sets;
+ * - the good candidate's release, killed in the middle of a step, is taken up by the next start, which
+ *   judges it where it stopped and promotes it: no failed request and no lost write through both runs.
  */
 import { ChildProcess, execFile, spawn } from "child_process";
 import { promisify } from "util";
@@ -18,31 +18,42 @@ import * as os from "os";
 import * as path from "path";
 import { describeVerdict } from "../../../../release/judge";
 import { ReleaseResult } from "../../../../release/stepper";
-import { deploy } from "../../deploy";
-import { clusterShape, CLUSTER_DIR, kubectl, nodeName, REPO_ROOT, RUN_DIR } from "../../env";
-import { localRelease, localReleaseSettings, RELEASE_PROD_CONFIG, RELEASE_GRAY_CONFIG } from "../../release";
-import { describeLoad, load, LoadReport, target } from "../http";
-import { json } from "../kube";
+import { registryImages } from "../../deploy";
+import { CLUSTER_DIR, CLUSTER_CA, REPO_ROOT, STATE } from "../../env";
+import { syncPodMonitorScrapes } from "../../prometheus";
+import { localPair, localRelease, localReleaseSettings } from "../../release";
+import { describeLoad, load, LoadReport, lostWrites, target, writers } from "../http";
+import { json, pods } from "../kube";
+import { waitForScrapes } from "../prometheus";
 import { assert, check, line, phase, waitUntil } from "../runner";
-import { removeStack } from "./canary";
-import { tagAppImages } from "./updates";
-import { DEV_NS, quiet, World } from "../world";
+import { GRAY_NS, PROD_NS } from "../world";
+import { CANDIDATE, candidateImages, prodConfig } from "./rehearsal";
 
 const run = promisify(execFile);
 const bud = (...args: string[]) => run("buildah", ["--storage-driver", "vfs", ...args], { maxBuffer: 16 << 20 });
 
-/** The socket of each node's containerd. */
-function nodeSockets(): string[] {
-    const shape = clusterShape();
-    return Array.from({ length: shape.nodes }, (_, i) => path.join(RUN_DIR, "nodes", nodeName(i + 1, shape.nodes), "containerd.sock"));
+/** The bad candidate's tag. */
+export const BAD_CANDIDATE = "0.1.2-bad";
+
+/** Pushes `image` from the build store to the cluster's registry as NAME:TAG; returns its digest. */
+async function pushToRegistry(image: string, nameAndTag: string): Promise<string> {
+    const certs = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-push-"));
+    try {
+        fs.copyFileSync(CLUSTER_CA, path.join(certs, "ca.crt"));
+        await bud("push", "--quiet", "--cert-dir", certs, "--digestfile", path.join(certs, "digest"), image, `docker://${registryImages().imageRegistry}/${nameAndTag}`);
+        return fs.readFileSync(path.join(certs, "digest"), "utf8").trim();
+    } finally {
+        fs.rmSync(certs, { recursive: true, force: true });
+    }
 }
 
 /**
- * docker.io/sample-app/api:TAG built from a copy of app/api whose GET /api/users answers 500 to one
- * request in three (inside the API's instrumentation, so its metrics count them), and web:TAG as
- * 0.1.0's, in every node's containerd.
+ * sample-app-api:TAG built from a copy of app/api whose GET /api/users answers 500 to one request in
+ * three (inside the API's instrumentation, so its metrics count them), and sample-app-web:TAG as
+ * 0.1.0's, pushed to the cluster's registry, their digests written where registryImages(TAG) reads
+ * them, as `IMAGE_TAG=TAG npm run cluster -- images` does for a good build.
  */
-export async function buildFaultyCandidate(tag: string): Promise<void> {
+export async function pushFaultyCandidate(tag: string): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-app-faulty-api-"));
     try {
         fs.cpSync(path.join(REPO_ROOT, "app", "api"), dir, { recursive: true });
@@ -62,32 +73,31 @@ export async function buildFaultyCandidate(tag: string): Promise<void> {
         ].join("\n"));
         const image = `docker.io/sample-app/api:${tag}`;
         await bud("bud", "--quiet", "--pull=never", "--isolation", "chroot", "--network", "host", "--layers", "-t", image, dir);
-        const tar = path.join(dir, "image.tar");
-        await bud("push", "--quiet", image, `docker-archive:${tar}:${image}`);
-        for (const sock of nodeSockets()) {
-            await run("ctr", ["--address", sock, "-n", "k8s.io", "images", "import", tar]);
-            await run("ctr", ["--address", sock, "-n", "k8s.io", "images", "tag", "--force", "docker.io/sample-app/web:0.1.0", `docker.io/sample-app/web:${tag}`]);
-        }
+        const api = await pushToRegistry(image, `sample-app-api:${tag}`);
+        const web = await pushToRegistry("docker.io/sample-app/web:0.1.0", `sample-app-web:${tag}`);
+        const base = registryImages();
+        fs.writeFileSync(path.join(STATE, "registry", `digests-${tag}.env`),
+            Object.entries({ ...base, imageTag: tag, apiImageDigest: api, webImageDigest: web }).map(([k, v]) => `${k}=${v}\n`).join(""));
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
 
-/** The image tag every API pod of dev runs. */
-function devApiTags(): string[] {
-    const d = json<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(["-n", DEV_NS, "get", "deployment", "user-api"]);
-    return d.spec.template.spec.containers.map(c => c.image.split(":").pop() ?? "");
+/** The API digest every API pod of prod runs (by its Deployment's template). */
+function prodApiDigests(): string[] {
+    const d = json<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(["-n", PROD_NS, "get", "deployment", "user-api"]);
+    return d.spec.template.spec.containers.map(c => c.image.split("@").pop() ?? "");
 }
 
-/** The weights dev's HTTPRoute gives its backends, by namespace. */
+/** The weights prod's HTTPRoute gives its backends, by namespace. */
 function routeWeights(): string {
-    const r = json<{ spec: { rules: Array<{ backendRefs?: Array<{ namespace?: string; weight?: number }> }> } }>(["-n", DEV_NS, "get", "httproute", "sample-app"]);
-    return [...new Set(r.spec.rules.flatMap(x => x.backendRefs ?? []).map(b => `${b.namespace ?? DEV_NS} ${b.weight ?? 1}`))].join(", ");
+    const r = json<{ spec: { rules: Array<{ backendRefs?: Array<{ namespace?: string; weight?: number }> }> } }>(["-n", PROD_NS, "get", "httproute", "sample-app"]);
+    return [...new Set(r.spec.rules.flatMap(x => x.backendRefs ?? []).map(b => `${b.namespace ?? PROD_NS} ${b.weight ?? 1}`))].join(", ");
 }
 
-/** Runs a release under plain load through dev's route; prints each step, the judgements and the load. */
+/** Runs a release under plain load through prod's route; prints each step, the judgements and the load. */
 async function releaseUnderLoad(tag: string): Promise<{ result: ReleaseResult; load: LoadReport; startedAt: number; firstWeightAt: number; endedAt: number }> {
-    const users = load(target("dev"), ["/api/users?limit=1"], { workers: 3 });
+    const users = load(target("prod"), ["/api/users?limit=1"], { workers: 3 });
     const startedAt = Date.now();
     let firstWeightAt = 0;
     let report: LoadReport | undefined;
@@ -105,27 +115,27 @@ async function releaseUnderLoad(tag: string): Promise<{ result: ReleaseResult; l
     }
 }
 
-export async function releases(w: World): Promise<void> {
-    await phase("releases through gray under load, judged on the cluster's Prometheus (npm run cluster -- release)", async () => {
-        const settings = localReleaseSettings();
-        await check(`dev runs as prod of a release: its route may send test a share, scraped from ${RELEASE_PROD_CONFIG.metricsNamespace}`, async () => {
-            w.dev = await deploy("dev", { imageTag: "0.1.0-rollout", ...RELEASE_PROD_CONFIG }, quiet);
-        });
-        // The bad candidate's image builds meanwhile (a minute of compiling, mostly while the good release waits).
-        const faulty = buildFaultyCandidate("0.2.0-bad");
+export async function releases(): Promise<void> {
+    await phase("releases through gray under load, judged on the ARMS stand-in's Prometheus through the PodMonitors (npm run cluster -- release)", async () => {
+        const pair = localPair();
+        assert(pair.prod === "prod" && pair.gray === "gray", `the cluster pairs ${pair.prod} and ${pair.gray}, not prod and gray`);
+        const settings = localReleaseSettings(pair);
+        // The bad candidate's image builds meanwhile (a minute of compiling).
+        const faulty = pushFaultyCandidate(BAD_CANDIDATE);
         faulty.catch(() => undefined);
-        await check(`a good candidate is stepped through ${settings.schedule.weights.join(", ")} %, judged at each step, promoted, and the weight goes back to 0, with no failed request`, async () => {
-            tagAppImages("0.2.0-good");
-            const r = await releaseUnderLoad("0.2.0-good");
-            assert(r.result.outcome === "promoted", `the good candidate was ${r.result.outcome}`);
-            assert(r.result.verdicts.filter(v => v.outcome === "pass").length >= settings.schedule.weights.length, "fewer passing judgements than steps");
-            assert(r.load.failed === 0, `users saw failures: ${r.load.errors.join("; ")}`);
-            assert(devApiTags().every(t => t === "0.2.0-good"), `dev's API runs ${devApiTags().join(", ")}`);
-            assert(!routeWeights().includes("sample-app-test"), `dev's route still sends test a share: ${routeWeights()}`);
+        await check("the Prometheus in arms-prom (prod's and gray's metricsNamespace) is given a job for each PodMonitor, as ARMS reads them, and scrapes every API pod of prod and gray through their NetworkPolicies", async () => {
+            const jobs = syncPodMonitorScrapes();
+            line(`       jobs: ${jobs.join(", ")}`);
+            assert(jobs.includes(`podMonitor/${PROD_NS}/user-api/0`) && jobs.includes(`podMonitor/${GRAY_NS}/user-api/0`), "no job for prod's or gray's PodMonitor");
+            for (const ns of [PROD_NS, GRAY_NS]) {
+                const s = await waitForScrapes(ns, "user-api", pods(ns, "user-api").map(p => p.metadata.name), 1, 90);
+                line(`       ${ns}: every API pod scraped, ${s.toFixed(0)} s`);
+            }
         });
-        await check("a bad candidate (a patched API failing one read in three) is rolled back at its first judgement: errors only in gray's share, only until then, within the schedule's bound", async () => {
+        await check(`a bad candidate (a patched API failing one read in three) is rolled back at its first judgement: errors only in gray's share, only until then, within the schedule's bound; prod keeps what it ran`, async () => {
             await faulty;
-            const r = await releaseUnderLoad("0.2.0-bad");
+            const before = prodApiDigests();
+            const r = await releaseUnderLoad(BAD_CANDIDATE);
             assert(r.result.outcome === "rolled back", `the bad candidate was ${r.result.outcome}`);
             const verdict = r.result.outcome === "rolled back" ? r.result.verdict : undefined;
             assert(r.result.outcome === "rolled back" && r.result.weight === settings.schedule.weights[0], `rolled back at ${r.result.outcome === "rolled back" ? r.result.weight : "-"} %, not at the first step`);
@@ -140,15 +150,16 @@ export async function releases(w: World): Promise<void> {
             assert(r.load.failed <= bound, `${r.load.failed} failed requests, more than ${bound}`);
             assert([...r.load.failedStatuses].every(x => x === 500), `failures other than the fault's 500: ${r.load.errors.join("; ")}`);
             assert(r.load.failed === 0 || r.load.firstFailedAt >= r.firstWeightAt, "requests failed before gray had a share");
-            assert(devApiTags().every(t => t === "0.2.0-good"), `dev's API runs ${devApiTags().join(", ")}, not the promoted 0.2.0-good`);
-            assert(!routeWeights().includes("sample-app-test"), `dev's route still sends test a share: ${routeWeights()}`);
+            assert(JSON.stringify(prodApiDigests()) === JSON.stringify(before), `prod's API runs ${prodApiDigests().join(", ")}, not what it ran`);
+            assert(!routeWeights().includes(GRAY_NS), `prod's route still sends gray a share: ${routeWeights()}`);
         });
-        await check("a release killed in the middle of a step is taken up by the next start: the candidate is judged where it stopped and promoted, with no failed request", async () => {
-            tagAppImages("0.2.1-good");
-            const users = load(target("dev"), ["/api/users?limit=1"], { workers: 3 });
+        await check(`the release of the good candidate ${CANDIDATE}, killed in the middle of a step, is taken up by the next start: judged where it stopped, promoted, the weight back to 0, with no failed request and no lost write through both runs`, async () => {
+            const t = target("prod");
+            const readers = load(t, ["/api/users?limit=1", "/"], { workers: 3 });
+            const writes = writers(t, { workers: 1, tag: "release" });
             let child: ChildProcess | undefined;
             try {
-                child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(CLUSTER_DIR, "release.ts"), "--candidate", "0.2.1-good"],
+                child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(CLUSTER_DIR, "release.ts"), "--candidate", CANDIDATE],
                     { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
                 let out = "";
                 child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -156,27 +167,28 @@ export async function releases(w: World): Promise<void> {
                 const second = settings.schedule.weights[1] ?? settings.schedule.weights[0];
                 await waitUntil(`the first run reaches weight ${second}`, 300, () => out.includes(`weight ${second}: pulumi up of prod`), 200);
                 process.kill(-(child.pid ?? 0), "SIGKILL");
-                line(`       killed the first run at: ${out.trim().split("\n").slice(-1)[0]}; dev's route: ${routeWeights()}`);
+                line(`       the first run:\n         ${out.trim().split("\n").join("\n         ")}\n       killed there; prod's route: ${routeWeights()}`);
                 const steps: string[] = [];
-                const r = await localRelease({ imageTag: "0.2.1-good" }, l => { steps.push(l); line(`       ${l.replace(/\n/g, "\n       ")}`); });
+                const r = await localRelease({ imageTag: CANDIDATE }, l => { steps.push(l); line(`       ${l.replace(/\n/g, "\n       ")}`); });
                 assert(r.outcome === "promoted", `the next start ${r.outcome}`);
-                assert(steps.some(l => l.startsWith("resuming:") || l.startsWith("weight 0: prod sends")), "the next start did not take up the stopped release");
-                assert(devApiTags().every(t => t === "0.2.1-good"), `dev's API runs ${devApiTags().join(", ")}`);
+                assert(steps.some(l => l.startsWith("resuming:")), "the next start did not take up the stopped release where it was");
             } finally {
                 // A run that failed before it was killed: stop its process group (gone already once killed).
                 if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
                     try { process.kill(-child.pid, "SIGKILL"); } catch { /* already gone */ }
                 }
-                const report = await users.stop();
-                line(`       users: ${describeLoad(report)}`);
-                assert(report.failed === 0, `users saw failures: ${report.errors.join("; ")}`);
+                const rd = await readers.stop();
+                const wr = await writes.stop();
+                const lost = await lostWrites(t, wr.acknowledged);
+                line(`       reads: ${describeLoad(rd)}; writes: ${describeLoad(wr)}, ${wr.acknowledged.size} acknowledged, ${lost.length} lost`);
+                assert(rd.failed === 0 && wr.failed === 0, [...rd.errors, ...wr.errors].join("\n"));
+                assert(lost.length === 0, `lost: ${lost.slice(0, 5).join(", ")}`);
             }
-        });
-        await check("test is removed and dev goes back to what the rest of the suite expects", async () => {
-            await removeStack("test", RELEASE_GRAY_CONFIG);
-            w.test = undefined;
-            w.dev = await deploy("dev", { imageTag: "0.1.0-rollout" }, quiet);
-            kubectl(["-n", DEV_NS, "rollout", "status", "deployment/user-api", "--timeout=120s"]);
+            const want = candidateImages().apiImageDigest;
+            assert(prodApiDigests().every(d => d === want), `prod's API runs ${prodApiDigests().join(", ")}, not the candidate's ${want}`);
+            assert(!routeWeights().includes(GRAY_NS), `prod's route still sends gray a share: ${routeWeights()}`);
+            // What prod runs now, for the rest of the rehearsal's ups.
+            Object.assign(prodConfig, candidateImages(), { grayWeight: "0" });
         });
     });
 }
