@@ -35,6 +35,11 @@ export async function lastUpdate(s: Stack): Promise<UpdateSummary | undefined> {
     return last?.kind === "update" ? last : undefined;
 }
 
+/** The keys of `config` (the project's namespace) an update did not run with, as `key=value`. */
+export function missingConfig(u: Pick<UpdateSummary, "config">, config: Readonly<Record<string, string | undefined>>, project = "sample-app"): string[] {
+    return Object.entries(config).filter(([k, v]) => v !== undefined && u.config[`${project}:${k}`]?.value !== v).map(([k, v]) => `${k}=${v}`);
+}
+
 /** The config overrides that run these images. */
 export function imagesConfig(i: Images): Record<string, string> {
     return { imageTag: i.imageTag, apiImageDigest: i.apiImageDigest ?? "", webImageDigest: i.webImageDigest ?? "" };

@@ -11,7 +11,7 @@ import { parseQueryResponse, prometheusAt, PrometheusQuery } from "../release/pr
 import { checkSchedule, DEFAULT_SCHEDULE, Deployed, Images, release, ReleaseEffects, sameImages } from "../release/stepper";
 import { releaseConfig } from "../release/config";
 import { parseReleaseArgs } from "../release/main";
-import { deployedFrom, durationMs, waitForCanary } from "../release/stacks";
+import { deployedFrom, durationMs, missingConfig, waitForCanary } from "../release/stacks";
 import * as yaml from "js-yaml";
 import { podMonitorManifest } from "../components/podMonitor";
 import { PodMonitor, podMonitorJobs, withPodMonitorJobs } from "../scripts/cluster/prometheus";
@@ -262,6 +262,14 @@ describe("the release's settings and command line", () => {
         assert.deepStrictEqual(deployedFrom(config({ "sample-app:imageTag": "0.2.0", "sample-app:grayWeight": "25", "sample-app:apiImageDigest": "" }), { imageTag: "0.1.0" }),
             { images: { imageTag: "0.2.0" }, weight: 25 });
         assert.deepStrictEqual(deployedFrom(config({}), { imageTag: "0.1.0" }), { images: { imageTag: "0.1.0" }, weight: 0 });
+    });
+
+    it("names the config a release needs that prod's last update ran without, as the key=value to deploy it with", () => {
+        const ran = { config: { "sample-app:grayNamespace": { value: "sample-app-test", secret: false }, "sample-app:imageTag": { value: "0.1.0", secret: false } } };
+        assert.deepStrictEqual(missingConfig(ran, { grayNamespace: "sample-app-test" }), []);
+        assert.deepStrictEqual(missingConfig(ran, { grayNamespace: "sample-app-test", metricsNamespace: "monitoring" }), ["metricsNamespace=monitoring"]);
+        assert.deepStrictEqual(missingConfig(ran, { grayNamespace: "sample-app-gray", host: undefined }), ["grayNamespace=sample-app-gray"]);
+        assert.deepStrictEqual(missingConfig(ran, {}), []);
     });
 
     it("waits out a Prometheus duration, and waits for the canary route until it answers 200", async () => {

@@ -19,7 +19,7 @@
  */
 import { releaseConfig } from "../../release/config";
 import { logLine, parseReleaseArgs, reportOutcome } from "../../release/main";
-import { stackEffects, StackSetup, waitForCanary } from "../../release/stacks";
+import { lastUpdate, missingConfig, stackEffects, StackSetup, waitForCanary } from "../../release/stacks";
 import { Images, release, ReleaseResult } from "../../release/stepper";
 import { CANARY_OF_DEV, namespaceOf } from "../../test/flows";
 import { engineMessage, up } from "../engine/stack";
@@ -94,6 +94,15 @@ async function main(argv: string[]): Promise<number> {
         candidate = localCandidate(parseReleaseArgs([...argv, "--prod", pair.prod, "--gray", pair.gray]).candidate, pair);
     } catch (e) {
         process.stderr.write(`cluster release: ${e instanceof Error ? e.message : String(e)}\n`);
+        return 2;
+    }
+    // gray's API reaches prod's Redis, and prod's route gives it a share, only once prod names gray's
+    // namespace: a prod deployed as its stack file says (dev) does not, and gray would never be ready.
+    const last = await lastUpdate(await localStack(pair.prod, pair.prodConfig));
+    const missing = last === undefined ? [] : missingConfig(last, pair.prodConfig);
+    if (missing.length > 0) {
+        process.stderr.write(`cluster release: ${pair.prod} last ran without ${missing.join(" ")}, which a release through ${pair.gray} needs ` +
+            `(its Redis and route admit ${pair.gray}, its Prometheus scrapes both); run first:\n  npm run cluster -- deploy ${pair.prod} ${missing.join(" ")}\n`);
         return 2;
     }
     return reportOutcome(await localRelease(candidate, logLine, pair), candidate, pair.prod);
