@@ -228,6 +228,44 @@ describe("the Redis pods' scripts, run with redis-server and Sentinel on the edg
         await sb.until("pod 0 starts as the primary once no peer answered for PRIMARY_WAIT_SECONDS", () => /role:master/.test(role(0)), 60);
         assert.strictEqual(sb.cli(pods[0], port, EDGE_PASSWORD, "get", "k").trim(), "v", "with the data it had");
     });
+
+    it("a drain of the primary holds a write only until the primary is a replica, not until every Sentinel has moved: a Sentinel that does not answer keeps the hook 2 s longer, not the writes; no acknowledged write is lost", async () => {
+        const { sb, pods, procs, port, sentinelPort } = await sentinelTrio();
+        const ask = (i: number, ...args: string[]) => sb.cli(pods[i], sentinelPort, ALL_PRINTABLE, "sentinel", ...args);
+        await sb.until("every Sentinel knows both replicas", () => [0, 1, 2].every(i => (ask(i, "replicas", "mymaster").match(/^name$/gm) ?? []).length === 2), 60);
+        // Pod 2's Sentinel hangs (a node under load): the hook's question to it runs into its 2 s timeout.
+        process.kill(-(procs[2].sentinel.pid ?? 0), "SIGSTOP");
+
+        // A client writing to pod 0 all along, one write at a time, as the API's connections do.
+        const writes: Array<{ key: string; sent: number; answered: number; reply: string }> = [];
+        let writing = true;
+        const writer = (async () => {
+            for (let n = 0; writing; n++) {
+                const sent = Date.now();
+                const reply = await sb.cliAsync(pods[0], port, EDGE_PASSWORD, "set", `w:${n}`, "v");
+                writes.push({ key: `w:${n}`, sent, answered: Date.now(), reply });
+            }
+        })();
+        await sb.until("the client's writes are acknowledged", () => writes.some(w => w.reply === "OK"));
+        const hook = await sb.runAsync(pods[0], "pre-stop.sh");
+        const hookEnded = Date.now();
+        writing = false;
+        await writer;
+        process.kill(-(procs[2].sentinel.pid ?? 0), "SIGCONT");
+
+        assert.strictEqual(hook.status, 0, hook.output);
+        const primary = [1, 2].find(i => /role:master/.test(sb.cli(pods[i], port, EDGE_PASSWORD, "info", "replication")));
+        assert.ok(primary !== undefined, "pod 1 or pod 2 took over");
+        const odd = writes.filter(w => w.reply !== "OK" && !w.reply.startsWith("READONLY"));
+        assert.deepStrictEqual(odd, [], "every write is acknowledged or refused as not run (READONLY): none timed out");
+        const refused = writes.find(w => w.reply.startsWith("READONLY"));
+        assert.ok(refused, `the old primary refused writes once a replica: ${JSON.stringify(writes.slice(-3))}`);
+        const held = Math.max(...writes.map(w => w.answered - w.sent));
+        assert.ok(hookEnded - refused.answered >= 1500,
+            `writes were answered ${hookEnded - refused.answered} ms before the hook ended (the longest held ${held} ms): they waited for the Sentinels, the hung one's 2 s included`);
+        const lost = writes.filter(w => w.reply === "OK" && sb.cli(pods[primary], port, EDGE_PASSWORD, "exists", w.key).trim() !== "1");
+        assert.deepStrictEqual(lost.map(w => w.key), [], "no write the old primary acknowledged is missing on the new one");
+    });
 });
 
 describe("the frontend's nginx.conf, as rendered, by nginx -t", () => {

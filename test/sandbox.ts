@@ -34,6 +34,14 @@ export function withHosts(hostsFile: string, argv: readonly string[]): string[] 
     return [...UNSHARE, "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, ...argv];
 }
 
+/** A child's exit status and everything it printed, once it exits. */
+function collect(child: ChildProcess): Promise<{ status: number | null; output: string }> {
+    let output = "";
+    child.stdout?.on("data", d => { output += String(d); });
+    child.stderr?.on("data", d => { output += String(d); });
+    return new Promise(resolve => child.on("close", status => resolve({ status, output: output.trim() })));
+}
+
 /** Whether this machine can run the sandbox: redis-server, redis-cli and a private mount namespace. */
 export function sandboxProblem(): string | undefined {
     for (const tool of ["redis-server", "redis-cli", "unshare", "getent", "timeout"]) {
@@ -176,10 +184,22 @@ export class Sandbox {
         return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
     }
 
+    /** `run`, without blocking the test: resolves when the script exits (killed after 60 s). */
+    runAsync(pod: Pod, script: string): Promise<{ status: number | null; output: string }> {
+        const [cmd, ...args] = this.inNamespace(["sh", path.join(String(pod.env.REDIS_CONFIG_DIR), script)]);
+        return collect(spawn(cmd, args, { env: pod.env, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 }));
+    }
+
     /** What redis-cli prints (--raw, untrimmed) against a pod's Redis (or its Sentinel on `port`), authenticated with `password`. */
     cli(pod: Pod, port: number, password: string, ...args: string[]): string {
         const r = spawnSync("redis-cli", ["-h", pod.address, "-p", String(port), "--raw", ...args], { env: { ...process.env, REDISCLI_AUTH: password }, encoding: "utf8", timeout: 10_000 });
         return `${r.stdout}${r.stderr}`;
+    }
+
+    /** `cli`, without blocking the test; what it printed, trimmed. */
+    async cliAsync(pod: Pod, port: number, password: string, ...args: string[]): Promise<string> {
+        const child = spawn("redis-cli", ["-h", pod.address, "-p", String(port), "--raw", ...args], { env: { ...process.env, REDISCLI_AUTH: password }, stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
+        return (await collect(child)).output;
     }
 
     /** Waits until `check` holds, or fails with what the pods printed. */

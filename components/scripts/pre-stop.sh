@@ -8,8 +8,13 @@
 #  3. a Sentinel (another pod's, else its own: its own is stopped at the same moment) fails over to a
 #     replica, and as soon as one reports itself primary this one becomes its replica, so nothing
 #     can be written here any more;
-#  4. CLIENT UNPAUSE: the writes that waited are refused (READONLY) and go to the new primary;
-#  5. it waits until the new primary has a replica online besides this pod, so that once this pod
+#  4. CLIENT UNPAUSE at once: the writes that waited are refused (READONLY, which proves they did
+#     not run) and go to the new primary. A client gives up on a write it waited for longer than
+#     its read timeout (the API's: 2 s) and cannot tell whether it ran, so the pause ends here,
+#     not after the Sentinels have all moved (a second more: two writes failed so in a drain);
+#  5. it waits until no Sentinel names this pod any more, so that the next pod a drain takes does
+#     not find the failover still in progress;
+#  6. it waits until the new primary has a replica online besides this pod, so that once this pod
 #     is gone a write there can still be confirmed (WAIT) by a replica: a replica that only came
 #     back moments before (the previous drain) may still be syncing when Sentinel points it there.
 # A bare SENTINEL FAILOVER lost acknowledged writes: the old primary took writes, and confirmed
@@ -113,13 +118,13 @@ while in_time; do
       # By its name, as Sentinel and the other replicas know it (Redis resolves it again until it can).
       name="$(announced_name "$ip")"
       local_redis replicaof "${name:-$ip}" "$REDIS_PORT" >/dev/null
-      say "handed over to ${name:-$ip} ($ip)"
-      # Return once no Sentinel that answers names this pod any more, so the next pod a drain
-      # takes does not find the failover still in progress.
+      # 4. A replica now: the writes that waited are refused and sent again to the new primary.
+      local_redis client unpause >/dev/null 2>&1
+      say "handed over to ${name:-$ip} ($ip); writes unpaused"
+      # 5. No Sentinel that answers names this pod any more.
       while in_time && ! sentinels_moved; do sleep 0.1; done
       say "no Sentinel names this pod any more"
-      local_redis client unpause >/dev/null 2>&1
-      # 5. Another replica of the new primary online, or the deadline.
+      # 6. Another replica of the new primary online, or the deadline.
       while in_time && ! other_replica_online "$ip"; do sleep 0.1; done
       if other_replica_online "$ip"; then
         say "${name:-$ip} has another replica online"
