@@ -69,8 +69,22 @@ export interface LoadReport {
     readonly lastFailedAt: number;
     /** The HTTP statuses of the failures; 0 for a failure without an answer. */
     readonly failedStatuses: ReadonlySet<number>;
+    /** Every failure, in order. */
+    readonly failures: readonly Failure[];
     readonly errors: string[];
     readonly p99Ms: number;
+}
+
+/** One failed request. */
+export interface Failure {
+    /** When it failed (epoch ms). */
+    readonly at: number;
+    /** Its HTTP status; 0 without an answer. */
+    readonly status: number;
+    /** How long it waited for the answer, ms (0 without one). */
+    readonly ms: number;
+    /** The answer's body, or why there was none. */
+    readonly body: string;
 }
 
 export function describeLoad(r: LoadReport): string {
@@ -84,6 +98,7 @@ class Counter {
     first = 0;
     last = 0;
     readonly errors: string[] = [];
+    readonly failures: Failure[] = [];
     readonly statuses = new Set<number>();
     readonly ms: number[] = [];
     constructor(private readonly slowMs: number) {}
@@ -92,11 +107,12 @@ class Counter {
         this.ms.push(ms);
         if (ms > this.slowMs) this.slow++;
     }
-    fail(why: string, status = 0): void {
+    fail(why: string, status = 0, ms = 0, body = why): void {
         this.sent++;
         this.failed++;
         this.statuses.add(status);
         const now = Date.now();
+        this.failures.push({ at: now, status, ms, body });
         this.first ||= now;
         this.last = now;
         if (this.errors.length < 10) this.errors.push(`${new Date(now).toISOString().slice(11, 23)} ${why}`);
@@ -106,7 +122,7 @@ class Counter {
         return {
             sent: this.sent, failed: this.failed, slow: this.slow, errors: this.errors,
             failingSeconds: this.first ? (this.last - this.first) / 1000 : 0,
-            firstFailedAt: this.first, lastFailedAt: this.last, failedStatuses: this.statuses,
+            firstFailedAt: this.first, lastFailedAt: this.last, failedStatuses: this.statuses, failures: this.failures,
             p99Ms: sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] : 0,
         };
     }
@@ -126,7 +142,7 @@ export function load(t: Target, paths: readonly string[], o: { workers?: number;
             try {
                 const r = await request(t, p, { headers: o.headers, timeoutMs: o.timeoutMs ?? 30000 });
                 if (r.status === 200) c.ok(r.ms);
-                else c.fail(`GET ${p}: HTTP ${r.status} ${r.body.slice(0, 100)}`, r.status);
+                else c.fail(`GET ${p}: HTTP ${r.status} ${r.body.slice(0, 100)}`, r.status, r.ms, r.body);
             } catch (e) {
                 c.fail(`GET ${p}: ${e instanceof Error ? e.message : String(e)}`);
             }
@@ -165,7 +181,7 @@ export function writers(t: Target, o: { workers?: number; slowMs?: number; tag?:
                     gap = Math.max(gap, (now - lastAck) / 1000);
                     lastAck = now;
                 } else {
-                    c.fail(`POST: HTTP ${r.status} ${r.body.slice(0, 100)}`, r.status);
+                    c.fail(`POST: HTTP ${r.status} ${r.body.slice(0, 100)}`, r.status, r.ms, r.body);
                 }
             } catch (e) {
                 c.fail(`POST: ${e instanceof Error ? e.message : String(e)}`);
