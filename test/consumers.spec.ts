@@ -308,7 +308,7 @@ describe("the frontend's nginx.conf, as rendered, by nginx -t", () => {
 
 describe("the frontend's nginx.conf in front of an API Service with a lost pod behind it", () => {
     const nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].find(p => fs.existsSync(p));
-    const ENTRIES = 6;
+    const ENTRIES = 10;
 
     /**
      * A stand-in for the API's Service: every new connection is one the Service sent to some pod; the
