@@ -18,10 +18,11 @@ describe("the write failures a zone loss may make", () => {
         assert.strictEqual(zoneLossCause({ at: T + 36_000, status: 503, ms: 40, body: storage }, windows), undefined);
     });
 
-    it("counts nginx's 503 after its whole read timeout for a write sent while the zone was lost, and not a quicker one, nor one sent before the loss", () => {
+    it("counts nginx's 503 after its whole read timeout for a write outstanding while the zone was lost (in flight at the loss too), and not a quicker one, nor one over before the loss or sent after the zone came back", () => {
         assert.strictEqual(zoneLossCause({ at: T + 12_100, status: 503, ms: 12_001, body: nginx }, windows), "sent to an API pod of the lost zone");
+        assert.strictEqual(zoneLossCause({ at: T + 11_800, status: 503, ms: 12_263, body: nginx }, windows), "sent to an API pod of the lost zone");
         assert.strictEqual(zoneLossCause({ at: T + 13_000, status: 503, ms: 3_000, body: nginx }, windows), undefined);
-        assert.strictEqual(zoneLossCause({ at: T + 11_000, status: 503, ms: 12_000, body: nginx }, windows), undefined);
+        assert.strictEqual(zoneLossCause({ at: T - 100, status: 503, ms: 12_000, body: nginx }, windows), undefined);
         assert.strictEqual(zoneLossCause({ at: T + 75_000, status: 503, ms: 12_000, body: nginx }, windows), undefined);
     });
 

@@ -29,15 +29,16 @@ export type ZoneLossCause = "refused while the primary had no replica" | "sent t
  * Why a failed write was allowed, or undefined when it was not:
  * - refused (503) while the primary had no replica, up to 5 s after one came back (a write whose WAIT
  *   was pending then);
- * - nginx's own 503 after its whole read timeout, for a write sent while the zone was lost: an API pod
- *   there took it and never answered (frozen, its link down), and nginx may not send a POST again, as
- *   the pod may have run it. A live API pod answers well within the timeout.
+ * - nginx's own 503 after its whole read timeout, for a write outstanding while the zone was lost (in
+ *   flight at the loss, or sent after it): an API pod there took it and never answered (frozen, its
+ *   link down), and nginx may not send a POST again, as the pod may have run it. A live API pod
+ *   answers well within the timeout.
  */
 export function zoneLossCause(f: Failure, w: ZoneLossWindows): ZoneLossCause | undefined {
     if (f.status !== 503) return undefined;
     if (w.alone.to > 0 && f.at >= w.alone.from && f.at <= w.alone.to + 5000) return "refused while the primary had no replica";
     const sent = f.at - f.ms;
-    if (/"api unavailable"/.test(f.body) && f.ms >= w.nginxReadTimeoutMs && sent >= w.lost.from && sent <= w.lost.to) {
+    if (/"api unavailable"/.test(f.body) && f.ms >= w.nginxReadTimeoutMs && sent <= w.lost.to && f.at >= w.lost.from) {
         return "sent to an API pod of the lost zone";
     }
     return undefined;
