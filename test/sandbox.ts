@@ -34,6 +34,16 @@ export function withHosts(hostsFile: string, argv: readonly string[]): string[] 
     return [...UNSHARE, "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, ...argv];
 }
 
+/** redis-cli's arguments against a pod's Redis (or its Sentinel on `port`), its output raw. */
+function cliArgs(pod: Pod, port: number, args: readonly string[]): string[] {
+    return ["-h", pod.address, "-p", String(port), "--raw", ...args];
+}
+
+/** redis-cli's environment: the password by REDISCLI_AUTH, never in its arguments. */
+function cliEnv(password: string): NodeJS.ProcessEnv {
+    return { ...process.env, REDISCLI_AUTH: password };
+}
+
 /** A child's exit status and everything it printed, once it exits. */
 function collect(child: ChildProcess): Promise<{ status: number | null; output: string }> {
     let output = "";
@@ -164,10 +174,15 @@ export class Sandbox {
         return withHosts(this.hostsFile, argv);
     }
 
+    /** argv that runs one of the pod's scripts (from its ConfigMap directory) in the namespace. */
+    private scriptArgv(pod: Pod, script: string): string[] {
+        return this.inNamespace(["sh", path.join(String(pod.env.REDIS_CONFIG_DIR), script)]);
+    }
+
     /** Starts a container's entry script (`start-redis.sh`, or `start-sentinel.sh` with its own run dir). */
     start(pod: Pod, script: "start-redis.sh" | "start-sentinel.sh"): ChildProcess {
         const env = { ...pod.env, ...(script === "start-sentinel.sh" ? { REDIS_RUN_DIR: pod.env.SENTINEL_RUN_DIR } : {}) };
-        const [cmd, ...args] = this.inNamespace(["sh", path.join(String(pod.env.REDIS_CONFIG_DIR), script)]);
+        const [cmd, ...args] = this.scriptArgv(pod, script);
         const child = spawn(cmd, args, { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
         const tag = `${pod.name} ${script}`;
         child.stdout?.on("data", d => this.logs.push(`${tag}: ${String(d).trimEnd()}`));
@@ -179,26 +194,26 @@ export class Sandbox {
     /** Runs a probe or hook script (ready.sh, sentinel-ready.sh, pre-stop.sh) as the kubelet would, in the container. */
     run(pod: Pod, script: string, sentinel = false): { status: number | null; output: string } {
         const env = { ...pod.env, ...(sentinel ? { REDIS_RUN_DIR: pod.env.SENTINEL_RUN_DIR } : {}) };
-        const [cmd, ...args] = this.inNamespace(["sh", path.join(String(pod.env.REDIS_CONFIG_DIR), script)]);
+        const [cmd, ...args] = this.scriptArgv(pod, script);
         const r = spawnSync(cmd, args, { env, encoding: "utf8", timeout: 60_000 });
         return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
     }
 
     /** `run`, without blocking the test: resolves when the script exits (killed after 60 s). */
     runAsync(pod: Pod, script: string): Promise<{ status: number | null; output: string }> {
-        const [cmd, ...args] = this.inNamespace(["sh", path.join(String(pod.env.REDIS_CONFIG_DIR), script)]);
+        const [cmd, ...args] = this.scriptArgv(pod, script);
         return collect(spawn(cmd, args, { env: pod.env, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 }));
     }
 
     /** What redis-cli prints (--raw, untrimmed) against a pod's Redis (or its Sentinel on `port`), authenticated with `password`. */
     cli(pod: Pod, port: number, password: string, ...args: string[]): string {
-        const r = spawnSync("redis-cli", ["-h", pod.address, "-p", String(port), "--raw", ...args], { env: { ...process.env, REDISCLI_AUTH: password }, encoding: "utf8", timeout: 10_000 });
+        const r = spawnSync("redis-cli", cliArgs(pod, port, args), { env: cliEnv(password), encoding: "utf8", timeout: 10_000 });
         return `${r.stdout}${r.stderr}`;
     }
 
     /** `cli`, without blocking the test; what it printed, trimmed. */
     async cliAsync(pod: Pod, port: number, password: string, ...args: string[]): Promise<string> {
-        const child = spawn("redis-cli", ["-h", pod.address, "-p", String(port), "--raw", ...args], { env: { ...process.env, REDISCLI_AUTH: password }, stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
+        const child = spawn("redis-cli", cliArgs(pod, port, args), { env: cliEnv(password), stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
         return (await collect(child)).output;
     }
 

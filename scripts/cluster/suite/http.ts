@@ -93,13 +93,9 @@ export function describeLoad(r: LoadReport): string {
 
 class Counter {
     sent = 0;
-    failed = 0;
     slow = 0;
-    first = 0;
-    last = 0;
     readonly errors: string[] = [];
     readonly failures: Failure[] = [];
-    readonly statuses = new Set<number>();
     readonly ms: number[] = [];
     constructor(private readonly slowMs: number) {}
     ok(ms: number): void {
@@ -109,20 +105,18 @@ class Counter {
     }
     fail(why: string, status = 0, ms = 0, body = why): void {
         this.sent++;
-        this.failed++;
-        this.statuses.add(status);
         const now = Date.now();
         this.failures.push({ at: now, status, ms, body });
-        this.first ||= now;
-        this.last = now;
         if (this.errors.length < 10) this.errors.push(`${new Date(now).toISOString().slice(11, 23)} ${why}`);
     }
     report(): LoadReport {
         const sorted = [...this.ms].sort((a, b) => a - b);
+        const first = this.failures[0]?.at ?? 0;
+        const last = this.failures.at(-1)?.at ?? 0;
         return {
-            sent: this.sent, failed: this.failed, slow: this.slow, errors: this.errors,
-            failingSeconds: this.first ? (this.last - this.first) / 1000 : 0,
-            firstFailedAt: this.first, lastFailedAt: this.last, failedStatuses: this.statuses, failures: this.failures,
+            sent: this.sent, failed: this.failures.length, slow: this.slow, errors: this.errors,
+            failingSeconds: (last - first) / 1000,
+            firstFailedAt: first, lastFailedAt: last, failedStatuses: new Set(this.failures.map(f => f.status)), failures: this.failures,
             p99Ms: sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] : 0,
         };
     }

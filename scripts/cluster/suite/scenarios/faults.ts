@@ -236,7 +236,7 @@ export async function zoneLoss(): Promise<void> {
                     assert(x.lost.length === 0, `acknowledged writes lost: ${x.lost.slice(0, 5).join(", ")}`);
                     // Writes may fail only as the loss makes them (failures.ts): refused while the primary had
                     // no replica, or taken by an API pod of the lost zone that never answered.
-                    const windows = { alone, lost: { from: down.from, to: down.to || Date.now() }, nginxReadTimeoutMs: nginxReadTimeoutMs() };
+                    const windows = { alone, lost: down, nginxReadTimeoutMs: nginxReadTimeoutMs() };
                     const causes = new Map<string, number>();
                     const unexplained = x.writes.failures.filter(f => {
                         const cause = zoneLossCause(f, windows);
